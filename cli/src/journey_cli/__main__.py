@@ -1,0 +1,61 @@
+"""The `journey` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from journey_cli.devstack import Stack, StackError
+
+
+def _devstack(args: argparse.Namespace) -> int:
+    stack = Stack.from_environment()
+    if args.action == "up":
+        started = stack.up()
+        print(f"started: {', '.join(started) or 'nothing (already running)'}")
+        for name, value in stack.environment().items():
+            print(f"{name}={value}")
+        print(f"state and logs: {stack.root}  (source {stack.env_file} to use them)")
+        return 0
+    if args.action == "down":
+        stopped = stack.down()
+        print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+        return 0
+    if args.action == "status":
+        states = stack.status()
+        for name, state in states.items():
+            print(f"{name}: {state}")
+        return 0 if all(s.startswith("up") for s in states.values()) else 1
+    # run: bring the stack up for one command, and take down only what this call started.
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print("journey devstack run -- COMMAND [ARGS...]", file=sys.stderr)
+        return 2
+    started = stack.up()
+    try:
+        return subprocess.call(command, env={**os.environ, **stack.environment()})  # noqa: S603
+    finally:
+        if started:
+            stack.down()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="journey", description=__doc__)
+    commands = parser.add_subparsers(dest="area", required=True)
+    devstack = commands.add_parser("devstack", help="the local Kafka and PostgreSQL (no Docker)")
+    devstack.add_argument("action", choices=["up", "down", "status", "run"])
+    devstack.add_argument("command", nargs=argparse.REMAINDER, help="with run: the command to run")
+    devstack.set_defaults(func=_devstack)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except StackError as error:
+        print(f"journey {args.area}: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""A real Apache Kafka 4 broker without Docker: jars from Maven Central, KRaft combined mode.
+
+`deploy/local/pom.xml` names the Kafka version and a log4j2 binding; Maven copies the
+jars once into the stack folder, `kafka.tools.StorageTool format` prepares the log
+directory, and `kafka.Kafka` runs one node that is both broker and controller.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from journey_cli.devstack.processes import StackError, port_open, read_pid, stop_process, wait_until
+
+MIN_JAVA = 17
+
+
+@dataclass(frozen=True)
+class LocalKafka:
+    home: Path  # .devstack/kafka
+    pom: Path
+    port: int
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "kafka.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "server.log"
+
+    def running(self) -> bool:
+        return read_pid(self.pid_file) is not None
+
+    def start(self) -> bool:
+        """Start the broker unless it runs already; True if this call started it."""
+        if self.running():
+            return False
+        if port_open("127.0.0.1", self.port):
+            raise StackError(
+                f"port {self.port} is taken by another process; set DEVSTACK_KAFKA_PORT "
+                "or KAFKA_BOOTSTRAP_SERVERS to use an existing broker"
+            )
+        java = find_java()
+        classpath = self._resolve_jars()
+        config = self._write_config()
+        data = self.home / "data"
+        if not (data / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            self._java(java, classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                       "-c", str(config), check=True)
+        out = (self.home / "logs" / "stdout.log").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - fixed argv built here
+            [java, "-Xms256m", "-Xmx768m", *self._jvm_flags(), "-cp", classpath,
+             "kafka.Kafka", str(config)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: Ctrl-C on `make` does not orphan it
+        )
+        self.pid_file.write_text(str(process.pid))
+        wait_until(lambda: port_open("127.0.0.1", self.port) or process.poll() is not None,
+                   timeout=90, what="Kafka", log_file=self.log_file)
+        if process.poll() is not None:
+            self.pid_file.unlink(missing_ok=True)
+            raise StackError(f"Kafka exited with {process.returncode}; see {self.log_file}")
+        return True
+
+    def stop(self) -> bool:
+        return stop_process(self.pid_file, timeout=45)
+
+    def _jvm_flags(self) -> list[str]:
+        return [f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                f"-Dkafka.logs.dir={self.home / 'logs'}", "-Djava.awt.headless=true"]
+
+    def _java(self, java: str, classpath: str, *args: str, check: bool) -> None:
+        result = subprocess.run(  # noqa: S603
+            [java, *self._jvm_flags(), "-cp", classpath, *args],
+            capture_output=True, text=True, check=False,
+        )
+        if check and result.returncode != 0:
+            raise StackError(f"{args[0]} failed:\n{result.stdout}{result.stderr}")
+
+    def _resolve_jars(self) -> str:
+        libs = self.home / "libs"
+        stamp = libs / ".resolved-from"
+        pom_text = self.pom.read_text()
+        if not stamp.exists() or stamp.read_text() != pom_text:
+            mvn = shutil.which("mvn")
+            if mvn is None:
+                raise StackError(
+                    "Maven (mvn) is needed to fetch Kafka from Maven Central: "
+                    "apt-get install maven, or set KAFKA_BOOTSTRAP_SERVERS to use an existing broker"
+                )
+            shutil.rmtree(libs, ignore_errors=True)
+            result = subprocess.run(  # noqa: S603
+                [mvn, "-q", "-B", "-f", str(self.pom), "dependency:copy-dependencies",
+                 f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
+                capture_output=True, text=True, check=False,
+            )
+            if result.returncode != 0:
+                raise StackError(f"mvn could not resolve Kafka:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+            stamp.write_text(pom_text)
+        return str(libs / "*")
+
+    def _write_config(self) -> Path:
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        controller = self.port + 1
+        config = self.home / "server.properties"
+        config.write_text(
+            "\n".join([
+                "# Written by `journey devstack`: one node, broker and controller (KRaft).",
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{controller}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                f"log.dirs={self.home / 'data'}",
+                # One node: internal topics cannot have more replicas than that.
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                # Topics come from schemas/topics.yaml, never from a typo in a client.
+                "auto.create.topics.enable=false",
+                "",
+            ])
+        )
+        (self.home / "log4j2.properties").write_text(
+            "\n".join([
+                "status = warn",
+                "appender.file.type = RollingFile",
+                "appender.file.name = file",
+                f"appender.file.fileName = {self.log_file}",
+                f"appender.file.filePattern = {self.home / 'logs' / 'server-%i.log'}",
+                "appender.file.layout.type = PatternLayout",
+                "appender.file.layout.pattern = [%d] %p %m (%c)%n",
+                "appender.file.policies.type = Policies",
+                "appender.file.policies.size.type = SizeBasedTriggeringPolicy",
+                "appender.file.policies.size.size = 20MB",
+                "appender.file.strategy.type = DefaultRolloverStrategy",
+                "appender.file.strategy.max = 3",
+                "rootLogger.level = info",
+                "rootLogger.appenderRef.file.ref = file",
+                "",
+            ])
+        )
+        return config
+
+
+def find_java() -> str:
+    """A Java runtime of at least MIN_JAVA, or a StackError that says how to get one."""
+    candidates = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
+    if found := shutil.which("java"):
+        candidates.append(found)
+    for java in candidates:
+        try:
+            result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)  # noqa: S603
+        except OSError:
+            continue
+        match = re.search(r'version "(\d+)', result.stderr + result.stdout)
+        if match and int(match[1]) >= MIN_JAVA:
+            return java
+    raise StackError(
+        f"Java {MIN_JAVA} or newer is needed to run Kafka: apt-get install openjdk-17-jre-headless "
+        "(or set JAVA_HOME), or set KAFKA_BOOTSTRAP_SERVERS to use an existing broker"
+    )

@@ -1,0 +1,64 @@
+"""Small process helpers for the local stack: pid files, waiting with a deadline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start; the message says what is missing and how to fix it."""
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The pid in `pid_file` if that process is still alive."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str, log_file: Path | None = None) -> None:
+    """Poll `check` until it holds; on time-out, raise with the tail of the log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    tail = ""
+    if log_file and log_file.exists():
+        tail = "\n  last log lines:\n    " + "\n    ".join(log_file.read_text().splitlines()[-15:])
+    raise StackError(f"{what} did not come up within {timeout:.0f}s{tail}")
+
+
+def stop_process(pid_file: Path, *, timeout: float = 30) -> bool:
+    """SIGTERM (a clean shutdown), then SIGKILL after `timeout`; True if it was running."""
+    pid = read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and read_pid(pid_file) is not None:
+        time.sleep(0.2)
+    if read_pid(pid_file) is not None:
+        os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True

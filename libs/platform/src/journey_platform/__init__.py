@@ -1,0 +1,1 @@
+"""Infrastructure shared by the victim-journey services (no domain types)."""

@@ -1,0 +1,169 @@
+"""Consuming events: decode and validate each record, dead-letter what cannot be read,
+apply the rest at most once, and commit offsets only after the effect is durable.
+
+Nothing is dropped silently and nothing crashes on bad input: a record that is not a
+valid event goes, unchanged, to the dead-letter topic with the original topic,
+partition, offset and the reason in headers, and the consumer commits past it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from opentelemetry.trace import SpanKind
+
+from journey_platform.contracts import ContractViolation, Contracts
+from journey_platform.envelope import Event, decode
+from journey_platform.tracing import context_from, tracer
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event], Awaitable[None]]
+Effect = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+
+
+class RejectedEvent(Exception):
+    """Raised by a handler for a well-formed event it can never apply (it is dead-lettered)."""
+
+
+async def apply_once(conn: asyncpg.Connection, *, consumer: str, event_id: str) -> bool:
+    """Claim an event for `consumer` inside the caller's transaction.
+
+    True the first time: apply the effect in the same transaction. False if this
+    consumer already applied it: do nothing. The claim and the effect commit together,
+    so a crash between them leaves neither.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("apply_once must run inside the effect's transaction")
+    claimed = await conn.fetchval(
+        """INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        consumer,
+        uuid.UUID(event_id),
+    )
+    return bool(claimed)
+
+
+def idempotent(pool: asyncpg.Pool, consumer: str, effect: Effect) -> Handler:
+    """A handler that applies `effect` exactly once per event id, however often delivered."""
+
+    async def handle(event: Event) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            if await apply_once(conn, consumer=consumer, event_id=event.id):
+                await effect(conn, event)
+            else:
+                log.info("duplicate event skipped", extra={"event_id": event.id, "consumer": consumer})
+
+    return handle
+
+
+def dead_letter_headers(
+    record: ConsumerRecord[Any, Any], *, group_id: str, reason: str
+) -> list[tuple[str, bytes]]:
+    """The original headers plus where the record came from and why it was rejected."""
+    return [
+        *(record.headers or ()),
+        ("dlq_original_topic", record.topic.encode()),
+        ("dlq_original_partition", str(record.partition).encode()),
+        ("dlq_original_offset", str(record.offset).encode()),
+        ("dlq_consumer_group", group_id.encode()),
+        ("dlq_error", reason.encode()),
+        ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+
+
+class EventConsumer:
+    """One consumer group's loop over some topics, with a dead-letter topic for bad records."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[str],
+        contracts: Contracts,
+        handler: Handler,
+        producer: AIOKafkaProducer,
+        dead_letter_topic: str = "journey.deadletter",
+    ) -> None:
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.contracts = contracts
+        self.handler = handler
+        self.producer = producer
+        self.dead_letter_topic = dead_letter_topic
+        self.consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        self._tracer = tracer(__name__)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=200)
+                for partition, records in batches.items():
+                    for record in records:
+                        await self._process(record)
+                    # Commit only after every effect and dead-letter write is durable.
+                    await self.consumer.commit({partition: records[-1].offset + 1})
+        finally:
+            await self.consumer.stop()
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            event = decode(
+                topic=record.topic,
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+                contracts=self.contracts,
+            )
+        except ContractViolation as violation:
+            await self._dead_letter(record, str(violation))
+            return
+        with self._tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=context_from(event.traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.kafka.offset": record.offset,
+                "cloudevents.event_id": event.id,
+                "cloudevents.event_type": event.type,
+            },
+        ):
+            try:
+                await self.handler(event)
+            except RejectedEvent as rejection:
+                await self._dead_letter(record, f"rejected by handler: {rejection}")
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        headers = dead_letter_headers(record, group_id=self.group_id, reason=reason)
+        await self.producer.send_and_wait(
+            self.dead_letter_topic, value=record.value, key=record.key, headers=headers
+        )
+        log.warning(
+            "record dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+            },
+        )
+

@@ -1,0 +1,140 @@
+"""CloudEvents 1.0 envelope in Kafka binary mode.
+
+Attributes travel as `ce_<name>` headers and the body is the event data as JSON, so a
+consumer can route on type and version (in `dataschema`) without parsing the body.
+`subject` is the pseudonymous journey id and also the record key, so one journey's
+events stay in order on one partition. `time` is when it happened in the world (often
+backdated); the `recordedtime` and `recordedby` extensions say when and by which agency
+it was recorded. The W3C `traceparent` rides in its own header.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from journey_platform.contracts import ContractViolation, Contracts, event_schema_id
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+TRACEPARENT = "traceparent"
+DATASCHEMA = re.compile(r"^urn:victim-journey:schema:event:(?P<type>[a-z0-9.-]+):v(?P<major>\d+)$")
+
+Headers = list[tuple[str, bytes]]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _rfc3339(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ContractViolation("event times must carry a time zone")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened in a journey, as it travels between services."""
+
+    type: str
+    subject: str
+    time: datetime
+    data: Mapping[str, Any]
+    source: str
+    recorded_by: str
+    major: int = 1
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    recorded_time: datetime = field(default_factory=_utc_now)
+    traceparent: str | None = None
+
+    @property
+    def journey_id(self) -> str:
+        return self.subject
+
+    def attributes(self) -> dict[str, str]:
+        return {
+            "specversion": SPEC_VERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": _rfc3339(self.time),
+            "dataschema": event_schema_id(self.type, self.major),
+            "datacontenttype": CONTENT_TYPE,
+            "recordedtime": _rfc3339(self.recorded_time),
+            "recordedby": self.recorded_by,
+        }
+
+
+@dataclass(frozen=True)
+class KafkaRecord:
+    """What goes on the wire: topic, key, value and headers."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: Headers
+
+
+def encode(event: Event, contracts: Contracts) -> KafkaRecord:
+    """Validate strictly and turn an event into a Kafka record; raise ContractViolation."""
+    contracts.validate_data(event.type, event.major, event.data)
+    attributes = event.attributes()
+    contracts.validate_envelope(attributes)
+    topic = contracts.topic_for(event.type)
+    headers: Headers = [(f"ce_{name}", value.encode()) for name, value in attributes.items()]
+    headers.append(("content-type", CONTENT_TYPE.encode()))
+    if event.traceparent:
+        headers.append((TRACEPARENT, event.traceparent.encode()))
+    value = json.dumps(event.data, separators=(",", ":"), sort_keys=True).encode()
+    return KafkaRecord(topic.name, event.subject.encode(), value, headers)
+
+
+def _parse_time(value: str, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ContractViolation(f"envelope: {name} is not an RFC 3339 time") from None
+
+
+def decode(
+    *, topic: str, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]],
+    contracts: Contracts,
+) -> Event:
+    """Read a Kafka record as an event, tolerantly; raise ContractViolation if it is not one."""
+    try:
+        header_map = {name: raw.decode() for name, raw in headers}
+    except UnicodeDecodeError:
+        raise ContractViolation("envelope: a header is not UTF-8") from None
+    attributes = {name[3:]: v for name, v in header_map.items() if name.startswith("ce_")}
+    contracts.validate_envelope(attributes)
+    match = DATASCHEMA.match(attributes["dataschema"])
+    if not match or match["type"] != attributes["type"]:
+        raise ContractViolation("envelope: dataschema does not name this event type")
+    event_type, major = attributes["type"], int(match["major"])
+    if contracts.topic_for(event_type).name != topic:
+        raise ContractViolation(f"envelope: {event_type} does not belong on topic {topic}")
+    if key is None or key.decode(errors="replace") != attributes["subject"]:
+        raise ContractViolation("envelope: record key is not the event subject")
+    try:
+        body = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise ContractViolation("body: not valid JSON") from None
+    return Event(
+        type=event_type,
+        subject=attributes["subject"],
+        time=_parse_time(attributes["time"], "time"),
+        data=contracts.read_data(event_type, major, body),
+        source=attributes["source"],
+        recorded_by=attributes["recordedby"],
+        major=major,
+        id=attributes["id"],
+        recorded_time=_parse_time(attributes["recordedtime"], "recordedtime"),
+        traceparent=header_map.get(TRACEPARENT),
+    )

@@ -1,0 +1,100 @@
+"""Kafka plumbing: a producer that cannot lose or reorder, and topics from the catalogue."""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from journey_platform.contracts import Contracts
+
+log = logging.getLogger(__name__)
+
+
+class UnsafeProducer(RuntimeError):
+    """The producer is not idempotent with acks=all: it could lose or reorder events."""
+
+
+def assert_idempotent(producer: AIOKafkaProducer) -> None:
+    """Refuse to run on a producer that could drop or duplicate-and-reorder on retry.
+
+    aiokafka exposes no public accessor, so this reads the sender's settings; a change
+    there fails loudly here rather than silently weakening delivery.
+    """
+    acks = getattr(getattr(producer, "_sender", None), "_acks", None)
+    transaction_manager = getattr(producer, "_txn_manager", None)
+    if transaction_manager is None or acks != -1:
+        raise UnsafeProducer(
+            f"producer must have enable_idempotence=True and acks=all (got acks={acks!r}, "
+            f"idempotence={'on' if transaction_manager else 'off'})"
+        )
+
+
+async def start_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+    """An idempotent producer (acks=all), started and checked."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+    )
+    await producer.start()
+    try:
+        assert_idempotent(producer)
+    except UnsafeProducer:
+        await producer.stop()
+        raise
+    return producer
+
+
+class TopicMismatch(RuntimeError):
+    """An existing topic disagrees with the catalogue in a way that breaks co-partitioning."""
+
+
+async def ensure_topics(
+    bootstrap_servers: str, contracts: Contracts, *, replication_factor: int = 1
+) -> list[str]:
+    """Create every catalogued topic that is missing; return the names created.
+
+    Existing topics must have the catalogued partition count: a journey topic with a
+    different count would send one journey's events to different partition numbers.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(
+                name=spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=replication_factor,
+                topic_configs={
+                    "cleanup.policy": spec.cleanup_policy,
+                    "retention.ms": str(spec.retention_ms),
+                },
+            )
+            for spec in contracts.topics.values()
+            if spec.name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process created them first: the check below still applies
+        described = await admin.describe_topics(list(contracts.topics))
+        for topic in described:
+            spec = contracts.topics[topic["topic"]]
+            if len(topic["partitions"]) != spec.partitions:
+                raise TopicMismatch(
+                    f"topic {spec.name} has {len(topic['partitions'])} partitions, "
+                    f"the catalogue says {spec.partitions}"
+                )
+        created = [t.name for t in missing]
+        if created:
+            log.info("created topics", extra={"topics": created})
+        return created
+    finally:
+        await admin.close()

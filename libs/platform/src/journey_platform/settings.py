@@ -1,0 +1,52 @@
+"""Settings every service shares, read from the environment once at start-up.
+
+Services subclass `PlatformSettings` for their own knobs and pass the instance down;
+nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def find_schemas_dir(start: Path | None = None) -> Path:
+    """The repository's `schemas/` folder, found by walking up from `start`.
+
+    Deployments that do not run from a checkout set `SCHEMAS_DIR` instead.
+    """
+    here = (start or Path(__file__)).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "schemas" / "topics.yaml"
+        if candidate.is_file():
+            return candidate.parent
+    raise FileNotFoundError(
+        f"no schemas/topics.yaml above {here}; set SCHEMAS_DIR to the event contracts folder"
+    )
+
+
+class PlatformSettings(BaseSettings):
+    """Connection and privacy settings common to every service."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "victim-journey"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    schemas_dir: Path = Field(default_factory=find_schemas_dir)
+    # Key for pseudonymous ids (HMAC-SHA256). Whoever holds it can re-link pseudonyms to
+    # the identifiers behind them, so production takes it from a secret store.
+    pseudonym_key: SecretStr = SecretStr("development-only-pseudonym-key-change-me")
+    log_level: str = "INFO"
+    outbox_poll_interval_seconds: float = 0.2
+    outbox_batch_size: int = 500
+    dead_letter_topic: str = "journey.deadletter"
+
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr) -> SecretStr:
+        if len(key.get_secret_value()) < 32:
+            raise ValueError("pseudonym_key must be at least 32 characters")
+        return key

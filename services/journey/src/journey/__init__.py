@@ -1,0 +1,1 @@
+"""Stream processors: assemble each journey, flag drop-off points, publish journey outcomes."""

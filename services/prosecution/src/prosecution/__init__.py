@@ -1,0 +1,1 @@
+"""Criminal justice: crimes recorded, investigations, victim engagement, charges, trials, Section 45."""

@@ -1,0 +1,1 @@
+"""Protection: support offered, accommodation, contacts, missing episodes, move-on."""
