@@ -8,6 +8,9 @@ import subprocess
 import sys
 
 from journey_cli.devstack import Stack, StackError
+from journey_platform.compatibility import check_history
+from journey_platform.contracts import Contracts
+from journey_platform.settings import find_schemas_dir
 
 
 def _devstack(args: argparse.Namespace) -> int:
@@ -41,6 +44,16 @@ def _devstack(args: argparse.Namespace) -> int:
             stack.down()
 
 
+def _schemas(args: argparse.Namespace) -> int:
+    schemas_dir = find_schemas_dir()
+    contracts = Contracts.load(schemas_dir)  # loading fails loudly on a malformed file
+    problems = check_history(schemas_dir)
+    for problem in problems:
+        print(problem)
+    print(f"{len(contracts.schemas)} event schemas, {len(problems)} incompatible changes")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journey", description=__doc__)
     commands = parser.add_subparsers(dest="area", required=True)
@@ -48,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     devstack.add_argument("action", choices=["up", "down", "status", "run"])
     devstack.add_argument("command", nargs=argparse.REMAINDER, help="with run: the command to run")
     devstack.set_defaults(func=_devstack)
+    schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
+    schemas.add_argument("action", choices=["check"], help="check: no incompatible change in a major")
+    schemas.set_defaults(func=_schemas)
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

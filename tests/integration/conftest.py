@@ -1,0 +1,121 @@
+"""Real Kafka and PostgreSQL for integration tests, chosen by fixture, never by editing tests.
+
+1. KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL set (as `make test` does): use those servers.
+2. Otherwise, where a Docker engine answers: testcontainers' Kafka and PostgreSQL.
+3. Otherwise: the no-Docker local stack (`journey devstack`), stopped again afterwards
+   if this session started it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from journey_platform.contracts import Contracts
+from journey_platform.kafka import ensure_topics, start_producer
+from journey_platform.migrations import migrate
+from journey_platform.settings import find_schemas_dir
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Servers:
+    bootstrap_servers: str
+    database_url: str
+
+
+def _docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    result = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)
+    return result.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    bootstrap, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
+    if bootstrap and database:
+        yield Servers(bootstrap, database)
+    elif _docker_answers():
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+        with KafkaContainer().with_kraft() as kafka, PostgresContainer("postgres:17") as postgres:
+            url = postgres.get_connection_url().replace("postgresql+psycopg2", "postgresql")
+            yield Servers(kafka.get_bootstrap_server(), url)
+    else:
+        from journey_cli.devstack import Stack
+
+        stack = Stack.from_environment()
+        started = stack.up()
+        try:
+            yield Servers(stack.bootstrap_servers, stack.database_url)
+        finally:
+            if started:
+                stack.down()
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Contracts:
+    return Contracts.load(find_schemas_dir())
+
+
+@pytest.fixture(scope="session")
+async def kafka(servers: Servers, contracts: Contracts) -> str:
+    """The bootstrap servers, with every catalogued topic created."""
+    await ensure_topics(servers.bootstrap_servers, contracts)
+    return servers.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
+    producer = await start_producer(kafka, "integration-tests")
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture
+async def database(servers: Servers) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test; dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(servers.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = servers.database_url.rsplit("/", 1)[0] + f"/{name}"
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    yield url
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=5)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """Every finished span of the session, kept in memory so tests can follow a trace."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
