@@ -8,21 +8,27 @@ import uuid
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-
 from journey_platform.consumer import EventConsumer, idempotent
 from journey_platform.contracts import Contracts
+from journey_platform.db import Connection
 from journey_platform.envelope import Event
 
 
 async def run_effect_consumer(
-    pool: asyncpg.Pool, *, kafka: str, producer: AIOKafkaProducer, contracts: Contracts,
-    event_id: str, deliveries: int, timeout: float = 60,
+    pool: asyncpg.Pool,
+    *,
+    kafka: str,
+    producer: AIOKafkaProducer,
+    contracts: Contracts,
+    event_id: str,
+    deliveries: int,
+    timeout: float = 60,
 ) -> tuple[int, int]:
     """Consume until `event_id` was delivered `deliveries` times; return (delivered, applied)."""
     await pool.execute("CREATE TABLE IF NOT EXISTS effect (event_id uuid NOT NULL)")
     delivered = 0
 
-    async def effect(conn: asyncpg.Connection, event: Event) -> None:
+    async def effect(conn: Connection, event: Event) -> None:
         await conn.execute("INSERT INTO effect VALUES ($1)", uuid.UUID(event.id))
 
     apply = idempotent(pool, "effect-consumer", effect)
@@ -35,8 +41,12 @@ async def run_effect_consumer(
 
     stop = asyncio.Event()
     consumer = EventConsumer(
-        bootstrap_servers=kafka, group_id=f"effect-{uuid.uuid4().hex}",
-        topics=["nrm.identification"], contracts=contracts, handler=handler, producer=producer,
+        bootstrap_servers=kafka,
+        group_id=f"effect-{uuid.uuid4().hex}",
+        topics=["nrm.identification"],
+        contracts=contracts,
+        handler=handler,
+        producer=producer,
     )
     task = asyncio.create_task(consumer.run(stop))
     deadline = time.monotonic() + timeout
@@ -46,5 +56,7 @@ async def run_effect_consumer(
     finally:
         stop.set()
         await task
-    applied = await pool.fetchval("SELECT count(*) FROM effect WHERE event_id = $1", uuid.UUID(event_id))
+    applied = await pool.fetchval(
+        "SELECT count(*) FROM effect WHERE event_id = $1", uuid.UUID(event_id)
+    )
     return delivered, int(applied)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any, TypeAlias
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer
 
-Record = ConsumerRecord[bytes, bytes]
+# aiokafka ships no type information: records are typed loosely here.
+Record: TypeAlias = Any
 
 
 def header(record: Record, name: str) -> str | None:
     for key, value in record.headers or ():
         if key == name:
-            return value.decode()
+            return str(value.decode())
     return None
 
 

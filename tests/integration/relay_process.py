@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
-
 from journey_platform.kafka import start_producer
 from journey_platform.outbox import OutboxRelay
 
@@ -31,8 +30,9 @@ async def main() -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        await OutboxRelay(pool, producer, poll_interval=0.05,
-                          after_publish=hang if marker else None).run(stop)
+        await OutboxRelay(
+            pool, producer, poll_interval=0.05, after_publish=hang if marker else None
+        ).run(stop)
     finally:
         await producer.stop()
         await pool.close()

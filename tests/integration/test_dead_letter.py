@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode
+
 from tests.integration.events import example_event, new_journey_id
 from tests.integration.kafka_helpers import Record, collect, header
 
@@ -28,7 +28,9 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
     valid = example_event(contracts, "uk.nrm.support.accepted", journey_id=journey)
     wire = encode(valid, contracts)
     # Schema-breaking under a true envelope: a name where the support case id belongs.
-    impostor = encode(example_event(contracts, "uk.nrm.support.accepted", journey_id=journey), contracts)
+    impostor = encode(
+        example_event(contracts, "uk.nrm.support.accepted", journey_id=journey), contracts
+    )
     impostor_body = {**json.loads(impostor.value), "support_case_id": "Zebedee Example"}
 
     # A plain client, as a misbehaving integration would be: no envelope checks at all.
@@ -37,7 +39,9 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
     try:
         garbage = await plain.send_and_wait(TOPIC, key=journey.encode(), value=b"\x00\xffnot json")
         schema_breaking = await plain.send_and_wait(
-            TOPIC, key=journey.encode(), value=json.dumps(impostor_body).encode(),
+            TOPIC,
+            key=journey.encode(),
+            value=json.dumps(impostor_body).encode(),
             headers=impostor.headers,
         )
         await plain.send_and_wait(TOPIC, key=wire.key, value=wire.value, headers=wire.headers)
@@ -54,14 +58,22 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
     dlq_producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
     await dlq_producer.start()
     stop = asyncio.Event()
-    consumer = EventConsumer(bootstrap_servers=kafka, group_id=group, topics=[TOPIC],
-                             contracts=contracts, handler=handler, producer=dlq_producer)
+    consumer = EventConsumer(
+        bootstrap_servers=kafka,
+        group_id=group,
+        topics=[TOPIC],
+        contracts=contracts,
+        handler=handler,
+        producer=dlq_producer,
+    )
     task = asyncio.create_task(consumer.run(stop))
     try:
         deadline = time.monotonic() + 60
         while not handled:
             assert not task.done(), "the consumer stopped on bad input"
-            assert time.monotonic() < deadline, "the valid record after the bad ones was never handled"
+            assert time.monotonic() < deadline, (
+                "the valid record after the bad ones was never handled"
+            )
             await asyncio.sleep(0.05)
     finally:
         stop.set()
@@ -70,17 +82,28 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
 
     assert [e.id for e in handled] == [valid.id]
 
-    wanted = {(garbage.partition, garbage.offset), (schema_breaking.partition, schema_breaking.offset)}
+    wanted = {
+        (garbage.partition, garbage.offset),
+        (schema_breaking.partition, schema_breaking.offset),
+    }
 
     def from_this_test(record: Record) -> bool:
         return header(record, "dlq_consumer_group") == group and record.key == journey.encode()
 
-    dead = await collect(kafka, "journey.deadletter", keep=from_this_test,
-                         until=lambda kept: len(kept) >= 2)
-    assert {(int(header(r, "dlq_original_partition") or -1), int(header(r, "dlq_original_offset") or -1))
-            for r in dead} == wanted
+    dead = await collect(
+        kafka, "journey.deadletter", keep=from_this_test, until=lambda kept: len(kept) >= 2
+    )
+    assert {
+        (
+            int(header(r, "dlq_original_partition") or -1),
+            int(header(r, "dlq_original_offset") or -1),
+        )
+        for r in dead
+    } == wanted
     assert all(header(r, "dlq_original_topic") == TOPIC for r in dead)
-    reasons = {int(header(r, "dlq_original_offset") or -1): header(r, "dlq_error") or "" for r in dead}
+    reasons = {
+        int(header(r, "dlq_original_offset") or -1): header(r, "dlq_error") or "" for r in dead
+    }
     assert "envelope" in reasons[garbage.offset]
     assert "$.support_case_id: must satisfy format" in reasons[schema_breaking.offset]
     assert all("Zebedee" not in reason for reason in reasons.values())

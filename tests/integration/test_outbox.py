@@ -13,12 +13,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.envelope import decode
+from journey_platform.outbox import Outbox, OutboxRelay
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from journey_platform.contracts import ContractViolation, Contracts
-from journey_platform.envelope import decode
-from journey_platform.outbox import Outbox, OutboxRelay
 from tests.integration.events import example_event
 from tests.integration.kafka_helpers import collect, header
 
@@ -26,13 +26,22 @@ pytestmark = pytest.mark.integration
 
 REFERRAL = "uk.nrm.referral.submitted"
 CE_HEADERS = {
-    "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time",
-    "ce_dataschema", "ce_recordedtime", "ce_recordedby",
+    "ce_specversion",
+    "ce_id",
+    "ce_source",
+    "ce_type",
+    "ce_subject",
+    "ce_time",
+    "ce_dataschema",
+    "ce_recordedtime",
+    "ce_recordedby",
 }
 
 
 async def _business_table(pool: asyncpg.Pool) -> None:
-    await pool.execute("CREATE TABLE referral (referral_id uuid PRIMARY KEY, journey_id text NOT NULL)")
+    await pool.execute(
+        "CREATE TABLE referral (referral_id uuid PRIMARY KEY, journey_id text NOT NULL)"
+    )
 
 
 async def _unsent(pool: asyncpg.Pool) -> int:
@@ -40,37 +49,51 @@ async def _unsent(pool: asyncpg.Pool) -> int:
 
 
 async def test_event_written_in_a_transaction_reaches_kafka_with_envelope_and_trace(
-    pool: asyncpg.Pool, kafka: str, producer: AIOKafkaProducer, contracts: Contracts,
+    pool: asyncpg.Pool,
+    kafka: str,
+    producer: AIOKafkaProducer,
+    contracts: Contracts,
     spans: InMemorySpanExporter,
 ) -> None:
     await _business_table(pool)
     event = example_event(contracts, REFERRAL)
     with trace.get_tracer("test").start_as_current_span("POST /v1/referrals") as request_span:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO referral VALUES ($1, $2)",
-                               event.data["referral_id"], event.subject)
+            await conn.execute(
+                "INSERT INTO referral VALUES ($1, $2)", event.data["referral_id"], event.subject
+            )
             await Outbox(contracts).add(conn, event)
     request_trace = request_span.get_span_context().trace_id
 
-    stored = await pool.fetchval("SELECT traceparent FROM outbox WHERE event_id = $1::uuid", event.id)
+    stored = await pool.fetchval(
+        "SELECT traceparent FROM outbox WHERE event_id = $1::uuid", event.id
+    )
     assert stored is not None and stored.split("-")[1] == format(request_trace, "032x")
 
     assert await OutboxRelay(pool, producer).drain() == 1
     assert await _unsent(pool) == 0
 
-    [record] = await collect(kafka, "nrm.identification",
-                             keep=lambda r: header(r, "ce_id") == event.id, until=bool)
-    assert CE_HEADERS <= {name for name, _ in record.headers}
+    [record] = await collect(
+        kafka, "nrm.identification", keep=lambda r: header(r, "ce_id") == event.id, until=bool
+    )
+    assert {name for name, _ in record.headers} >= CE_HEADERS
     assert record.key == event.subject.encode()
-    received = decode(topic=record.topic, key=record.key, value=record.value,
-                      headers=record.headers, contracts=contracts)
+    received = decode(
+        topic=record.topic,
+        key=record.key,
+        value=record.value,
+        headers=record.headers,
+        contracts=contracts,
+    )
     assert received.type == REFERRAL and received.data == event.data
     assert received.time == event.time.replace(microsecond=event.time.microsecond)
     traceparent = header(record, "traceparent")
     assert traceparent is not None and traceparent.split("-")[1] == format(request_trace, "032x")
-    publish_spans = [s for s in spans.get_finished_spans()
-                     if s.name == "nrm.identification publish"
-                     and s.context.trace_id == request_trace]
+    publish_spans = [
+        s
+        for s in spans.get_finished_spans()
+        if s.name == "nrm.identification publish" and s.context.trace_id == request_trace
+    ]
     assert publish_spans, "the relay's publish span belongs to the request's trace"
 
 
@@ -82,8 +105,9 @@ async def test_rolled_back_transaction_publishes_nothing(
     doomed = example_event(contracts, REFERRAL)
     with pytest.raises(RuntimeError, match="business rule"):
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO referral VALUES ($1, $2)",
-                               doomed.data["referral_id"], doomed.subject)
+            await conn.execute(
+                "INSERT INTO referral VALUES ($1, $2)", doomed.data["referral_id"], doomed.subject
+            )
             await outbox.add(conn, doomed)
             raise RuntimeError("business rule failed after the event was staged")
     marker = example_event(contracts, REFERRAL, journey_id=doomed.subject)
@@ -92,7 +116,8 @@ async def test_rolled_back_transaction_publishes_nothing(
 
     assert await OutboxRelay(pool, producer).drain() == 1
     seen = await collect(
-        kafka, "nrm.identification",
+        kafka,
+        "nrm.identification",
         keep=lambda r: header(r, "ce_id") in {doomed.id, marker.id},
         until=lambda kept: any(header(r, "ce_id") == marker.id for r in kept),
     )
@@ -107,8 +132,9 @@ async def test_invalid_event_is_refused_and_nothing_is_written(
     bad = example_event(contracts, REFERRAL, age_band="forty-one", full_name="Zebedee Example")
     with pytest.raises(ContractViolation) as refused:
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("INSERT INTO referral VALUES ($1, $2)",
-                               bad.data["referral_id"], bad.subject)
+            await conn.execute(
+                "INSERT INTO referral VALUES ($1, $2)", bad.data["referral_id"], bad.subject
+            )
             await Outbox(contracts).add(conn, bad)
     message = str(refused.value)
     assert "age_band" in message and "full_name" in message
@@ -127,8 +153,12 @@ def _start_relay(database: str, kafka: str, crash_marker: Path | None) -> subpro
 
 
 async def test_relay_killed_between_publish_and_mark_redelivers_and_consumer_applies_once(
-    database: str, pool: asyncpg.Pool, kafka: str, producer: AIOKafkaProducer,
-    contracts: Contracts, tmp_path: Path,
+    database: str,
+    pool: asyncpg.Pool,
+    kafka: str,
+    producer: AIOKafkaProducer,
+    contracts: Contracts,
+    tmp_path: Path,
 ) -> None:
     from tests.integration.idempotent_consumer import run_effect_consumer
 
@@ -159,9 +189,12 @@ async def test_relay_killed_between_publish_and_mark_redelivers_and_consumer_app
         restarted.terminate()
         restarted.wait(timeout=30)
 
-    copies = await collect(kafka, "nrm.identification",
-                           keep=lambda r: header(r, "ce_id") == event.id,
-                           until=lambda kept: len(kept) >= 2)
+    copies = await collect(
+        kafka,
+        "nrm.identification",
+        keep=lambda r: header(r, "ce_id") == event.id,
+        until=lambda kept: len(kept) >= 2,
+    )
     assert len(copies) == 2, "published once before the crash and once after"
 
     deliveries, applied = await run_effect_consumer(

@@ -7,10 +7,11 @@ import os
 import subprocess
 import sys
 
-from journey_cli.devstack import Stack, StackError
 from journey_platform.compatibility import check_history
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
+
+from journey_cli.devstack import Stack, StackError
 
 
 def _devstack(args: argparse.Namespace) -> int:
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     devstack.add_argument("command", nargs=argparse.REMAINDER, help="with run: the command to run")
     devstack.set_defaults(func=_devstack)
     schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
-    schemas.add_argument("action", choices=["check"], help="check: no incompatible change in a major")
+    schemas.add_argument(
+        "action", choices=["check"], help="check: no incompatible change in a major"
+    )
     schemas.set_defaults(func=_schemas)
     args = parser.parse_args(argv)
     try:

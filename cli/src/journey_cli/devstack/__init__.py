@@ -16,13 +16,13 @@ from pathlib import Path
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from journey_platform.contracts import Contracts
+from journey_platform.kafka import ensure_topics
+from journey_platform.settings import find_schemas_dir
 
 from journey_cli.devstack.kafka import LocalKafka
 from journey_cli.devstack.postgres import LocalPostgres
 from journey_cli.devstack.processes import StackError
-from journey_platform.contracts import Contracts
-from journey_platform.kafka import ensure_topics
-from journey_platform.settings import find_schemas_dir
 
 __all__ = ["Stack", "StackError"]
 
@@ -67,7 +67,10 @@ class Stack:
         return self.root / "env"
 
     def environment(self) -> dict[str, str]:
-        return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "DATABASE_URL": self.database_url}
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "DATABASE_URL": self.database_url,
+        }
 
     def up(self) -> list[str]:
         """Start what is not running, wait for both servers, create topics. Safe to repeat."""
@@ -77,8 +80,10 @@ class Stack:
             started.append("postgres")
         if self.kafka and self.kafka.start():
             started.append("kafka")
-        asyncio.run(self._wait_and_prepare(timeout=120))
-        self.env_file.write_text("".join(f"export {k}={v}\n" for k, v in self.environment().items()))
+        asyncio.run(self._wait_and_prepare(within=120))
+        self.env_file.write_text(
+            "".join(f"export {k}={v}\n" for k, v in self.environment().items())
+        )
         return started
 
     def down(self) -> list[str]:
@@ -94,14 +99,18 @@ class Stack:
         return asyncio.run(self._status())
 
     async def _status(self) -> dict[str, str]:
-        kafka_ok, postgres_ok = await asyncio.gather(self._kafka_answers(), self._postgres_answers())
+        kafka_ok, postgres_ok = await asyncio.gather(
+            self._kafka_answers(), self._postgres_answers()
+        )
         return {
             "kafka": f"{'up' if kafka_ok else 'down'} at {self.bootstrap_servers}",
             "postgres": f"{'up' if postgres_ok else 'down'} at {self.database_url}",
         }
 
     async def _kafka_answers(self) -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000
+        )
         try:
             await admin.start()
             await admin.list_topics()
@@ -119,8 +128,8 @@ class Stack:
         await conn.close()
         return True
 
-    async def _wait_and_prepare(self, *, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+    async def _wait_and_prepare(self, *, within: float) -> None:
+        deadline = time.monotonic() + within
         while not await self._postgres_answers():
             if time.monotonic() > deadline:
                 raise StackError(f"PostgreSQL at {self.database_url} does not answer")

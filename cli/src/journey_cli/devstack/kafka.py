@@ -57,18 +57,41 @@ class LocalKafka:
         data = self.home / "data"
         if not (data / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            self._java(java, classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                       "-c", str(config), check=True)
+            self._java(
+                java,
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+                check=True,
+            )
         out = (self.home / "logs" / "stdout.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603 - fixed argv built here
-            [java, "-Xms256m", "-Xmx768m", *self._jvm_flags(), "-cp", classpath,
-             "kafka.Kafka", str(config)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(
+            [
+                java,
+                "-Xms256m",
+                "-Xmx768m",
+                *self._jvm_flags(),
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(config),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: Ctrl-C on `make` does not orphan it
         )
         self.pid_file.write_text(str(process.pid))
-        wait_until(lambda: port_open("127.0.0.1", self.port) or process.poll() is not None,
-                   timeout=90, what="Kafka", log_file=self.log_file)
+        wait_until(
+            lambda: port_open("127.0.0.1", self.port) or process.poll() is not None,
+            timeout=90,
+            what="Kafka",
+            log_file=self.log_file,
+        )
         if process.poll() is not None:
             self.pid_file.unlink(missing_ok=True)
             raise StackError(f"Kafka exited with {process.returncode}; see {self.log_file}")
@@ -78,13 +101,18 @@ class LocalKafka:
         return stop_process(self.pid_file, timeout=45)
 
     def _jvm_flags(self) -> list[str]:
-        return [f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-                f"-Dkafka.logs.dir={self.home / 'logs'}", "-Djava.awt.headless=true"]
+        return [
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.home / 'logs'}",
+            "-Djava.awt.headless=true",
+        ]
 
     def _java(self, java: str, classpath: str, *args: str, check: bool) -> None:
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             [java, *self._jvm_flags(), "-cp", classpath, *args],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if check and result.returncode != 0:
             raise StackError(f"{args[0]} failed:\n{result.stdout}{result.stderr}")
@@ -97,17 +125,29 @@ class LocalKafka:
             mvn = shutil.which("mvn")
             if mvn is None:
                 raise StackError(
-                    "Maven (mvn) is needed to fetch Kafka from Maven Central: "
-                    "apt-get install maven, or set KAFKA_BOOTSTRAP_SERVERS to use an existing broker"
+                    "Maven (mvn) is needed to fetch Kafka from Maven Central: apt-get install "
+                    "maven, or set KAFKA_BOOTSTRAP_SERVERS to use an existing broker"
                 )
             shutil.rmtree(libs, ignore_errors=True)
-            result = subprocess.run(  # noqa: S603
-                [mvn, "-q", "-B", "-f", str(self.pom), "dependency:copy-dependencies",
-                 f"-DoutputDirectory={libs}", "-DincludeScope=runtime"],
-                capture_output=True, text=True, check=False,
+            result = subprocess.run(
+                [
+                    mvn,
+                    "-q",
+                    "-B",
+                    "-f",
+                    str(self.pom),
+                    "dependency:copy-dependencies",
+                    f"-DoutputDirectory={libs}",
+                    "-DincludeScope=runtime",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if result.returncode != 0:
-                raise StackError(f"mvn could not resolve Kafka:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+                raise StackError(
+                    f"mvn could not resolve Kafka:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+                )
             stamp.write_text(pom_text)
         return str(libs / "*")
 
@@ -116,47 +156,51 @@ class LocalKafka:
         controller = self.port + 1
         config = self.home / "server.properties"
         config.write_text(
-            "\n".join([
-                "# Written by `journey devstack`: one node, broker and controller (KRaft).",
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{controller}",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                f"log.dirs={self.home / 'data'}",
-                # One node: internal topics cannot have more replicas than that.
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                # Topics come from schemas/topics.yaml, never from a typo in a client.
-                "auto.create.topics.enable=false",
-                "",
-            ])
+            "\n".join(
+                [
+                    "# Written by `journey devstack`: one node, broker and controller (KRaft).",
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{controller}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    f"log.dirs={self.home / 'data'}",
+                    # One node: internal topics cannot have more replicas than that.
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    # Topics come from schemas/topics.yaml, never from a typo in a client.
+                    "auto.create.topics.enable=false",
+                    "",
+                ]
+            )
         )
         (self.home / "log4j2.properties").write_text(
-            "\n".join([
-                "status = warn",
-                "appender.file.type = RollingFile",
-                "appender.file.name = file",
-                f"appender.file.fileName = {self.log_file}",
-                f"appender.file.filePattern = {self.home / 'logs' / 'server-%i.log'}",
-                "appender.file.layout.type = PatternLayout",
-                "appender.file.layout.pattern = [%d] %p %m (%c)%n",
-                "appender.file.policies.type = Policies",
-                "appender.file.policies.size.type = SizeBasedTriggeringPolicy",
-                "appender.file.policies.size.size = 20MB",
-                "appender.file.strategy.type = DefaultRolloverStrategy",
-                "appender.file.strategy.max = 3",
-                "rootLogger.level = info",
-                "rootLogger.appenderRef.file.ref = file",
-                "",
-            ])
+            "\n".join(
+                [
+                    "status = warn",
+                    "appender.file.type = RollingFile",
+                    "appender.file.name = file",
+                    f"appender.file.fileName = {self.log_file}",
+                    f"appender.file.filePattern = {self.home / 'logs' / 'server-%i.log'}",
+                    "appender.file.layout.type = PatternLayout",
+                    "appender.file.layout.pattern = [%d] %p %m (%c)%n",
+                    "appender.file.policies.type = Policies",
+                    "appender.file.policies.size.type = SizeBasedTriggeringPolicy",
+                    "appender.file.policies.size.size = 20MB",
+                    "appender.file.strategy.type = DefaultRolloverStrategy",
+                    "appender.file.strategy.max = 3",
+                    "rootLogger.level = info",
+                    "rootLogger.appenderRef.file.ref = file",
+                    "",
+                ]
+            )
         )
         return config
 
@@ -170,7 +214,7 @@ def find_java() -> str:
         candidates.append(found)
     for java in candidates:
         try:
-            result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)  # noqa: S603
+            result = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
         except OSError:
             continue
         match = re.search(r'version "(\d+)', result.stderr + result.stdout)

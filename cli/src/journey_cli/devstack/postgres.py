@@ -66,11 +66,25 @@ class LocalPostgres:
         self._hand_over(self.home)
         if not (self.data / "PG_VERSION").exists():
             shutil.rmtree(self.data, ignore_errors=True)
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                      "--encoding=UTF8", "--no-instructions")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            )
         result = self._pg_ctl(
-            "start", "-w", "-t", "60", "-l", str(self.log_file),
-            "-o", f"-h 127.0.0.1 -p {self.port} -k {self.home} -c max_connections=200 -c fsync=off",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.log_file),
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k {self.home} -c max_connections=200 -c fsync=off",
             check=False,
         )
         if result.returncode != 0:
@@ -87,10 +101,15 @@ class LocalPostgres:
     def _pg_ctl(self, *args: str, check: bool) -> subprocess.CompletedProcess[str]:
         return self._run("pg_ctl", "-D", str(self.data), *args, check=check)
 
-    def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(  # noqa: S603 - fixed argv built here
+    def _run(
+        self, program: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
             [str(_binaries() / program), *args],
-            capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
             user=SERVER_USER if os.geteuid() == 0 else None,
             start_new_session=True,
         )
@@ -105,8 +124,11 @@ class LocalPostgres:
         try:
             entry = pwd.getpwnam(SERVER_USER)
         except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", SERVER_USER],  # noqa: S603,S607
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", SERVER_USER],
+                check=True,
+                capture_output=True,
+            )
             entry = pwd.getpwnam(SERVER_USER)
         if folder.stat().st_uid != entry.pw_uid:
             os.chown(folder, entry.pw_uid, entry.pw_gid)

@@ -35,7 +35,9 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str, log_file: Path | None = None) -> None:
+def wait_until(
+    check: Callable[[], bool], *, timeout: float, what: str, log_file: Path | None = None
+) -> None:
     """Poll `check` until it holds; on time-out, raise with the tail of the log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -75,7 +75,10 @@ def incompatibilities(old: Schema, new: Schema, path: str = "$") -> list[str]:
         else:
             problems.extend(incompatibilities(old_prop, new_props[name], f"{path}.{name}"))
 
-    old_extra, new_extra = old.get("additionalProperties", True), new.get("additionalProperties", True)
+    old_extra, new_extra = (
+        old.get("additionalProperties", True),
+        new.get("additionalProperties", True),
+    )
     if new_extra is False and old_extra is not False:
         problems.append(f"{path}: additionalProperties closed")
     elif isinstance(old_extra, Mapping) and isinstance(new_extra, Mapping):
@@ -98,7 +101,9 @@ def incompatibilities(old: Schema, new: Schema, path: str = "$") -> list[str]:
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(  # noqa: S603 - fixed git argv
         ["git", "-C", str(repo), *args],  # noqa: S607
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
 

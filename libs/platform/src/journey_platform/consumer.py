@@ -19,21 +19,22 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from opentelemetry.trace import SpanKind
 
-from journey_platform.contracts import ContractViolation, Contracts
+from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.db import Connection
 from journey_platform.envelope import Event, decode
 from journey_platform.tracing import context_from, tracer
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
-Effect = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+Effect = Callable[[Connection, Event], Awaitable[None]]
 
 
 class RejectedEvent(Exception):
     """Raised by a handler for a well-formed event it can never apply (it is dead-lettered)."""
 
 
-async def apply_once(conn: asyncpg.Connection, *, consumer: str, event_id: str) -> bool:
+async def apply_once(conn: Connection, *, consumer: str, event_id: str) -> bool:
     """Claim an event for `consumer` inside the caller's transaction.
 
     True the first time: apply the effect in the same transaction. False if this
@@ -59,7 +60,9 @@ def idempotent(pool: asyncpg.Pool, consumer: str, effect: Effect) -> Handler:
             if await apply_once(conn, consumer=consumer, event_id=event.id):
                 await effect(conn, event)
             else:
-                log.info("duplicate event skipped", extra={"event_id": event.id, "consumer": consumer})
+                log.info(
+                    "duplicate event skipped", extra={"event_id": event.id, "consumer": consumer}
+                )
 
     return handle
 
@@ -166,4 +169,3 @@ class EventConsumer:
                 "reason": reason,
             },
         )
-

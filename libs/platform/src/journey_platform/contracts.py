@@ -41,7 +41,11 @@ def describe(error: ValidationError) -> str:
     where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     if error.validator == "required":
         return f"{where}: {error.message}"  # names the missing property only
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, dict)
+        and isinstance(error.schema, Mapping)
+    ):
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
         return f"{where}: unexpected properties {extra}"
@@ -99,7 +103,8 @@ class Contracts:
     @classmethod
     def load(cls, schemas_dir: Path) -> Contracts:
         documents = [
-            (path, json.loads(path.read_text())) for path in sorted(schemas_dir.rglob("*.schema.json"))
+            (path, json.loads(path.read_text()))
+            for path in sorted(schemas_dir.rglob("*.schema.json"))
         ]
         registry: Registry[Any] = Registry().with_resources(
             (doc["$id"], Resource.from_contents(doc)) for _, doc in documents
@@ -157,7 +162,9 @@ class Contracts:
         if schema_id not in self._validators:
             document = self._registry.contents(schema_id)
             self._validators[schema_id] = Draft202012Validator(
-                document, registry=self._registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+                document,
+                registry=self._registry,
+                format_checker=Draft202012Validator.FORMAT_CHECKER,
             )
         return self._validators[schema_id]
 

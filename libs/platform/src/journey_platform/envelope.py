@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from journey_platform.contracts import ContractViolation, Contracts, event_schema_id
+from journey_platform.contracts import Contracts, ContractViolation, event_schema_id
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -104,7 +104,11 @@ def _parse_time(value: str, name: str) -> datetime:
 
 
 def decode(
-    *, topic: str, key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]],
+    *,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
     contracts: Contracts,
 ) -> Event:
     """Read a Kafka record as an event, tolerantly; raise ContractViolation if it is not one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
@@ -80,10 +81,9 @@ async def ensure_topics(
             if spec.name not in existing
         ]
         if missing:
-            try:
+            # Another process may create them first: the partition check below still applies.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another process created them first: the check below still applies
         described = await admin.describe_topics(list(contracts.topics))
         for topic in described:
             spec = contracts.topics[topic["topic"]]

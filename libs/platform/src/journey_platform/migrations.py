@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncpg
+from journey_platform.db import Connection
 
 PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK = 0x6A6F75726E6579  # "journey": one migrator at a time per database
 
 
-async def migrate(conn: asyncpg.Connection, *folders: tuple[str, Path]) -> list[str]:
+async def migrate(conn: Connection, *folders: tuple[str, Path]) -> list[str]:
     """Apply pending migrations from (component, folder) pairs; return what was applied."""
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK)

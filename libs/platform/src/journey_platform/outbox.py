@@ -14,6 +14,7 @@ publishes in position order, and one partition keeps that order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -25,6 +26,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import SpanKind
 
 from journey_platform.contracts import Contracts
+from journey_platform.db import Connection
 from journey_platform.envelope import TRACEPARENT, Event, encode
 from journey_platform.tracing import context_from, current_traceparent, tracer
 
@@ -46,7 +48,7 @@ class Outbox:
     def __init__(self, contracts: Contracts) -> None:
         self.contracts = contracts
 
-    async def add(self, conn: asyncpg.Connection, event: Event) -> None:
+    async def add(self, conn: Connection, event: Event) -> None:
         """Validate `event` and stage it in the caller's transaction; raises ContractViolation."""
         if not conn.is_in_transaction():
             raise NotInTransaction("Outbox.add must run inside the business transaction")
@@ -55,7 +57,8 @@ class Outbox:
         record = encode(event, self.contracts)  # raises before anything is written
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", event.subject)
         await conn.execute(
-            """INSERT INTO outbox (event_id, event_type, topic, journey_id, headers, payload, traceparent)
+            """INSERT INTO outbox
+                   (event_id, event_type, topic, journey_id, headers, payload, traceparent)
                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)""",
             uuid.UUID(event.id),
             event.type,
@@ -149,8 +152,6 @@ class OutboxRelay:
                 log.warning("outbox relay retrying", extra={"error": type(error).__name__})
                 published = 0
             if not published:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.poll_interval)
-                except TimeoutError:
-                    pass
         await self.drain()

@@ -1,1 +1,3 @@
-"""Criminal justice: crimes recorded, investigations, victim engagement, charges, trials, Section 45."""
+"""Criminal justice: crimes recorded, investigations, victim engagement, charges, trials,
+Section 45.
+"""

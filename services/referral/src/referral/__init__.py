@@ -1,1 +1,3 @@
-"""Identification and decisions: referrals, Duty to Notify, Reasonable and Conclusive Grounds decisions, police referrals."""
+"""Identification and decisions: referrals, Duty to Notify, Reasonable and Conclusive Grounds
+decisions, police referrals.
+"""

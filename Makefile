@@ -1,0 +1,41 @@
+# Thin on purpose: every target is uv or the `journey` command.
+# Python is the machine's 3.11; nothing here downloads an interpreter.
+export UV_PYTHON ?= python3.11
+export UV_PYTHON_DOWNLOADS ?= never
+UV ?= uv
+RUN := $(UV) run --frozen
+
+.PHONY: install run test lint format schemas-check devstack-up devstack-down devstack-status
+
+install:  ## the workspace, from the committed lock file
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
+	$(UV) sync --frozen
+
+run: install devstack-up  ## the main job (grows with each issue)
+	@echo
+	@echo "Kafka and PostgreSQL are up (journey devstack status). The partner APIs, the journey"
+	@echo "processor, the simulator and the dashboard are not built yet: make run will start them."
+
+test: install  ## unit, contract and integration tests on a real Kafka and PostgreSQL
+	$(RUN) journey devstack run -- $(UV) run --frozen pytest
+
+lint: install  ## ruff and strict mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy libs cli/src services tests
+
+format: install
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+schemas-check: install  ## no incompatible schema change within a major version
+	$(RUN) journey schemas check
+
+devstack-up: install
+	$(RUN) journey devstack up
+
+devstack-down:
+	$(RUN) journey devstack down
+
+devstack-status:
+	$(RUN) journey devstack status
