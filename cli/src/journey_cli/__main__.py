@@ -55,6 +55,35 @@ def _schemas(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    from journey_api.agencies import AgencyRegistry
+    from journey_api.auth import SCOPES
+    from journey_api.tokens import DevelopmentSigner
+
+    root = find_schemas_dir().parent
+    registry = AgencyRegistry.load(root / "deploy" / "local" / "agencies.yaml")
+    if registry.get(args.agency) is None:
+        known = ", ".join(a.id for a in registry)
+        print(f"journey token: unknown agency {args.agency!r}; known: {known}", file=sys.stderr)
+        return 2
+    unknown = set(args.scope or ()) - set(SCOPES)
+    if unknown:
+        print(
+            f"journey token: unknown scopes {sorted(unknown)}; known: {sorted(SCOPES)}",
+            file=sys.stderr,
+        )
+        return 2
+    signer = DevelopmentSigner(root / ".devstack" / "auth")
+    print(
+        signer.mint(
+            agency_id=args.agency,
+            scopes=args.scope or sorted(SCOPES),
+            lifetime_seconds=args.lifetime,
+        )
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journey", description=__doc__)
     commands = parser.add_subparsers(dest="area", required=True)
@@ -62,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     devstack.add_argument("action", choices=["up", "down", "status", "run"])
     devstack.add_argument("command", nargs=argparse.REMAINDER, help="with run: the command to run")
     devstack.set_defaults(func=_devstack)
+    token = commands.add_parser("token", help="mint a development access token (local key)")
+    token.add_argument("--agency", required=True, help="agency id from deploy/local/agencies.yaml")
+    token.add_argument("--scope", nargs="*", help="scopes (default: all)")
+    token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
+    token.set_defaults(func=_token)
     schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
     schemas.add_argument(
         "action", choices=["check"], help="check: no incompatible change in a major"

@@ -156,6 +156,13 @@ class Contracts:
         except KeyError:
             raise ContractViolation(f"no schema for {event_type} v{major}") from None
 
+    def resolve(self, reference: str) -> Mapping[str, Any]:
+        """The schema a `$ref` such as `urn:...:vocabulary:v1#/$defs/gender` points to."""
+        resolved = self._registry.resolver().lookup(reference).contents
+        if not isinstance(resolved, Mapping):
+            raise ContractViolation(f"{reference} does not name a schema object")
+        return resolved
+
     # -- validation -------------------------------------------------------------------------
 
     def _validator(self, schema_id: str) -> Draft202012Validator:

@@ -9,3 +9,19 @@ from asyncpg.pool import PoolConnectionProxy
 
 # A plain connection or one borrowed from a pool: the helpers accept either.
 Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database `url` names if it does not exist (each service owns one)."""
+    base, _, name = url.rpartition("/")
+    name = name.split("?", 1)[0]
+    admin = await asyncpg.connect(f"{base}/postgres")
+    try:
+        exists = await admin.fetchval("SELECT true FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await admin.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # created by a sibling process meanwhile
+    finally:
+        await admin.close()

@@ -1,0 +1,1 @@
+"""What every partner-facing API shares (no domain types)."""

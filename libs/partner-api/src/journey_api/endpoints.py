@@ -1,0 +1,403 @@
+"""Record endpoints built from a declarative table, the same way in every partner service.
+
+Each service lists what partners may record (`RecordSpec`): path, action (scope, agency
+types, event), the resource it belongs to, and the domain rule that must hold. This module
+turns the table into FastAPI routes with bodies derived from the event contracts,
+Idempotency-Key handling, authorisation, audit and problem+json, and adds the reads:
+one resource, a filtered page of them, and the journey timeline.
+
+No `from __future__ import annotations` here: route signatures use models built at
+run time, which FastAPI must see as real objects.
+"""
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.db import Connection
+from journey_platform.pseudonyms import anonymous_journey_id
+from pydantic import BaseModel
+
+from journey_api.audit import audit
+from journey_api.auth import CurrentPrincipal, Principal, allow
+from journey_api.commands import command_model
+from journey_api.idempotency import request_hash, run_once
+from journey_api.models import JourneyId, Page, RecordOut, Timeline
+from journey_api.problems import Problem, not_found
+from journey_api.records import Action, JourneyRecords, Resource
+
+Attributes = dict[str, Any]
+Rule = Callable[[Resource, Attributes, Principal], None]
+Derive = Callable[[Resource, Attributes, Principal], Attributes]
+FollowUps = Callable[[Resource, Attributes], Sequence[tuple[Action, Attributes]]]
+Participants = Callable[[Resource, Attributes], Iterable[str]]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Required on every POST; a UUID per intended "
+        "write. Retrying with the same key and body replays the first response.",
+    ),
+]
+PROBLEM = {"content": {"application/problem+json": {}}}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Idempotency-Key missing or malformed", **PROBLEM},
+    401: {"description": "No valid bearer token", **PROBLEM},
+    403: {"description": "Scope or agency type does not allow this", **PROBLEM},
+    404: {"description": "No such journey or resource visible to you", **PROBLEM},
+    409: {
+        "description": "The journey's state does not allow it, or a duplicate is in flight",
+        **PROBLEM,
+    },
+    422: {"description": "Invalid body, or Idempotency-Key reused with another body", **PROBLEM},
+}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    k: v for k, v in WRITE_ERRORS.items() if k in (400, 401, 403, 404, 422)
+}
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """One kind of fact partners may record about a resource of a journey."""
+
+    action: Action
+    path: str  # relative to the collection, "" for the collection itself (creation)
+    summary: str
+    resource_field: str | None  # the event field that carries the resource id, if any
+    creates: bool = False  # True: mints the resource; the body names the journey
+    new_journey: bool = False  # with creates: the journey is new too (an anonymous report)
+    api_only: Mapping[str, tuple[Any, Any]] = field(
+        default_factory=dict
+    )  # body fields kept off the event
+    minted: tuple[str, ...] = ()  # further ids the server mints, e.g. a stay id
+    derived: tuple[str, ...] = ()  # event fields the server works out (`derive`)
+    derive: Derive | None = None
+    rule: Rule | None = None
+    follow_ups: FollowUps | None = None
+    participants: Participants | None = None  # agencies that join the journey with this record
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A resource collection, e.g. /v1/support-cases, and what may be recorded on it."""
+
+    path: str  # "/v1/support-cases"
+    name: str  # "support case"
+    kind: str  # the kind of the creating record
+    read_scope: str
+    specs: Sequence[RecordSpec]
+    summarise: Callable[[Resource], Attributes] | None = None
+    tag: str = field(default="")
+
+
+async def journey_is_known(conn: Connection, journey_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM journeys WHERE journey_id = $1", journey_id))
+
+
+async def visible(
+    conn: Connection,
+    principal: Principal,
+    journey_id: str | None,
+    *,
+    action: str,
+    resource_id: str | None = None,
+) -> None:
+    """Audit the read, and answer 404 unless the caller takes part in the journey."""
+    allowed = journey_id is not None and bool(
+        await conn.fetchval(
+            "SELECT true FROM journey_participants WHERE journey_id = $1 AND agency_id = $2",
+            journey_id,
+            principal.agency_id,
+        )
+    )
+    await audit(
+        conn,
+        principal,
+        action=action,
+        journey_id=journey_id if allowed else None,
+        resource_id=resource_id,
+        outcome="ok" if allowed else "not_found",
+    )
+    if not allowed:
+        raise not_found("such record")
+
+
+def _require_scope(principal: Principal, scope: str) -> None:
+    if scope not in principal.scopes:
+        raise Problem(403, "Forbidden", f"This needs the {scope} scope.", kind="insufficient-scope")
+
+
+def build_router(collection: Collection, contracts: Contracts) -> APIRouter:
+    router = APIRouter(prefix=collection.path, tags=[collection.tag or collection.name])
+    for spec in collection.specs:
+        _add_write(router, collection, spec, contracts)
+    _add_reads(router, collection)
+    return router
+
+
+def _add_write(
+    router: APIRouter, collection: Collection, spec: RecordSpec, contracts: Contracts
+) -> None:
+    action = spec.action
+    add: dict[str, tuple[Any, Any]] = dict(spec.api_only)
+    if spec.creates and not spec.new_journey:
+        add["journey_id"] = (JourneyId, ...)
+    model = command_model(
+        contracts,
+        action.event_type,
+        add=add,
+        name="".join(p.title() for p in action.kind.split("_")),
+        omit=(*([spec.resource_field] if spec.resource_field else []), *spec.minted, *spec.derived),
+    )
+
+    async def write(
+        request: Request,
+        principal: CurrentPrincipal,
+        payload: model,  # type: ignore[valid-type]
+        idempotency_key: IdempotencyKey = None,
+        resource_id: uuid.UUID | None = None,
+    ) -> JSONResponse:
+        allow(
+            principal,
+            scope=action.scope,
+            agency_types=action.agency_types,
+            action=action.description,
+        )
+        body = payload.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
+        runtime = request.app.state.runtime
+
+        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+            resource = await _target(conn, runtime.records, collection, spec, resource_id, body)
+            attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
+            attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
+            if spec.derive:
+                attributes.update(spec.derive(resource, attributes, principal))
+            if spec.rule:
+                spec.rule(resource, attributes, principal)
+            occurred_at = datetime.fromisoformat(body["occurred_at"])
+            extra = spec.participants(resource, attributes) if spec.participants else ()
+            follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
+            try:
+                recorded = await runtime.records.record(
+                    conn,
+                    principal,
+                    action,
+                    journey_id=resource.journey_id,
+                    resource_id=resource.resource_id,
+                    attributes=attributes,
+                    event_data=_event_data(spec, resource, attributes),
+                    occurred_at=occurred_at,
+                    participants=extra,
+                )
+                for follow_action, data in follow_ups:
+                    await runtime.records.record(
+                        conn,
+                        principal,
+                        follow_action,
+                        journey_id=resource.journey_id,
+                        resource_id=resource.resource_id,
+                        attributes=data,
+                        event_data=_event_data(spec, resource, data),
+                        occurred_at=occurred_at,
+                    )
+            except ContractViolation as violation:
+                raise Problem(422, "Invalid request", str(violation), kind="contract") from None
+            return 201, recorded.as_json()
+
+        fingerprint = request_hash(request.method, request.url.path, body)
+        status, response = await run_once(
+            runtime.pool,
+            client_id=principal.client_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            work=work,
+        )
+        return JSONResponse(response, status_code=status)
+
+    if spec.creates:
+
+        async def create(
+            request: Request,
+            principal: CurrentPrincipal,
+            payload: model,  # type: ignore[valid-type]
+            idempotency_key: IdempotencyKey = None,
+        ) -> JSONResponse:
+            return await write(request, principal, payload, idempotency_key)
+
+        endpoint: Callable[..., Any] = create
+    else:
+
+        async def append(
+            request: Request,
+            principal: CurrentPrincipal,
+            resource_id: uuid.UUID,
+            payload: model,  # type: ignore[valid-type]
+            idempotency_key: IdempotencyKey = None,
+        ) -> JSONResponse:
+            return await write(request, principal, payload, idempotency_key, resource_id)
+
+        endpoint = append
+    router.add_api_route(
+        spec.path,
+        endpoint,
+        methods=["POST"],
+        status_code=201,
+        response_model=RecordOut,
+        summary=spec.summary,
+        operation_id=action.kind,
+        responses=WRITE_ERRORS,
+        description=f"{spec.summary} Publishes `{action.event_type}`. Scope `{action.scope}`; "
+        f"agency types: {', '.join(sorted(action.agency_types))}.",
+    )
+
+
+def _event_data(spec: RecordSpec, resource: Resource, attributes: Attributes) -> Attributes:
+    data = {k: v for k, v in attributes.items() if k not in spec.api_only}
+    if spec.resource_field:
+        data[spec.resource_field] = str(resource.resource_id)
+    return data
+
+
+async def _target(
+    conn: Connection,
+    records: JourneyRecords,
+    collection: Collection,
+    spec: RecordSpec,
+    resource_id: uuid.UUID | None,
+    body: Mapping[str, Any],
+) -> Resource:
+    if spec.new_journey:
+        journey_id = anonymous_journey_id()
+        await conn.execute("INSERT INTO journeys (journey_id) VALUES ($1)", journey_id)
+        return Resource(uuid.uuid4(), journey_id)
+    if spec.creates:
+        journey_id = body["journey_id"]
+        if not await journey_is_known(conn, journey_id):
+            raise not_found("journey")
+        return Resource(uuid.uuid4(), journey_id)
+    assert resource_id is not None
+    # One writer per resource at a time, so a rule checked here still holds at commit.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", str(resource_id))
+    resource = await records.resource(conn, resource_id, collection.kind)
+    if resource is None:
+        raise not_found(collection.name)
+    return resource
+
+
+class ResourceOut(BaseModel):
+    resource_id: str
+    journey_id: str
+    kind: str
+    summary: dict[str, Any]
+    records: list[RecordOut]
+
+
+def _add_reads(router: APIRouter, collection: Collection) -> None:
+    def shown(resource: Resource) -> dict[str, Any]:
+        summary = collection.summarise(resource) if collection.summarise else {}
+        return {**resource.as_json(), "summary": summary}
+
+    async def get_one(request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID) -> Any:
+        _require_scope(principal, collection.read_scope)
+        async with request.app.state.runtime.pool.acquire() as conn:
+            resource = await request.app.state.runtime.records.resource(
+                conn, resource_id, collection.kind
+            )
+            await visible(
+                conn,
+                principal,
+                resource.journey_id if resource else None,
+                action=f"read:{collection.kind}",
+                resource_id=str(resource_id),
+            )
+        assert resource is not None
+        return shown(resource)
+
+    async def list_page(
+        request: Request,
+        principal: CurrentPrincipal,
+        journey_id: Annotated[str | None, Query(pattern=r"^jny_[a-z2-7]{26}$")] = None,
+        occurred_from: Annotated[
+            datetime | None, Query(description="Inclusive lower bound")
+        ] = None,
+        occurred_to: Annotated[datetime | None, Query(description="Exclusive upper bound")] = None,
+        cursor: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> Any:
+        _require_scope(principal, collection.read_scope)
+        runtime = request.app.state.runtime
+        async with runtime.pool.acquire() as conn:
+            records, next_cursor = await runtime.records.page(
+                conn,
+                principal,
+                kind=collection.kind,
+                journey_id=journey_id,
+                occurred_from=occurred_from,
+                occurred_to=occurred_to,
+                cursor=cursor,
+                limit=limit,
+            )
+            items = []
+            for record in records:
+                resource = await runtime.records.resource(conn, record.resource_id, collection.kind)
+                assert resource is not None
+                items.append(shown(resource))
+            for journey in sorted({r.journey_id for r in records}):
+                await audit(conn, principal, action=f"list:{collection.kind}", journey_id=journey)
+        return {"items": items, "next_cursor": next_cursor}
+
+    router.add_api_route(
+        "/{resource_id}",
+        get_one,
+        methods=["GET"],
+        response_model=ResourceOut,
+        summary=f"Get one {collection.name} with its history.",
+        operation_id=f"get_{collection.kind}",
+        responses=READ_ERRORS,
+    )
+    router.add_api_route(
+        "",
+        list_page,
+        methods=["GET"],
+        response_model=Page,
+        summary=f"List {collection.name}s on journeys you take part in, oldest first.",
+        operation_id=f"list_{collection.kind}",
+        responses=READ_ERRORS,
+    )
+
+
+def timeline_router(read_scopes: Iterable[str]) -> APIRouter:
+    """GET /v1/journeys/{journey_id}/timeline: this service's records of one journey."""
+    router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
+    scopes = frozenset(read_scopes)
+
+    async def timeline(request: Request, principal: CurrentPrincipal, journey_id: JourneyId) -> Any:
+        if not scopes & principal.scopes:
+            raise Problem(
+                403,
+                "Forbidden",
+                f"This needs one of the scopes {sorted(scopes)}.",
+                kind="insufficient-scope",
+            )
+        runtime = request.app.state.runtime
+        async with runtime.pool.acquire() as conn:
+            await visible(conn, principal, journey_id, action="read:timeline")
+            records = await runtime.records.timeline(conn, journey_id)
+        return {"journey_id": journey_id, "records": [r.as_json() for r in records]}
+
+    router.add_api_route(
+        "/{journey_id}/timeline",
+        timeline,
+        methods=["GET"],
+        response_model=Timeline,
+        operation_id="get_timeline",
+        summary="The journey's records in this service, in the order they happened.",
+        responses=READ_ERRORS,
+    )
+    return router

@@ -1,0 +1,113 @@
+"""Idempotency-Key on every POST, scoped per client.
+
+- missing key: 400;
+- same key, same request: the first response replayed, and only one row written;
+- same key, different request: 422;
+- same key while the first request is still in flight: 409.
+
+The key is claimed in its own short transaction (so a concurrent duplicate sees it) and
+completed in the business transaction (so a replayed response always matches what was
+written). If the business transaction fails, the claim is released and the client may
+retry with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from journey_platform.db import Connection
+
+from journey_api.problems import Problem
+
+Work = Callable[[Connection], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def run_once(
+    pool: asyncpg.Pool, *, client_id: str, key: str | None, fingerprint: str, work: Work
+) -> tuple[int, dict[str, Any]]:
+    """Run `work` in a transaction at most once per (client, key); return (status, body)."""
+    if not key:
+        raise Problem(
+            400,
+            "Idempotency-Key required",
+            "Send an Idempotency-Key header (a UUID is ideal) with every POST.",
+            kind="idempotency-key-missing",
+        )
+    if len(key) > 255:
+        raise Problem(
+            400,
+            "Bad request",
+            "The Idempotency-Key is longer than 255 characters.",
+            kind="idempotency-key-invalid",
+        )
+    async with pool.acquire() as conn:
+        claimed = await conn.fetchval(
+            """INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash)
+               VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true""",
+            client_id,
+            key,
+            fingerprint,
+        )
+        if not claimed:
+            return await _replay(conn, client_id, key, fingerprint)
+        try:
+            async with conn.transaction():
+                status, body = await work(conn)
+                await conn.execute(
+                    """UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb
+                       WHERE client_id = $1 AND idempotency_key = $2""",
+                    client_id,
+                    key,
+                    status,
+                    json.dumps(body, default=str),
+                )
+        except BaseException:
+            await conn.execute(
+                "DELETE FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2",
+                client_id,
+                key,
+            )
+            raise
+    return status, body
+
+
+async def _replay(
+    conn: Connection, client_id: str, key: str, fingerprint: str
+) -> tuple[int, dict[str, Any]]:
+    row = await conn.fetchrow(
+        """SELECT request_hash, response_status, response_body FROM idempotency_keys
+           WHERE client_id = $1 AND idempotency_key = $2""",
+        client_id,
+        key,
+    )
+    if row is None:  # the first attempt failed and released the key meanwhile
+        raise Problem(
+            409,
+            "Conflict",
+            "A request with this Idempotency-Key just failed; retry.",
+            kind="idempotency-key-in-flight",
+        )
+    if row["request_hash"] != fingerprint:
+        raise Problem(
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used with a different request.",
+            kind="idempotency-key-reused",
+        )
+    if row["response_status"] is None:
+        raise Problem(
+            409,
+            "Conflict",
+            "A request with this Idempotency-Key is still being processed.",
+            kind="idempotency-key-in-flight",
+        )
+    return int(row["response_status"]), json.loads(row["response_body"])

@@ -1,0 +1,67 @@
+"""Request and response shapes every partner API shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+# Partners record things days or months after they happened, but never in the future:
+# allow a little clock skew between an agency's systems and ours.
+CLOCK_SKEW = timedelta(minutes=5)
+JOURNEY_ID_PATTERN = r"^jny_[a-z2-7]{26}$"
+
+
+def _not_in_future(moment: datetime) -> datetime:
+    if moment > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("occurred_at is in the future")
+    return moment
+
+
+OccurredAt = Annotated[
+    AwareDatetime,
+    AfterValidator(_not_in_future),
+    Field(
+        description="When it happened in the world (ISO 8601 with a time zone); may be in "
+        "the past, never in the future.",
+        examples=["2025-03-04T10:15:00Z"],
+    ),
+]
+JourneyId = Annotated[
+    str,
+    Field(
+        pattern=JOURNEY_ID_PATTERN,
+        description="Pseudonymous journey id.",
+        examples=["jny_abcdefghijklmnopqrstuvwxyz"],
+    ),
+]
+
+
+class Command(BaseModel):
+    """Base for every request body: unknown fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RecordOut(BaseModel):
+    record_id: str
+    journey_id: str
+    resource_id: str
+    kind: str
+    attributes: dict[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    recorded_by: str
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class Timeline(BaseModel):
+    journey_id: str
+    records: list[RecordOut]

@@ -1,0 +1,106 @@
+"""RFC 9457 problem details for every 4xx and 5xx.
+
+Validation errors name the fields and what is wrong with them, never the values sent
+(a value in the wrong field may be exactly the personal data we must not echo). A 500
+says only that something failed and which request it was; details go to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from journey_api.context import request_id
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://victim-journey.dev/problems/"
+
+
+class Problem(Exception):
+    """An error a client can act on; becomes a problem+json response."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, *, kind: str | None = None, **extensions: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.kind = kind or title.lower().replace(" ", "-")
+        self.extensions = extensions
+
+
+def not_found(what: str) -> Problem:
+    # Also the answer for things that exist but the caller may not see: 404, never 403,
+    # so that whether a journey exists does not leak.
+    return Problem(404, "Not found", f"No {what} here that you can see.", kind="not-found")
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    body = {
+        "type": TYPE_BASE + problem.kind,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.url.path,
+        "request_id": request_id(),
+        **problem.extensions,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, problem: Problem) -> JSONResponse:
+        return problem_response(problem, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": _field(e["loc"]), "message": e["msg"], "code": e["type"]}
+            for e in error.errors()
+        ]
+        names = ", ".join(sorted({f["field"] for f in fields}))
+        problem = Problem(
+            422,
+            "Invalid request",
+            f"Check these fields: {names}.",
+            kind="validation",
+            errors=fields,
+        )
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        titles = {
+            404: "Not found",
+            405: "Method not allowed",
+            401: "Unauthorised",
+            403: "Forbidden",
+            400: "Bad request",
+        }
+        title = titles.get(error.status_code, "Request failed")
+        detail = error.detail if isinstance(error.detail, str) else title
+        return problem_response(Problem(error.status_code, title, detail), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=error, extra={"path": request.url.path})
+        problem = Problem(
+            500,
+            "Internal error",
+            "The request failed on our side; quote the request_id when reporting it.",
+            kind="internal",
+        )
+        return problem_response(problem, request)

@@ -1,0 +1,262 @@
+"""Journey records: what partners recorded, each with the event it published.
+
+Every write goes through `JourneyRecords.record`, which in the caller's transaction
+stores the record, makes the agency a participant of the journey, stages the event in
+the outbox and appends the audit row: the record, its event and its audit entry exist
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from journey_platform.db import Connection
+from journey_platform.envelope import Event
+from journey_platform.outbox import Outbox
+
+from journey_api.agencies import AgencyType
+from journey_api.audit import audit
+from journey_api.auth import Principal
+from journey_api.problems import Problem
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a partner may record: its record kind, event, scope and permitted agencies."""
+
+    kind: str
+    event_type: str
+    scope: str
+    agency_types: frozenset[AgencyType]
+    description: str  # completes "A <agency type> may not ...", e.g. "record a referral"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    record_id: uuid.UUID
+    journey_id: str
+    resource_id: uuid.UUID
+    kind: str
+    attributes: Mapping[str, Any]
+    occurred_at: datetime
+    recorded_at: datetime
+    agency_id: str
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Recorded:
+        return cls(
+            record_id=row["record_id"],
+            journey_id=row["journey_id"],
+            resource_id=row["resource_id"],
+            kind=row["kind"],
+            attributes=json.loads(row["attributes"]),
+            occurred_at=row["occurred_at"],
+            recorded_at=row["recorded_at"],
+            agency_id=row["agency_id"],
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "record_id": str(self.record_id),
+            "journey_id": self.journey_id,
+            "resource_id": str(self.resource_id),
+            "kind": self.kind,
+            "attributes": dict(self.attributes),
+            "occurred_at": self.occurred_at.isoformat(),
+            "recorded_at": self.recorded_at.isoformat(),
+            "recorded_by": self.agency_id,
+        }
+
+
+@dataclass
+class Resource:
+    resource_id: uuid.UUID
+    journey_id: str
+    records: list[Recorded] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.records[0].kind if self.records else ""
+
+    def all(self, kind: str) -> list[Recorded]:
+        return [r for r in self.records if r.kind == kind]
+
+    def latest(self, kind: str) -> Recorded | None:
+        found = self.all(kind)
+        return found[-1] if found else None
+
+    def attribute(self, kind: str, name: str) -> Any:
+        record = self.latest(kind)
+        return None if record is None else record.attributes.get(name)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "resource_id": str(self.resource_id),
+            "journey_id": self.journey_id,
+            "kind": self.kind,
+            "records": [r.as_json() for r in self.records],
+        }
+
+
+def conflict(detail: str) -> Problem:
+    """The journey's state does not allow this record (yet); nothing was written."""
+    return Problem(409, "Conflict with the journey's state", detail, kind="state-conflict")
+
+
+_COLUMNS = (
+    "record_id, journey_id, resource_id, kind, attributes, occurred_at, recorded_at, agency_id"
+)
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("p"):
+            raise ValueError(cursor)
+        return int(raw[1:])
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(
+            400, "Bad request", "The cursor is not one this API issued.", kind="invalid-cursor"
+        ) from None
+
+
+class JourneyRecords:
+    """Reads and writes of journey records for one service."""
+
+    def __init__(self, *, outbox: Outbox, source: str) -> None:
+        self.outbox = outbox
+        self.source = source
+
+    async def record(
+        self,
+        conn: Connection,
+        principal: Principal,
+        action: Action,
+        *,
+        journey_id: str,
+        resource_id: uuid.UUID,
+        attributes: Mapping[str, Any],
+        event_data: Mapping[str, Any],
+        occurred_at: datetime,
+        participants: Iterable[str] = (),
+    ) -> Recorded:
+        event = Event(
+            type=action.event_type,
+            subject=journey_id,
+            time=occurred_at,
+            data=dict(event_data),
+            source=self.source,
+            recorded_by=principal.agency_id,
+        )
+        row = await conn.fetchrow(
+            f"""INSERT INTO journey_records
+                    (record_id, journey_id, resource_id, kind, attributes, occurred_at,
+                     agency_id, event_id)
+                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8) RETURNING {_COLUMNS}""",
+            uuid.uuid4(),
+            journey_id,
+            resource_id,
+            action.kind,
+            json.dumps(dict(attributes)),
+            occurred_at,
+            principal.agency_id,
+            uuid.UUID(event.id),
+        )
+        await conn.executemany(
+            """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING""",
+            [(journey_id, agency) for agency in {principal.agency_id, *participants}],
+        )
+        await self.outbox.add(conn, event)
+        await audit(
+            conn,
+            principal,
+            action=f"write:{action.kind}",
+            journey_id=journey_id,
+            resource_id=str(resource_id),
+        )
+        assert row is not None
+        return Recorded.from_row(row)
+
+    async def of_resource(self, conn: Connection, resource_id: uuid.UUID) -> list[Recorded]:
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM journey_records WHERE resource_id = $1 ORDER BY position",
+            resource_id,
+        )
+        return [Recorded.from_row(r) for r in rows]
+
+    async def timeline(self, conn: Connection, journey_id: str) -> list[Recorded]:
+        rows = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM journey_records WHERE journey_id = $1
+                ORDER BY occurred_at, position""",
+            journey_id,
+        )
+        return [Recorded.from_row(r) for r in rows]
+
+    async def page(
+        self,
+        conn: Connection,
+        principal: Principal,
+        *,
+        kind: str,
+        journey_id: str | None,
+        occurred_from: datetime | None,
+        occurred_to: datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Recorded], str | None]:
+        """Records of `kind` on journeys the caller takes part in, in recording order."""
+        after = decode_cursor(cursor)
+        rows = await conn.fetch(
+            f"""SELECT position, {_COLUMNS} FROM journey_records r
+                WHERE kind = $1 AND position > $2
+                  AND ($3::text IS NULL OR r.journey_id = $3)
+                  AND ($4::timestamptz IS NULL OR r.occurred_at >= $4)
+                  AND ($5::timestamptz IS NULL OR r.occurred_at < $5)
+                  AND EXISTS (SELECT 1 FROM journey_participants p
+                              WHERE p.journey_id = r.journey_id AND p.agency_id = $6)
+                ORDER BY position LIMIT $7""",
+            kind,
+            after,
+            journey_id,
+            occurred_from,
+            occurred_to,
+            principal.agency_id,
+            limit + 1,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [Recorded.from_row(r) for r in rows], (
+            encode_cursor(rows[-1]["position"]) if more else None
+        )
+
+    async def resource(
+        self, conn: Connection, resource_id: uuid.UUID, kind: str
+    ) -> Resource | None:
+        """The resource's history, if its first record is of `kind`."""
+        records = await self.of_resource(conn, resource_id)
+        if not records or records[0].kind != kind:
+            return None
+        return Resource(resource_id, records[0].journey_id, records)
+
+    async def takes_part(self, conn: Connection, journey_id: str, agency_id: str) -> bool:
+        return bool(
+            await conn.fetchval(
+                "SELECT true FROM journey_participants WHERE journey_id = $1 AND agency_id = $2",
+                journey_id,
+                agency_id,
+            )
+        )

@@ -1,0 +1,228 @@
+"""The composition root every partner service shares.
+
+`create_service_app` builds a FastAPI app whose lifespan creates the database pool,
+applies migrations, starts the idempotent producer, the outbox relay and any event
+consumers, and on shutdown stops taking work, drains the relay and closes everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from journey_platform.consumer import EventConsumer
+from journey_platform.contracts import Contracts
+from journey_platform.db import ensure_database
+from journey_platform.kafka import start_producer
+from journey_platform.logs import configure_logging
+from journey_platform.migrations import migrate
+from journey_platform.outbox import Outbox, OutboxRelay
+from journey_platform.settings import PlatformSettings, find_schemas_dir
+from journey_platform.tracing import context_from, tracer
+from opentelemetry.trace import SpanKind
+from pydantic import Field
+
+from journey_api.agencies import AgencyRegistry
+from journey_api.auth import TokenVerifier
+from journey_api.context import new_request_id
+from journey_api.problems import Problem, install_problem_handlers, problem_response
+from journey_api.records import JourneyRecords
+from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER
+
+log = logging.getLogger(__name__)
+API_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _project_file(*parts: str) -> Path:
+    return find_schemas_dir().parent.joinpath(*parts)
+
+
+class ApiSettings(PlatformSettings):
+    """Settings of a partner API (environment variables of the same names, upper case)."""
+
+    agency_registry_path: Path = Field(
+        default_factory=lambda: _project_file("deploy", "local", "agencies.yaml")
+    )
+    # Production: the identity provider's JWKS URL. Development: the JWKS file that
+    # `journey token` writes beside its signing key.
+    auth_jwks_url: str | None = None
+    auth_jwks_file: Path | None = None
+    auth_issuer: str = DEV_ISSUER
+    auth_audience: str = DEV_AUDIENCE
+    create_database: bool = True
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+
+@dataclass
+class Runtime:
+    """What the lifespan builds; routes reach it through the `CurrentRuntime` dependency."""
+
+    settings: ApiSettings
+    contracts: Contracts
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    records: JourneyRecords
+    relay: OutboxRelay
+    stop: asyncio.Event
+    tasks: list[asyncio.Task[None]]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+CurrentRuntime = Annotated[Runtime, Depends(get_runtime)]
+ConsumersFactory = Callable[[Runtime], Sequence[EventConsumer]]
+
+
+def create_service_app(
+    *,
+    settings: ApiSettings,
+    contracts: Contracts,
+    registry: AgencyRegistry,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    migrations: Path,
+    consumers: ConsumersFactory | None = None,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.verifier = TokenVerifier(
+            registry=registry,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            jwks_url=settings.auth_jwks_url,
+            jwks_file=settings.auth_jwks_file or _project_file(".devstack", "auth", "jwks.json"),
+        )
+        if settings.create_database:
+            await ensure_database(settings.database_url)
+        pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
+        async with pool.acquire() as conn:
+            await migrate(conn, ("api", API_MIGRATIONS), (settings.service_name, migrations))
+        producer = await start_producer(settings.kafka_bootstrap_servers, settings.service_name)
+        relay = OutboxRelay(
+            pool,
+            producer,
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval_seconds,
+        )
+        stop = asyncio.Event()
+        runtime = Runtime(
+            settings,
+            contracts,
+            pool,
+            producer,
+            JourneyRecords(outbox=Outbox(contracts), source=settings.service_name),
+            relay,
+            stop,
+            [],
+        )
+        runtime.tasks.append(asyncio.create_task(relay.run(stop)))
+        for consumer in consumers(runtime) if consumers else ():
+            runtime.tasks.append(asyncio.create_task(consumer.run(stop)))
+        app.state.runtime = runtime
+        log.info("service started")
+        try:
+            yield
+        finally:
+            # Uvicorn has finished in-flight requests; now drain the relay and stop consumers.
+            stop.set()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await producer.stop()
+            await pool.close()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    _install_request_context(app, settings.service_name)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(_health_router())
+    return app
+
+
+def _install_request_context(app: FastAPI, service: str) -> None:
+    http_tracer = tracer(service)
+    access = logging.getLogger(f"{service}.access")
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        rid = new_request_id(request.headers.get("x-request-id"))
+        started = time.perf_counter()
+        route = request.scope.get("route")
+        name = f"{request.method} {getattr(route, 'path', request.url.path)}"
+        with http_tracer.start_as_current_span(
+            name,
+            context=context_from(request.headers.get("traceparent")),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "url.path": request.url.path},
+        ) as span:
+            response: Response = await call_next(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+        response.headers["X-Request-ID"] = rid
+        # Paths carry only pseudonymous ids and record uuids, never personal data.
+        access.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "request_id": rid,
+            },
+        )
+        return response
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/livez", summary="The process is alive.")
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="The database and Kafka answer.",
+        responses={503: {"description": "Not ready", "content": {"application/problem+json": {}}}},
+    )
+    async def readyz(request: Request, runtime: CurrentRuntime) -> Any:
+        try:
+            await runtime.pool.fetchval("SELECT 1")
+            await asyncio.wait_for(runtime.producer.client.fetch_all_metadata(), 5)
+        except Exception as error:  # any failure means not ready; say which part
+            return problem_response(
+                Problem(
+                    503,
+                    "Not ready",
+                    f"A dependency does not answer ({type(error).__name__}).",
+                    kind="not-ready",
+                ),
+                request,
+            )
+        return JSONResponse({"status": "ready"})
+
+    return router

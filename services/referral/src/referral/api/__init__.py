@@ -1,0 +1,1 @@
+"""The referral service's HTTP API."""

@@ -1,0 +1,90 @@
+"""Identifying details, encrypted per journey, and crypto-shredding.
+
+Each journey gets a random AES-256 data key, stored sealed by the master key. A
+person's details are sealed by their journey's key, with the journey and referral ids as
+associated data so a ciphertext cannot be moved to another record. Erasure deletes the
+journey's key: every ciphertext of that journey becomes noise, backups included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from journey_platform.db import Connection
+
+
+class Erased(Exception):
+    """The journey's key was destroyed: its identifying details are gone for good."""
+
+
+class IdentityVault:
+    def __init__(self, master_key: bytes) -> None:
+        self._master = AESGCM(master_key)
+
+    async def _journey_key(self, conn: Connection, journey_id: str, *, create: bool) -> AESGCM:
+        row = await conn.fetchrow(
+            "SELECT wrapped_key, nonce FROM journey_keys WHERE journey_id = $1", journey_id
+        )
+        if row is not None:
+            key = self._master.decrypt(row["nonce"], row["wrapped_key"], journey_id.encode())
+            return AESGCM(key)
+        if not create or await conn.fetchval(
+            "SELECT true FROM erasures WHERE journey_id = $1", journey_id
+        ):
+            raise Erased(journey_id)
+        key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
+        await conn.execute(
+            "INSERT INTO journey_keys (journey_id, wrapped_key, nonce) VALUES ($1, $2, $3)",
+            journey_id,
+            self._master.encrypt(nonce, key, journey_id.encode()),
+            nonce,
+        )
+        return AESGCM(key)
+
+    async def store(
+        self, conn: Connection, *, journey_id: str, referral_id: uuid.UUID, details: dict[str, Any]
+    ) -> None:
+        cipher = await self._journey_key(conn, journey_id, create=True)
+        nonce = os.urandom(12)
+        sealed = cipher.encrypt(nonce, json.dumps(details).encode(), _aad(journey_id, referral_id))
+        await conn.execute(
+            """INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
+               VALUES ($1, $2, $3, $4)""",
+            referral_id,
+            journey_id,
+            nonce,
+            sealed,
+        )
+
+    async def read(
+        self, conn: Connection, *, journey_id: str, referral_id: uuid.UUID
+    ) -> dict[str, Any]:
+        row = await conn.fetchrow(
+            "SELECT nonce, ciphertext FROM identities WHERE referral_id = $1", referral_id
+        )
+        if row is None:
+            raise Erased(journey_id)
+        cipher = await self._journey_key(conn, journey_id, create=False)
+        plain = cipher.decrypt(row["nonce"], row["ciphertext"], _aad(journey_id, referral_id))
+        details: dict[str, Any] = json.loads(plain)
+        return details
+
+    async def shred(self, conn: Connection, *, journey_id: str, agency_id: str) -> bool:
+        """Destroy the journey's key and its re-referral match keys; False if already erased."""
+        inserted = await conn.fetchval(
+            """INSERT INTO erasures (journey_id, agency_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            journey_id,
+            agency_id,
+        )
+        await conn.execute("DELETE FROM journey_keys WHERE journey_id = $1", journey_id)
+        await conn.execute("DELETE FROM person_matches WHERE journey_id = $1", journey_id)
+        return bool(inserted)
+
+
+def _aad(journey_id: str, referral_id: uuid.UUID) -> bytes:
+    return f"{journey_id}/{referral_id}".encode()

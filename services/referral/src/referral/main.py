@@ -1,0 +1,48 @@
+"""The referral service: identification and NRM decisions (composition root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from journey_api.agencies import AgencyRegistry
+from journey_api.endpoints import build_router, timeline_router
+from journey_api.service import create_service_app
+from journey_platform.contracts import Contracts
+from journey_platform.pseudonyms import Pseudonymiser
+
+from referral.api.referrals import (
+    DUTY_TO_NOTIFY,
+    IMMIGRATION_DETENTION,
+    REFERRALS,
+    submission_router,
+)
+from referral.config import ReferralSettings
+from referral.identity import IdentityVault
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: ReferralSettings) -> FastAPI:
+    contracts = Contracts.load(settings.schemas_dir)
+    registry = AgencyRegistry.load(settings.agency_registry_path)
+    vault = IdentityVault(settings.master_key())
+    pseudonyms = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
+    return create_service_app(
+        settings=settings,
+        contracts=contracts,
+        registry=registry,
+        title="Referral service",
+        description="Identification and decisions in the National Referral Mechanism: "
+        "referrals, Duty to Notify reports, Reasonable and Conclusive Grounds "
+        "decisions, reconsiderations, withdrawals, police referrals, immigration "
+        "detention, and erasure of identifying details.",
+        routers=[
+            submission_router(contracts, registry, vault, pseudonyms),
+            build_router(REFERRALS, contracts),
+            build_router(DUTY_TO_NOTIFY, contracts),
+            build_router(IMMIGRATION_DETENTION, contracts),
+            timeline_router(["referrals:read"]),
+        ],
+        migrations=MIGRATIONS,
+    )
