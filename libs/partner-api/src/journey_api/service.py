@@ -8,6 +8,7 @@ consumers, and on shutdown stops taking work, drains the relay and closes everyt
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,9 +21,10 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from journey_platform.consumer import EventConsumer
+from journey_platform.consumer import EventConsumer, idempotent
 from journey_platform.contracts import Contracts
-from journey_platform.db import ensure_database
+from journey_platform.db import Connection, ensure_database
+from journey_platform.envelope import Event
 from journey_platform.kafka import start_producer
 from journey_platform.logs import configure_logging
 from journey_platform.migrations import migrate
@@ -85,6 +87,40 @@ def get_runtime(request: Request) -> Runtime:
 
 CurrentRuntime = Annotated[Runtime, Depends(get_runtime)]
 ConsumersFactory = Callable[[Runtime], Sequence[EventConsumer]]
+
+
+FactsOf = Callable[[Event], dict[str, Any] | None]
+
+
+def journey_learner(
+    runtime: Runtime, *, group: str, topics: Sequence[str], facts_of: FactsOf
+) -> EventConsumer:
+    """A consumer that teaches this service the journeys another service knows.
+
+    `facts_of(event)` says what to remember about the journey (an empty dict just makes
+    it known; None ignores the event). Each event is applied once, however redelivered.
+    """
+
+    async def learn(conn: Connection, event: Event) -> None:
+        facts = facts_of(event)
+        if facts is None:
+            return
+        await conn.execute(
+            """INSERT INTO journeys (journey_id, facts) VALUES ($1, $2::jsonb)
+               ON CONFLICT (journey_id) DO UPDATE SET facts = journeys.facts || EXCLUDED.facts""",
+            event.subject,
+            json.dumps(facts),
+        )
+
+    return EventConsumer(
+        bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
+        group_id=group,
+        topics=topics,
+        contracts=runtime.contracts,
+        handler=idempotent(runtime.pool, group, learn),
+        producer=runtime.producer,
+        dead_letter_topic=runtime.settings.dead_letter_topic,
+    )
 
 
 def create_service_app(
@@ -226,3 +262,18 @@ def _health_router() -> APIRouter:
         return JSONResponse({"status": "ready"})
 
     return router
+
+
+def serve(app: FastAPI, settings: ApiSettings) -> None:
+    """Run a service under uvicorn; on SIGTERM it finishes in-flight requests, then the
+    lifespan drains the outbox relay."""
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )

@@ -1,0 +1,1 @@
+"""The criminal case's rules: pure functions over its history, no I/O."""

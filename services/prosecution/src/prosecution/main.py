@@ -1,0 +1,57 @@
+"""The prosecution service: criminal justice, from crime recorded to trial (composition root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from journey_api.agencies import AgencyRegistry
+from journey_api.endpoints import build_router, timeline_router
+from journey_api.service import Runtime, create_service_app, journey_learner
+from journey_platform.consumer import EventConsumer
+from journey_platform.contracts import Contracts
+from journey_platform.envelope import Event
+
+from prosecution.cases import CRIMINAL_CASES
+from prosecution.config import ProsecutionSettings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def journey_facts(event: Event) -> dict[str, Any] | None:
+    """Journeys police may record crimes for: referred by the police themselves, or referred
+    to them by the competent authority (with consent or as a third-party referral)."""
+    if event.type == "uk.nrm.referral.submitted":
+        return {}
+    if event.type == "uk.nrm.police-referral.made":
+        return {"police_referral": event.data["basis"]}
+    return None
+
+
+def create_app(settings: ProsecutionSettings) -> FastAPI:
+    contracts = Contracts.load(settings.schemas_dir)
+    registry = AgencyRegistry.load(settings.agency_registry_path)
+
+    def consumers(runtime: Runtime) -> list[EventConsumer]:
+        return [
+            journey_learner(
+                runtime,
+                group="prosecution-journeys",
+                topics=["nrm.identification"],
+                facts_of=journey_facts,
+            )
+        ]
+
+    return create_service_app(
+        settings=settings,
+        contracts=contracts,
+        registry=registry,
+        title="Prosecution service",
+        description="Criminal justice for victims of modern slavery: crimes recorded, "
+        "investigations, victim contact and statements, engagement, charge "
+        "decisions, trials and the Section 45 defence.",
+        routers=[build_router(CRIMINAL_CASES, contracts), timeline_router(["justice:read"])],
+        migrations=MIGRATIONS,
+        consumers=consumers,
+    )
