@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -21,7 +22,15 @@ from aiokafka import AIOKafkaProducer
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import ensure_topics, start_producer
 from journey_platform.migrations import migrate
+from journey_api.tokens import DevelopmentSigner
 from journey_platform.settings import find_schemas_dir
+from tests.integration.services import (
+    RunningService,
+    Tokens,
+    free_port,
+    running,
+    service_environment,
+)
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -118,3 +127,46 @@ def spans() -> InMemorySpanExporter:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return exporter
+
+
+@pytest.fixture(scope="session")
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> Tokens:
+    return Tokens(DevelopmentSigner(tmp_path_factory.mktemp("auth")))
+
+
+@pytest.fixture(scope="session")
+async def partner_services(
+    servers: Servers, kafka: str, tokens: Tokens, spans: InMemorySpanExporter
+) -> AsyncIterator[dict[str, RunningService]]:
+    """referral, support and prosecution, each on its own fresh database, for the session."""
+    from prosecution.config import ProsecutionSettings
+    from prosecution.main import create_app as prosecution_app
+    from referral.config import ReferralSettings
+    from referral.main import create_app as referral_app
+    from support.config import SupportSettings
+    from support.main import create_app as support_app
+
+    run = uuid.uuid4().hex[:8]
+    base = servers.database_url.rsplit("/", 1)[0]
+    builders = {
+        "referral": (ReferralSettings, referral_app),
+        "support": (SupportSettings, support_app),
+        "prosecution": (ProsecutionSettings, prosecution_app),
+    }
+    running_services: dict[str, RunningService] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        for name, (settings_class, create_app) in builders.items():
+            database_url = f"{base}/{name}_{run}"
+            port = free_port()
+            settings = settings_class(
+                **service_environment(  # type: ignore[arg-type]
+                    database_url, kafka, tokens.signer.jwks_file
+                ),
+                http_port=port,
+            )
+            app = create_app(settings)  # type: ignore[arg-type]
+            await stack.enter_async_context(running(name, app, port))
+            running_services[name] = RunningService(
+                name, f"http://127.0.0.1:{port}", app, database_url
+            )
+        yield running_services

@@ -1,0 +1,89 @@
+"""Driving journeys through the partner APIs as the right agencies, with generated people."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.integration.services import BY_TYPE, RunningService, Tokens
+
+
+def synthetic_person() -> dict[str, Any]:
+    """Obviously synthetic, and unique, so a scan for it cannot match by chance."""
+    tag = secrets.token_hex(4)
+    return {
+        "given_name": f"Testgiven{tag}",
+        "family_name": f"Synthfamily{tag}",
+        "date_of_birth": f"19{secrets.randbelow(50) + 50}-0{secrets.randbelow(9) + 1}-1{secrets.randbelow(9)}",
+        "nationality": "ALB",
+        "other_names": [f"Aliasname{tag}"],
+    }
+
+
+def days_ago(days: float) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+def referral_body(person: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    return {
+        "occurred_at": days_ago(40),
+        "person": person,
+        "competent_authority": "sca",
+        "age_group": "adult",
+        "gender": "female",
+        "nationality_group": "albania",
+        "exploitation_types": ["sexual"],
+        "exploitation_location": "uk_only",
+        "region": "london",
+        "consent": "given",
+        **overrides,
+    }
+
+
+@dataclass
+class Partner:
+    """An HTTP client for one service, speaking as one agency type."""
+
+    client: httpx.AsyncClient
+    service: RunningService
+    tokens: Tokens
+    agency_type: str
+    log: list[tuple[str, int]] = field(default_factory=list)
+
+    async def post(self, path: str, body: dict[str, Any], *, expect: int = 201) -> dict[str, Any]:
+        response = await self.client.post(
+            self.service.url + path,
+            json=body,
+            headers=self.tokens.headers(BY_TYPE[self.agency_type]),
+        )
+        assert response.status_code == expect, (path, response.status_code, response.text)
+        return dict(response.json())
+
+    async def get(self, path: str, *, expect: int = 200) -> dict[str, Any]:
+        response = await self.client.get(
+            self.service.url + path, headers=self.tokens.headers(BY_TYPE[self.agency_type])
+        )
+        assert response.status_code == expect, (path, response.status_code, response.text)
+        return dict(response.json())
+
+    async def post_when_known(
+        self, path: str, body: dict[str, Any], *, within: float = 30
+    ) -> dict[str, Any]:
+        """POST, retrying while the service has not yet learned the journey from Kafka."""
+        deadline = time.monotonic() + within
+        while True:
+            response = await self.client.post(
+                self.service.url + path,
+                json=body,
+                headers=self.tokens.headers(BY_TYPE[self.agency_type]),
+            )
+            if response.status_code != 404 or time.monotonic() > deadline:
+                assert response.status_code == 201, (path, response.status_code, response.text)
+                return dict(response.json())
+            await asyncio.sleep(0.1)

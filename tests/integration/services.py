@@ -1,0 +1,90 @@
+"""The three partner services, running for real: uvicorn on loopback ports, each with its
+own fresh PostgreSQL database, on the real Kafka; plus development tokens for any agency."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from journey_api.agencies import AgencyRegistry
+from journey_api.auth import SCOPES
+from journey_api.tokens import DevelopmentSigner
+from journey_platform.settings import find_schemas_dir
+
+AGENCIES = AgencyRegistry.load(find_schemas_dir().parent / "deploy" / "local" / "agencies.yaml")
+# One agency of each type, for tests that speak "as the police", "as the SCA" and so on.
+BY_TYPE = {a.type.value: a.id for a in reversed(list(AGENCIES))}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningService:
+    name: str
+    url: str
+    app: FastAPI
+    database_url: str
+
+
+class Tokens:
+    def __init__(self, signer: DevelopmentSigner) -> None:
+        self.signer = signer
+
+    def headers(
+        self, agency_id: str, *, scopes: list[str] | None = None, idempotency_key: str | None = None
+    ) -> dict[str, str]:
+        """Bearer token for the agency (all scopes unless given) and a fresh Idempotency-Key."""
+        token = self.signer.mint(agency_id=agency_id, scopes=scopes or sorted(SCOPES))
+        return {
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": idempotency_key or str(uuid.uuid4()),
+        }
+
+
+@asynccontextmanager
+async def running(name: str, app: FastAPI, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    async with httpx.AsyncClient() as client:
+        for _ in range(400):  # started within 40 s, or fail with what the task said
+            if task.done():
+                task.result()
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"{name} service did not become ready")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+def service_environment(database_url: str, kafka: str, jwks: Path) -> dict[str, object]:
+    return {
+        "database_url": database_url,
+        "kafka_bootstrap_servers": kafka,
+        "auth_jwks_file": jwks,
+        "outbox_poll_interval_seconds": 0.05,
+    }
