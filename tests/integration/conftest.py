@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import ensure_topics, start_producer
+from journey_platform.logs import JsonFormatter
 from journey_platform.migrations import migrate
 from journey_api.tokens import DevelopmentSigner
 from journey_platform.settings import find_schemas_dir
@@ -129,6 +131,25 @@ def spans() -> InMemorySpanExporter:
     return exporter
 
 
+class _KeptLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter("any"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+SERVICE_LOGS = _KeptLines()
+
+
+@pytest.fixture(scope="session")
+def service_logs() -> list[str]:
+    """Every log line the partner services wrote during the session, as JSON."""
+    return SERVICE_LOGS.lines
+
+
 @pytest.fixture(scope="session")
 def tokens(tmp_path_factory: pytest.TempPathFactory) -> Tokens:
     return Tokens(DevelopmentSigner(tmp_path_factory.mktemp("auth")))
@@ -169,4 +190,8 @@ async def partner_services(
             running_services[name] = RunningService(
                 name, f"http://127.0.0.1:{port}", app, database_url
             )
+        # The services configured JSON logging on the root logger; keep every line they
+        # write from here on, so the privacy test can scan it.
+        logging.getLogger().addHandler(SERVICE_LOGS)
         yield running_services
+        logging.getLogger().removeHandler(SERVICE_LOGS)

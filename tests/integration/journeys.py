@@ -14,16 +14,28 @@ import httpx
 from tests.integration.services import BY_TYPE, RunningService, Tokens
 
 
+# Every person submitted in this test session, so the privacy test can look for them all.
+PEOPLE: list[dict[str, Any]] = []
+
+
 def synthetic_person() -> dict[str, Any]:
     """Obviously synthetic, and unique, so a scan for it cannot match by chance."""
     tag = secrets.token_hex(4)
-    return {
+    born = f"19{secrets.randbelow(50) + 50}-0{secrets.randbelow(9) + 1}-1{secrets.randbelow(9)}"
+    person = {
         "given_name": f"Testgiven{tag}",
         "family_name": f"Synthfamily{tag}",
-        "date_of_birth": f"19{secrets.randbelow(50) + 50}-0{secrets.randbelow(9) + 1}-1{secrets.randbelow(9)}",
+        "date_of_birth": born,
         "nationality": "ALB",
         "other_names": [f"Aliasname{tag}"],
     }
+    PEOPLE.append(person)
+    return person
+
+
+def identifying_values(person: dict[str, Any]) -> list[str]:
+    return [person["given_name"], person["family_name"], person["date_of_birth"],
+            *person["other_names"]]
 
 
 def days_ago(days: float) -> str:

@@ -7,7 +7,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from journey_platform.contracts import Contracts
+from journey_platform.settings import find_schemas_dir
 
 # aiokafka ships no type information: records are typed loosely here.
 Record: TypeAlias = Any
@@ -51,3 +54,22 @@ async def collect(
     finally:
         await consumer.stop()
     return kept
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Record]:
+    """Every record on `topic` up to its end offsets when the call starts."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        count = Contracts.load(find_schemas_dir()).topics[topic].partitions
+        partitions = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        records: list[Record] = []
+        while [p for p in partitions if await consumer.position(p) < end[p]]:
+            batches = await consumer.getmany(timeout_ms=500)
+            records.extend(r for batch in batches.values() for r in batch)
+        return records
+    finally:
+        await consumer.stop()

@@ -82,9 +82,12 @@ async def running(name: str, app: FastAPI, port: int) -> AsyncIterator[None]:
 
 
 def service_environment(database_url: str, kafka: str, jwks: Path) -> dict[str, object]:
+    # Each test session's services are a deployment of their own: own databases and own
+    # consumer groups, so they read every event from the start whatever ran before.
     return {
         "database_url": database_url,
         "kafka_bootstrap_servers": kafka,
         "auth_jwks_file": jwks,
         "outbox_poll_interval_seconds": 0.05,
+        "consumer_group_prefix": database_url.rsplit("/", 1)[1],
     }

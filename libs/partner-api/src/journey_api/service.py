@@ -62,6 +62,12 @@ class ApiSettings(PlatformSettings):
     auth_issuer: str = DEV_ISSUER
     auth_audience: str = DEV_AUDIENCE
     create_database: bool = True
+    # Consumer groups are named <prefix>-<purpose>. Two deployments sharing one Kafka
+    # cluster (or two test runs) need different prefixes, or they split the partitions.
+    consumer_group_prefix: str = ""
+
+    def consumer_group(self, purpose: str) -> str:
+        return f"{self.consumer_group_prefix or self.service_name}-{purpose}"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
@@ -93,13 +99,15 @@ FactsOf = Callable[[Event], dict[str, Any] | None]
 
 
 def journey_learner(
-    runtime: Runtime, *, group: str, topics: Sequence[str], facts_of: FactsOf
+    runtime: Runtime, *, topics: Sequence[str], facts_of: FactsOf
 ) -> EventConsumer:
     """A consumer that teaches this service the journeys another service knows.
 
     `facts_of(event)` says what to remember about the journey (an empty dict just makes
     it known; None ignores the event). Each event is applied once, however redelivered.
     """
+
+    group = runtime.settings.consumer_group("journeys")
 
     async def learn(conn: Connection, event: Event) -> None:
         facts = facts_of(event)

@@ -37,7 +37,6 @@ def create_app(settings: ProsecutionSettings) -> FastAPI:
         return [
             journey_learner(
                 runtime,
-                group="prosecution-journeys",
                 topics=["nrm.identification"],
                 facts_of=journey_facts,
             )

@@ -40,7 +40,6 @@ def create_app(settings: SupportSettings) -> FastAPI:
         return [
             journey_learner(
                 runtime,
-                group="support-journeys",
                 topics=["nrm.identification"],
                 facts_of=journey_facts,
             )
