@@ -16,16 +16,22 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from journey_api.tokens import DevelopmentSigner
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import ensure_topics, start_producer
 from journey_platform.logs import JsonFormatter
 from journey_platform.migrations import migrate
-from journey_api.tokens import DevelopmentSigner
 from journey_platform.settings import find_schemas_dir
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from tests.integration.services import (
     RunningService,
     Tokens,
@@ -33,10 +39,6 @@ from tests.integration.services import (
     running,
     service_environment,
 )
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 pytestmark = pytest.mark.integration
 
@@ -169,7 +171,7 @@ async def partner_services(
 
     run = uuid.uuid4().hex[:8]
     base = servers.database_url.rsplit("/", 1)[0]
-    builders = {
+    builders: dict[str, tuple[Any, Any]] = {
         "referral": (ReferralSettings, referral_app),
         "support": (SupportSettings, support_app),
         "prosecution": (ProsecutionSettings, prosecution_app),
@@ -180,12 +182,10 @@ async def partner_services(
             database_url = f"{base}/{name}_{run}"
             port = free_port()
             settings = settings_class(
-                **service_environment(  # type: ignore[arg-type]
-                    database_url, kafka, tokens.signer.jwks_file
-                ),
+                **service_environment(database_url, kafka, tokens.signer.jwks_file),
                 http_port=port,
             )
-            app = create_app(settings)  # type: ignore[arg-type]
+            app = create_app(settings)
             await stack.enter_async_context(running(name, app, port))
             running_services[name] = RunningService(
                 name, f"http://127.0.0.1:{port}", app, database_url

@@ -13,7 +13,6 @@ import httpx
 
 from tests.integration.services import BY_TYPE, RunningService, Tokens
 
-
 # Every person submitted in this test session, so the privacy test can look for them all.
 PEOPLE: list[dict[str, Any]] = []
 
@@ -34,8 +33,12 @@ def synthetic_person() -> dict[str, Any]:
 
 
 def identifying_values(person: dict[str, Any]) -> list[str]:
-    return [person["given_name"], person["family_name"], person["date_of_birth"],
-            *person["other_names"]]
+    return [
+        person["given_name"],
+        person["family_name"],
+        person["date_of_birth"],
+        *person["other_names"],
+    ]
 
 
 def days_ago(days: float) -> str:

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import httpx
 import pytest
-
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import decode
+
 from tests.integration.journeys import Partner, days_ago, referral_body, synthetic_person
 from tests.integration.kafka_helpers import collect
 from tests.integration.services import BY_TYPE, RunningService, Tokens
@@ -218,11 +218,12 @@ async def test_one_journey_through_all_three_services_publishes_its_events_in_or
 
     seen: dict[str, list[str]] = defaultdict(list)
     for topic, expected in EXPECTED.items():
+        wanted = len(expected)
         records = await collect(
             kafka,
             topic,
             keep=lambda r: r.key == journey.encode(),
-            until=lambda kept, n=len(expected): len(kept) >= n,
+            until=lambda kept: len(kept) >= wanted,  # noqa: B023 - used before the loop moves on
         )
         for record in records:
             event = decode(

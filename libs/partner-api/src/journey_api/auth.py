@@ -84,7 +84,7 @@ class TokenVerifier:
         if kid not in self._keys:  # reload on an unknown kid: keys rotate
             assert self._jwks_file is not None
             jwks = jwt.PyJWKSet.from_dict(json.loads(self._jwks_file.read_text()))
-            self._keys = {k.key_id: k.key for k in jwks.keys}
+            self._keys = {k.key_id: k.key for k in jwks.keys if k.key_id}
         if kid not in self._keys:
             raise jwt.InvalidTokenError("unknown signing key")
         return self._keys[kid]

@@ -92,8 +92,8 @@ def command_model(
         }
         for example in document.get("examples", [])
     ]
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         name, __base__=Command, __doc__=document.get("description"), **fields
     )
-    model.model_config["json_schema_extra"] = {"examples": examples}
+    model.model_config["json_schema_extra"] = {"examples": examples}  # type: ignore[dict-item]
     return model

@@ -45,7 +45,7 @@ IdempotencyKey = Annotated[
         "write. Retrying with the same key and body replays the first response.",
     ),
 ]
-PROBLEM = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Idempotency-Key missing or malformed", **PROBLEM},
     401: {"description": "No valid bearer token", **PROBLEM},

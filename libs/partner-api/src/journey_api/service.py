@@ -68,6 +68,7 @@ class ApiSettings(PlatformSettings):
 
     def consumer_group(self, purpose: str) -> str:
         return f"{self.consumer_group_prefix or self.service_name}-{purpose}"
+
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
@@ -98,9 +99,7 @@ ConsumersFactory = Callable[[Runtime], Sequence[EventConsumer]]
 FactsOf = Callable[[Event], dict[str, Any] | None]
 
 
-def journey_learner(
-    runtime: Runtime, *, topics: Sequence[str], facts_of: FactsOf
-) -> EventConsumer:
+def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsOf) -> EventConsumer:
     """A consumer that teaches this service the journeys another service knows.
 
     `facts_of(event)` says what to remember about the journey (an empty dict just makes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -19,9 +20,8 @@ async def ensure_database(url: str) -> None:
     try:
         exists = await admin.fetchval("SELECT true FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            # A sibling process may create it meanwhile.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await admin.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # created by a sibling process meanwhile
     finally:
         await admin.close()

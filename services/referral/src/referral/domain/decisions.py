@@ -18,6 +18,7 @@ from journey_api.auth import Principal
 from journey_api.records import Resource, conflict
 
 Decision = Literal["reasonable_grounds", "conclusive_grounds"]
+DECISIONS: tuple[Decision, ...] = ("reasonable_grounds", "conclusive_grounds")
 DECISION_KIND: dict[str, str] = {
     "reasonable_grounds": "reasonable_grounds_decision",
     "conclusive_grounds": "conclusive_grounds_decision",
@@ -145,9 +146,5 @@ def summary(resource: Resource) -> dict[str, Any]:
         "reasonable_grounds": rg,
         "conclusive_grounds": cg,
         "recovery_period_open": recovery_period_open(resource),
-        "reconsideration_pending": [
-            d
-            for d in ("reasonable_grounds", "conclusive_grounds")
-            if reconsideration_pending(resource, d)  # type: ignore[arg-type]
-        ],
+        "reconsideration_pending": [d for d in DECISIONS if reconsideration_pending(resource, d)],
     }
