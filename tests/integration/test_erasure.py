@@ -16,13 +16,16 @@ async def _tables_mentioning(database_url: str, values: list[str]) -> list[str]:
     """Every (table, value) where a row's text contains the value, across the whole schema."""
     conn = await asyncpg.connect(database_url)
     try:
-        tables = [r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
         hits = []
         for table in tables:
             for value in values:
                 found = await conn.fetchval(
-                    f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE $1', f"%{value}%")
+                    f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE $1', f"%{value}%"
+                )
                 if found:
                     hits.append(f"{table}: {value}")
         return hits
@@ -77,16 +80,27 @@ async def test_erasure_destroys_the_details_and_keeps_the_statistics(
 
     conn = await asyncpg.connect(referral.database_url)
     try:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM journey_keys WHERE journey_id = $1", journey) == 0
-        assert await conn.fetchval(
-            "SELECT count(*) FROM identities WHERE journey_id = $1", journey) == 1, \
-            "the ciphertext may stay: without its key it is noise"
-        assert await conn.fetchval(
-            "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
-            journey) == 1
-        actions = [r["action"] for r in await conn.fetch(
-            "SELECT action FROM audit_log WHERE journey_id = $1 ORDER BY audit_id", journey)]
+        assert (
+            await conn.fetchval("SELECT count(*) FROM journey_keys WHERE journey_id = $1", journey)
+            == 0
+        )
+        assert (
+            await conn.fetchval("SELECT count(*) FROM identities WHERE journey_id = $1", journey)
+            == 1
+        ), "the ciphertext may stay: without its key it is noise"
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
+                journey,
+            )
+            == 1
+        )
+        actions = [
+            r["action"]
+            for r in await conn.fetch(
+                "SELECT action FROM audit_log WHERE journey_id = $1 ORDER BY audit_id", journey
+            )
+        ]
         assert actions[:3] == ["write:referral", "read:identity", "erase:identity"]
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await conn.execute("DELETE FROM audit_log WHERE journey_id = $1", journey)

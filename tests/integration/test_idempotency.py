@@ -24,9 +24,12 @@ def _police(tokens: Tokens, key: str | None = None) -> dict[str, str]:
 async def _referrals_of(service: RunningService, journey_id: str) -> int:
     conn = await asyncpg.connect(service.database_url)
     try:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
-            journey_id))
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
+                journey_id,
+            )
+        )
     finally:
         await conn.close()
 
@@ -57,10 +60,12 @@ async def test_same_key_with_another_body_is_422(
 ) -> None:
     key = str(uuid.uuid4())
     async with httpx.AsyncClient(base_url=partner_services["referral"].url) as client:
-        first = await client.post("/v1/referrals", json=referral_body(synthetic_person()),
-                                  headers=_police(tokens, key))
-        other = await client.post("/v1/referrals", json=referral_body(synthetic_person()),
-                                  headers=_police(tokens, key))
+        first = await client.post(
+            "/v1/referrals", json=referral_body(synthetic_person()), headers=_police(tokens, key)
+        )
+        other = await client.post(
+            "/v1/referrals", json=referral_body(synthetic_person()), headers=_police(tokens, key)
+        )
     assert first.status_code == 201
     assert other.status_code == 422
     assert other.headers["content-type"] == PROBLEM
@@ -72,11 +77,14 @@ async def test_a_key_is_scoped_to_its_client(
 ) -> None:
     key = str(uuid.uuid4())
     async with httpx.AsyncClient(base_url=partner_services["referral"].url) as client:
-        ours = await client.post("/v1/referrals", json=referral_body(synthetic_person()),
-                                 headers=_police(tokens, key))
+        ours = await client.post(
+            "/v1/referrals", json=referral_body(synthetic_person()), headers=_police(tokens, key)
+        )
         theirs = await client.post(
-            "/v1/referrals", json=referral_body(synthetic_person()),
-            headers=tokens.headers("southmoor-police", idempotency_key=key))
+            "/v1/referrals",
+            json=referral_body(synthetic_person()),
+            headers=tokens.headers("southmoor-police", idempotency_key=key),
+        )
     assert ours.status_code == theirs.status_code == 201
     assert ours.json()["journey_id"] != theirs.json()["journey_id"]
 
@@ -93,11 +101,13 @@ async def test_a_concurrent_duplicate_is_409_while_the_first_is_in_flight(
         await transaction.start()
         await blocker.execute("LOCK TABLE journey_records IN EXCLUSIVE MODE")
         first = asyncio.create_task(
-            client.post("/v1/referrals", json=body, headers=_police(tokens, key)))
+            client.post("/v1/referrals", json=body, headers=_police(tokens, key))
+        )
         deadline = time.monotonic() + 20
         while True:  # until the first request's claim is visible
             claimed = await blocker.fetchval(
-                "SELECT count(*) FROM idempotency_keys WHERE idempotency_key = $1", key)
+                "SELECT count(*) FROM idempotency_keys WHERE idempotency_key = $1", key
+            )
             if claimed:
                 break
             assert time.monotonic() < deadline, "the first request never claimed its key"
@@ -136,8 +146,9 @@ async def test_every_error_is_problem_json_without_internals(
 ) -> None:
     referral = partner_services["referral"]
     async with httpx.AsyncClient(base_url=referral.url) as client:
-        submitted = await client.post("/v1/referrals", json=referral_body(synthetic_person()),
-                                      headers=_police(tokens))
+        submitted = await client.post(
+            "/v1/referrals", json=referral_body(synthetic_person()), headers=_police(tokens)
+        )
         referral_id = submitted.json()["resource_id"]
         cases = {
             "unknown path": await client.get("/v1/nowhere", headers=_police(tokens)),
@@ -147,13 +158,22 @@ async def test_every_error_is_problem_json_without_internals(
             "state conflict": await client.post(
                 f"/v1/referrals/{referral_id}/conclusive-grounds-decisions",
                 json={"occurred_at": days_ago(1), "outcome": "positive"},
-                headers=tokens.headers(BY_TYPE["competent_authority_sca"])),
+                headers=tokens.headers(BY_TYPE["competent_authority_sca"]),
+            ),
             "malformed json": await client.post(
-                "/v1/referrals", content=b"{not json",
-                headers={**_police(tokens), "content-type": "application/json"}),
+                "/v1/referrals",
+                content=b"{not json",
+                headers={**_police(tokens), "content-type": "application/json"},
+            ),
         }
-    expected = {"unknown path": 404, "wrong method": 405, "no token": 401, "not a uuid": 422,
-                "state conflict": 409, "malformed json": 422}
+    expected = {
+        "unknown path": 404,
+        "wrong method": 405,
+        "no token": 401,
+        "not a uuid": 422,
+        "state conflict": 409,
+        "malformed json": 422,
+    }
     for name, response in cases.items():
         assert response.status_code == expected[name], (name, response.text)
         assert response.headers["content-type"] == PROBLEM, name

@@ -25,7 +25,9 @@ TOPICS = ["nrm.identification", "nrm.support", "nrm.criminal-justice", "journey.
 
 
 async def test_no_identifying_value_reaches_kafka_or_the_logs(
-    partner_services: dict[str, RunningService], tokens: Tokens, kafka: str,
+    partner_services: dict[str, RunningService],
+    tokens: Tokens,
+    kafka: str,
     service_logs: list[str],
 ) -> None:
     referral, support = partner_services["referral"], partner_services["support"]
@@ -34,14 +36,21 @@ async def test_no_identifying_value_reaches_kafka_or_the_logs(
         police = Partner(client, referral, tokens, "police_force")
         submitted = await police.post("/v1/referrals", referral_body(person))
         await Partner(client, referral, tokens, "competent_authority_sca").get(
-            f"/v1/referrals/{submitted['resource_id']}/identity")
+            f"/v1/referrals/{submitted['resource_id']}/identity"
+        )
         await Partner(client, support, tokens, "competent_authority_sca").post_when_known(
-            "/v1/support-cases", {"occurred_at": days_ago(1), "journey_id": submitted["journey_id"],
-                                  "support_route": "msvcc_adult",
-                                  "provider_agency_id": BY_TYPE["support_provider"]})
+            "/v1/support-cases",
+            {
+                "occurred_at": days_ago(1),
+                "journey_id": submitted["journey_id"],
+                "support_route": "msvcc_adult",
+                "provider_agency_id": BY_TYPE["support_provider"],
+            },
+        )
         # A request that fails validation must not echo the details into a log either.
-        await police.post("/v1/referrals", referral_body(person, gender=person["family_name"]),
-                          expect=422)
+        await police.post(
+            "/v1/referrals", referral_body(person, gender=person["family_name"]), expect=422
+        )
 
     values = [v for p in PEOPLE for v in identifying_values(p)]
     assert len(PEOPLE) >= 1 and person["family_name"] in values
@@ -53,4 +62,3 @@ async def test_no_identifying_value_reaches_kafka_or_the_logs(
     assert service_logs, "the services' log lines were captured"
     log_text = "\n".join(service_logs)
     assert [v for v in values if v in log_text] == []
-
