@@ -11,10 +11,8 @@ install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
 	$(UV) sync --frozen
 
-run: install devstack-up  ## the main job (grows with each issue)
-	@echo
-	@echo "Kafka and PostgreSQL are up (journey devstack status). The partner APIs, the journey"
-	@echo "processor, the simulator and the dashboard are not built yet: make run will start them."
+run: install  ## the main job: stack and partner APIs until Ctrl-C (processor, simulator, dashboard to come)
+	$(RUN) journey run
 
 test: install  ## unit, contract and integration tests on a real Kafka and PostgreSQL
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest

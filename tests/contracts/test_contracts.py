@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+
 from journey_platform.compatibility import check_history
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir

@@ -21,17 +21,17 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from journey_api.tokens import DevelopmentSigner
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import ensure_topics, start_producer
 from journey_platform.logs import JsonFormatter
 from journey_platform.migrations import migrate
 from journey_platform.settings import find_schemas_dir
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
 from tests.integration.services import (
     RunningService,
     Tokens,

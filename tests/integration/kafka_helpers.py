@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 

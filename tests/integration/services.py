@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
 from journey_api.agencies import AgencyRegistry
 from journey_api.auth import SCOPES
 from journey_api.tokens import DevelopmentSigner

@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode
-
 from tests.integration.events import example_event, new_journey_id
 from tests.integration.kafka_helpers import Record, collect, header
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from journey_platform.contracts import Contracts, ContractViolation
-from journey_platform.envelope import decode
-from journey_platform.outbox import Outbox, OutboxRelay
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.envelope import decode
+from journey_platform.outbox import Outbox, OutboxRelay
 from tests.integration.events import example_event
 from tests.integration.kafka_helpers import collect, header
 

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import httpx
 import pytest
+
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import decode
-
 from tests.integration.journeys import Partner, days_ago, referral_body, synthetic_person
 from tests.integration.kafka_helpers import collect
 from tests.integration.services import BY_TYPE, RunningService, Tokens

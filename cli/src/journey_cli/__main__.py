@@ -7,11 +7,10 @@ import os
 import subprocess
 import sys
 
+from journey_cli.devstack import Stack, StackError
 from journey_platform.compatibility import check_history
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
-
-from journey_cli.devstack import Stack, StackError
 
 
 def _devstack(args: argparse.Namespace) -> int:
@@ -84,6 +83,12 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(_: argparse.Namespace) -> int:
+    from journey_cli.run import run
+
+    return run(find_schemas_dir().parent)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journey", description=__doc__)
     commands = parser.add_subparsers(dest="area", required=True)
@@ -96,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--scope", nargs="*", help="scopes (default: all)")
     token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
     token.set_defaults(func=_token)
+    run = commands.add_parser("run", help="the stack and the partner services, until Ctrl-C")
+    run.set_defaults(func=_run)
     schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
     schemas.add_argument(
         "action", choices=["check"], help="check: no incompatible change in a major"

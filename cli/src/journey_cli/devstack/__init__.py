@@ -16,13 +16,13 @@ from pathlib import Path
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from journey_platform.contracts import Contracts
-from journey_platform.kafka import ensure_topics
-from journey_platform.settings import find_schemas_dir
 
 from journey_cli.devstack.kafka import LocalKafka
 from journey_cli.devstack.postgres import LocalPostgres
 from journey_cli.devstack.processes import StackError
+from journey_platform.contracts import Contracts
+from journey_platform.kafka import ensure_topics
+from journey_platform.settings import find_schemas_dir
 
 __all__ = ["Stack", "StackError"]
 

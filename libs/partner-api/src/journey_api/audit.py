@@ -6,10 +6,9 @@ provided and to whom. Rows are append-only (a trigger refuses updates and delete
 
 from __future__ import annotations
 
-from journey_platform.db import Connection
-
 from journey_api.auth import Principal
 from journey_api.context import request_id
+from journey_platform.db import Connection
 
 
 async def audit(

@@ -8,6 +8,7 @@ acts for (`agency_id`) and space-separated `scope`s; the agency must be in the r
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,11 @@ from journey_api.agencies import Agency, AgencyRegistry, AgencyType
 from journey_api.problems import Problem
 
 ALGORITHMS = ["ES256", "RS256"]
+# A verified token is trusted again without re-checking its signature until it expires, but
+# for at most this long: as long as PyJWKClient trusts a fetched JWKS, so a withdrawn key
+# stops working as soon as it would have without the cache.
+VERIFIED_FOR_SECONDS = 300
+VERIFIED_CACHE_SIZE = 10_000
 
 # Scopes per action. A client gets the ones its agency needs; the agency's type then
 # decides which records it may make (each service declares that per action).
@@ -76,6 +82,8 @@ class TokenVerifier:
         self._client = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         self._jwks_file = jwks_file
         self._keys: dict[str, Any] = {}
+        # token -> (principal, trusted until): one signature check per token, not per request
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def _key_for(self, token: str) -> Any:
         if self._client is not None:
@@ -90,6 +98,16 @@ class TokenVerifier:
         return self._keys[kid]
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None and time.time() < cached[1]:
+            return cached[0]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # crude but bounded; tokens live an hour, clients reuse them
+        self._verified[token] = (principal, min(expires, time.time() + VERIFIED_FOR_SECONDS))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -107,7 +125,8 @@ class TokenVerifier:
         if agency is None:
             raise _unauthorised("The token's agency is not in the agency registry.")
         scopes = frozenset(str(claims.get("scope", "")).split())
-        return Principal(client_id=str(claims["sub"]), agency=agency, scopes=scopes)
+        principal = Principal(client_id=str(claims["sub"]), agency=agency, scopes=scopes)
+        return principal, float(claims["exp"])
 
 
 _bearer = HTTPBearer(auto_error=False, description="OAuth2 client-credentials access token")

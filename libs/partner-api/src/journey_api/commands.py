@@ -13,10 +13,10 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from journey_platform.contracts import Contracts
 from pydantic import BaseModel, Field, create_model
 
 from journey_api.models import Command, OccurredAt
+from journey_platform.contracts import Contracts
 
 
 def _resolve(

@@ -18,18 +18,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
-from journey_platform.contracts import Contracts, ContractViolation
-from journey_platform.db import Connection
-from journey_platform.pseudonyms import anonymous_journey_id
 from pydantic import BaseModel
 
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.commands import command_model
 from journey_api.idempotency import request_hash, run_once
-from journey_api.models import JourneyId, Page, RecordOut, Timeline
-from journey_api.problems import Problem, not_found
+from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
+from journey_api.problems import PROBLEM, Problem, not_found
 from journey_api.records import Action, JourneyRecords, Resource
+from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.db import Connection
+from journey_platform.pseudonyms import anonymous_journey_id
 
 Attributes = dict[str, Any]
 Rule = Callable[[Resource, Attributes, Principal], None]
@@ -45,9 +45,11 @@ IdempotencyKey = Annotated[
         "write. Retrying with the same key and body replays the first response.",
     ),
 ]
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Idempotency-Key missing or malformed", **PROBLEM},
+    400: {
+        "description": "Idempotency-Key missing or malformed, or a body that cannot be parsed",
+        **PROBLEM,
+    },
     401: {"description": "No valid bearer token", **PROBLEM},
     403: {"description": "Scope or agency type does not allow this", **PROBLEM},
     404: {"description": "No such journey or resource visible to you", **PROBLEM},
@@ -58,7 +60,8 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid body, or Idempotency-Key reused with another body", **PROBLEM},
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    k: v for k, v in WRITE_ERRORS.items() if k in (400, 401, 403, 404, 422)
+    **{k: v for k, v in WRITE_ERRORS.items() if k in (401, 403, 404, 422)},
+    400: {"description": "Malformed request, e.g. a cursor this API did not issue", **PROBLEM},
 }
 
 
@@ -323,10 +326,8 @@ def _add_reads(router: APIRouter, collection: Collection) -> None:
         request: Request,
         principal: CurrentPrincipal,
         journey_id: Annotated[str | None, Query(pattern=r"^jny_[a-z2-7]{26}$")] = None,
-        occurred_from: Annotated[
-            datetime | None, Query(description="Inclusive lower bound")
-        ] = None,
-        occurred_to: Annotated[datetime | None, Query(description="Exclusive upper bound")] = None,
+        occurred_from: Annotated[Moment | None, Query(description="Inclusive lower bound")] = None,
+        occurred_to: Annotated[Moment | None, Query(description="Exclusive upper bound")] = None,
         cursor: Annotated[str | None, Query(max_length=64)] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> Any:

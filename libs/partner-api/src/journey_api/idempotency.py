@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from journey_platform.db import Connection
 
 from journey_api.problems import Problem
+from journey_platform.db import Connection
 
 Work = Callable[[Connection], Awaitable[tuple[int, dict[str, Any]]]]
 

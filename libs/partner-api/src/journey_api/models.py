@@ -13,14 +13,26 @@ CLOCK_SKEW = timedelta(minutes=5)
 JOURNEY_ID_PATTERN = r"^jny_[a-z2-7]{26}$"
 
 
+def _within_utc_range(moment: datetime) -> datetime:
+    # 0001-01-01T00:00+14:00 parses, but is before the first instant UTC can hold; the
+    # database stores UTC, so refuse it here rather than fail on the way in.
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+    return moment
+
+
 def _not_in_future(moment: datetime) -> datetime:
     if moment > datetime.now(UTC) + CLOCK_SKEW:
         raise ValueError("occurred_at is in the future")
     return moment
 
 
+# A moment sent to the API: ISO 8601 with a time zone, representable in UTC.
+Moment = Annotated[AwareDatetime, AfterValidator(_within_utc_range)]
 OccurredAt = Annotated[
-    AwareDatetime,
+    Moment,
     AfterValidator(_not_in_future),
     Field(
         description="When it happened in the world (ISO 8601 with a time zone); may be in "

@@ -8,11 +8,13 @@ says only that something failed and which request it was; details go to the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from journey_api.context import request_id
@@ -20,6 +22,38 @@ from journey_api.context import request_id
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://victim-journey.dev/problems/"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    code: str
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error response (RFC 9457), as the OpenAPI document shows it."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")  # kinds may add members
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str
+    errors: list[FieldError] = Field(default_factory=list)  # validation problems: which fields
+
+
+# The content of every documented error response; `problem_schemas` supplies the $ref.
+PROBLEM: dict[str, Any] = {
+    "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+}
+
+
+def problem_schemas() -> dict[str, Any]:
+    """The JSON Schemas `PROBLEM` refers to, for the OpenAPI document's components."""
+    schema = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"Problem": schema, **schema.pop("$defs", {})}
 
 
 class Problem(Exception):
@@ -42,7 +76,9 @@ def not_found(what: str) -> Problem:
     return Problem(404, "Not found", f"No {what} here that you can see.", kind="not-found")
 
 
-def problem_response(problem: Problem, request: Request) -> JSONResponse:
+def problem_response(
+    problem: Problem, request: Request, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     body = {
         "type": TYPE_BASE + problem.kind,
         "title": problem.title,
@@ -52,8 +88,10 @@ def problem_response(problem: Problem, request: Request) -> JSONResponse:
         "request_id": request_id(),
         **problem.extensions,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
-    return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=headers)
+    sent = dict(headers or {})
+    if problem.status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=sent)
 
 
 def _field(location: tuple[Any, ...]) -> str:
@@ -92,7 +130,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         }
         title = titles.get(error.status_code, "Request failed")
         detail = error.detail if isinstance(error.detail, str) else title
-        return problem_response(Problem(error.status_code, title, detail), request)
+        # Keep the exception's headers: a 405 must say which methods are allowed (Allow).
+        return problem_response(Problem(error.status_code, title, detail), request, error.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -17,14 +17,14 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from journey_platform.db import Connection
-from journey_platform.envelope import Event
-from journey_platform.outbox import Outbox
 
 from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import Principal
 from journey_api.problems import Problem
+from journey_platform.db import Connection
+from journey_platform.envelope import Event
+from journey_platform.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,10 @@ def decode_cursor(cursor: str | None) -> int:
         return 0
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("p"):
+        position = int(raw[1:]) if raw.startswith("p") else -1
+        if not 0 <= position < 2**63:  # a bigint, as the position column is
             raise ValueError(cursor)
-        return int(raw[1:])
+        return position
     except (ValueError, UnicodeDecodeError):
         raise Problem(
             400, "Bad request", "The cursor is not one this API issued.", kind="invalid-cursor"

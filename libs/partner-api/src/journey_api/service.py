@@ -19,8 +19,25 @@ from typing import Annotated, Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import SpanKind
+from pydantic import Field
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from journey_api.agencies import AgencyRegistry
+from journey_api.auth import TokenVerifier
+from journey_api.context import new_request_id
+from journey_api.problems import (
+    PROBLEM,
+    Problem,
+    install_problem_handlers,
+    problem_response,
+    problem_schemas,
+)
+from journey_api.records import JourneyRecords
+from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER
 from journey_platform.consumer import EventConsumer, idempotent
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection, ensure_database
@@ -31,15 +48,6 @@ from journey_platform.migrations import migrate
 from journey_platform.outbox import Outbox, OutboxRelay
 from journey_platform.settings import PlatformSettings, find_schemas_dir
 from journey_platform.tracing import context_from, tracer
-from opentelemetry.trace import SpanKind
-from pydantic import Field
-
-from journey_api.agencies import AgencyRegistry
-from journey_api.auth import TokenVerifier
-from journey_api.context import new_request_id
-from journey_api.problems import Problem, install_problem_handlers, problem_response
-from journey_api.records import JourneyRecords
-from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER
 
 log = logging.getLogger(__name__)
 API_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -204,40 +212,81 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     app.include_router(_health_router())
+    _document_problems(app)
     return app
 
 
-def _install_request_context(app: FastAPI, service: str) -> None:
-    http_tracer = tracer(service)
-    access = logging.getLogger(f"{service}.access")
+def _document_problems(app: FastAPI) -> None:
+    """Add the problem+json body schema, which every error response refers to, to the
+    OpenAPI document's components: FastAPI only collects models that routes return."""
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Any]) -> Response:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()  # built once, then cached by FastAPI
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        if "Problem" not in schemas:
+            schemas.update(problem_schemas())
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_request_context(app: FastAPI, service: str) -> None:
+    app.add_middleware(RequestContext, service=service)
+
+
+class RequestContext:
+    """Per request: its id (X-Request-ID), a server span continuing the caller's trace, and
+    one access log line.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs
+    the rest of the app in another task and copies each response through a memory stream,
+    a cost every request paid (see bench/referral_writes.py).
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.tracer = tracer(service)
+        self.access = logging.getLogger(f"{service}.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
         rid = new_request_id(request.headers.get("x-request-id"))
         started = time.perf_counter()
-        route = request.scope.get("route")
+        route = scope.get("route")
         name = f"{request.method} {getattr(route, 'path', request.url.path)}"
-        with http_tracer.start_as_current_span(
+        status, ms = 0, 0.0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, ms
+            if message["type"] == "http.response.start":
+                status, ms = message["status"], (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        with self.tracer.start_as_current_span(
             name,
             context=context_from(request.headers.get("traceparent")),
             kind=SpanKind.SERVER,
             attributes={"http.request.method": request.method, "url.path": request.url.path},
         ) as span:
-            response: Response = await call_next(request)
-            span.set_attribute("http.response.status_code", response.status_code)
-        response.headers["X-Request-ID"] = rid
+            await self.app(scope, receive, send_with_id)
+            span.set_attribute("http.response.status_code", status)
         # Paths carry only pseudonymous ids and record uuids, never personal data.
-        access.info(
+        self.access.info(
             "request",
             extra={
                 "method": request.method,
                 "path": request.url.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "status": status,
+                "ms": round(ms, 1),
                 "request_id": rid,
             },
         )
-        return response
 
 
 def _health_router() -> APIRouter:
@@ -250,7 +299,7 @@ def _health_router() -> APIRouter:
     @router.get(
         "/readyz",
         summary="The database and Kafka answer.",
-        responses={503: {"description": "Not ready", "content": {"application/problem+json": {}}}},
+        responses={503: {"description": "Not ready", **PROBLEM}},
     )
     async def readyz(request: Request, runtime: CurrentRuntime) -> Any:
         try:

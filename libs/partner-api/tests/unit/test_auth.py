@@ -4,6 +4,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+
 from journey_api.agencies import AgencyRegistry, AgencyType
 from journey_api.auth import TokenVerifier
 from journey_api.problems import Problem

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from journey_api.commands import command_model
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
-from pydantic import ValidationError
 
 CONTRACTS = Contracts.load(find_schemas_dir())
 

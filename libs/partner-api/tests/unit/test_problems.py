@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+
 from journey_api.problems import Problem, install_problem_handlers
 
 

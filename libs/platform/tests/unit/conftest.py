@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 

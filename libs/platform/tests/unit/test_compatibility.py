@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from journey_platform.compatibility import incompatibilities
 
 BASE: dict[str, Any] = {

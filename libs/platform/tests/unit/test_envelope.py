@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from journey_platform.contracts import Contracts, ContractViolation
 from journey_platform.envelope import Event, KafkaRecord, decode, encode
 from journey_platform.pseudonyms import Pseudonymiser

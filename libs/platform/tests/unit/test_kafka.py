@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from journey_platform.kafka import UnsafeProducer, assert_idempotent
 
 

@@ -4,6 +4,7 @@ import json
 import logging
 
 import pytest
+
 from journey_platform.logs import configure_logging
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
 
 KEY = b"k" * 32

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from journey_api.service import serve
-
 from prosecution.config import ProsecutionSettings
 from prosecution.main import create_app
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from journey_api.endpoints import Collection, RecordSpec
-
 from prosecution import actions
 from prosecution.domain import cases
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from journey_api.agencies import Agency, AgencyType
 from journey_api.auth import Principal
 from journey_api.problems import Problem

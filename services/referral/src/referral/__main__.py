@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from journey_api.service import serve
-
 from referral.config import ReferralSettings
 from referral.main import create_app
 

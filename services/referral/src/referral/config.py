@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from journey_api.service import ApiSettings
 from pydantic import SecretStr, field_validator
+
+from journey_api.service import ApiSettings
 
 
 class ReferralSettings(ApiSettings):

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from journey_platform.db import Connection
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+
 from journey_api.agencies import AgencyRegistry
 from journey_api.endpoints import build_router, timeline_router
 from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 from journey_platform.pseudonyms import Pseudonymiser
-
 from referral.api.referrals import (
     DUTY_TO_NOTIFY,
     IMMIGRATION_DETENTION,

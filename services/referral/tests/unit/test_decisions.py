@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from journey_api.agencies import Agency, AgencyType
 from journey_api.auth import Principal
 from journey_api.problems import Problem

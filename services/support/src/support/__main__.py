@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from journey_api.service import serve
-
 from support.config import SupportSettings
 from support.main import create_app
 

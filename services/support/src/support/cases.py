@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from journey_api.agencies import AgencyRegistry, AgencyType
 from journey_api.auth import Principal
 from journey_api.endpoints import Collection, RecordSpec
 from journey_api.records import Resource, conflict
-from pydantic import Field
-
 from support import actions
 from support.domain import cases
 

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+
 from journey_api.agencies import AgencyRegistry
 from journey_api.endpoints import build_router, timeline_router
 from journey_api.service import Runtime, create_service_app, journey_learner
 from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
-
 from support.cases import support_cases
 from support.config import SupportSettings
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
 from journey_api.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, AgencyRegistry
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
@@ -25,13 +27,11 @@ from journey_api.endpoints import (
 )
 from journey_api.idempotency import request_hash, run_once
 from journey_api.models import Command, JourneyId, RecordOut
-from journey_api.problems import Problem, not_found
+from journey_api.problems import PROBLEM, Problem, not_found
 from journey_api.records import Resource, conflict
 from journey_platform.contracts import Contracts, ContractViolation
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
-from pydantic import BaseModel, Field
-
 from referral.api import actions
 from referral.domain import decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE, age_band
@@ -262,7 +262,9 @@ def submission_router(
             agency_types=actions.SUBMIT_REFERRAL.agency_types,
             action=actions.SUBMIT_REFERRAL.description,
         )
-        body = payload.model_dump(mode="json")  # type: ignore[attr-defined]
+        submitted = payload.model_dump(mode="json")  # type: ignore[attr-defined]
+        fingerprint = request_hash("POST", request.url.path, submitted)
+        body = dict(submitted)
         person = body.pop("person")
         occurred_at = datetime.fromisoformat(body.pop("occurred_at"))
         born = date.fromisoformat(person["date_of_birth"])
@@ -314,7 +316,7 @@ def submission_router(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,
-            fingerprint=request_hash("POST", request.url.path, payload.model_dump(mode="json")),  # type: ignore[attr-defined]
+            fingerprint=fingerprint,
             work=work,
         )
         return JSONResponse(response, status_code=status)
@@ -417,7 +419,7 @@ def submission_router(
         summary="Read the person's identifying details (audited).",
         responses={
             **READ_ERRORS,
-            410: {"description": "Erased", "content": {"application/problem+json": {}}},
+            410: {"description": "Erased", **PROBLEM},
         },
     )
     router.add_api_route(
