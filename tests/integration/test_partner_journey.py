@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import decode
@@ -57,7 +58,11 @@ EXPECTED = {
 
 
 async def test_one_journey_through_all_three_services_publishes_its_events_in_order(
-    partner_services: dict[str, RunningService], tokens: Tokens, kafka: str, contracts: Contracts
+    partner_services: dict[str, RunningService],
+    tokens: Tokens,
+    kafka: str,
+    contracts: Contracts,
+    spans: InMemorySpanExporter,
 ) -> None:
     referral, support, justice = (
         partner_services[n] for n in ("referral", "support", "prosecution")
@@ -217,6 +222,7 @@ async def test_one_journey_through_all_three_services_publishes_its_events_in_or
         assert not view["summary"]["recovery_period_open"]
 
     seen: dict[str, list[str]] = defaultdict(list)
+    traces: dict[str, str | None] = {}
     for topic, expected in EXPECTED.items():
         wanted = len(expected)
         records = await collect(
@@ -235,4 +241,12 @@ async def test_one_journey_through_all_three_services_publishes_its_events_in_or
             )  # validates
             assert event.subject == journey
             seen[topic].append(event.type)
+            traces[event.type] = event.traceparent
     assert dict(seen) == EXPECTED
+
+    # Operations can follow one trace from the partner's request, through the outbox, to Kafka.
+    traceparent = traces["uk.nrm.referral.submitted"]
+    assert traceparent is not None
+    trace_id = int(traceparent.split("-")[1], 16)
+    in_trace = {s.name for s in spans.get_finished_spans() if s.context.trace_id == trace_id}
+    assert {"POST /v1/referrals", "nrm.identification publish"} <= in_trace

@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from journey_api.context import request_id
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://victim-journey.dev/problems/"
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class FieldError(BaseModel):
@@ -98,6 +100,17 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in location)
 
 
+def _allowed_methods(request: Request) -> str:
+    """The methods some route serves at this path. Starlette's own Allow names only the
+    first route whose path matched, so GET and POST on one path, as two routes, say POST."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in HTTP_METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem) -> JSONResponse:
@@ -130,8 +143,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         }
         title = titles.get(error.status_code, "Request failed")
         detail = error.detail if isinstance(error.detail, str) else title
-        # Keep the exception's headers: a 405 must say which methods are allowed (Allow).
-        return problem_response(Problem(error.status_code, title, detail), request, error.headers)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem_response(Problem(error.status_code, title, detail), request, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

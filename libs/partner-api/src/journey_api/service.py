@@ -38,7 +38,7 @@ from journey_api.problems import (
 )
 from journey_api.records import JourneyRecords
 from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER
-from journey_platform.consumer import EventConsumer, idempotent
+from journey_platform.consumer import EventConsumer, idempotent_batch
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection, ensure_database
 from journey_platform.envelope import Event
@@ -132,7 +132,7 @@ def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsO
         group_id=group,
         topics=topics,
         contracts=runtime.contracts,
-        handler=idempotent(runtime.pool, group, learn),
+        batch_handler=idempotent_batch(runtime.pool, group, learn),
         producer=runtime.producer,
         dead_letter_topic=runtime.settings.dead_letter_topic,
     )

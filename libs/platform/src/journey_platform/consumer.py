@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind, get_current_span
 
 from journey_platform.contracts import Contracts, ContractViolation
 from journey_platform.db import Connection
@@ -27,6 +27,7 @@ from journey_platform.tracing import context_from, tracer
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 Effect = Callable[[Connection, Event], Awaitable[None]]
 
 
@@ -67,6 +68,31 @@ def idempotent(pool: asyncpg.Pool, consumer: str, effect: Effect) -> Handler:
     return handle
 
 
+def idempotent_batch(pool: asyncpg.Pool, consumer: str, effect: Effect) -> BatchHandler:
+    """Like `idempotent`, for a whole batch in one transaction: one claim statement for
+    every event id, then the effects of the new ones in order. Catching up on a long
+    topic is then bounded by the effects, not by a transaction per event."""
+
+    async def handle(events: Sequence[Event]) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            claimed = {
+                row["event_id"]
+                for row in await conn.fetch(
+                    """INSERT INTO processed_events (consumer, event_id)
+                       SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id""",
+                    consumer,
+                    [uuid.UUID(e.id) for e in events],
+                )
+            }
+            for event in events:
+                event_id = uuid.UUID(event.id)
+                if event_id in claimed:
+                    claimed.discard(event_id)  # a duplicate later in the same batch is skipped
+                    await effect(conn, event)
+
+    return handle
+
+
 def dead_letter_headers(
     record: ConsumerRecord[Any, Any], *, group_id: str, reason: str
 ) -> list[tuple[str, bytes]]:
@@ -92,14 +118,20 @@ class EventConsumer:
         group_id: str,
         topics: Sequence[str],
         contracts: Contracts,
-        handler: Handler,
+        handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
         producer: AIOKafkaProducer,
         dead_letter_topic: str = "journey.deadletter",
     ) -> None:
         self.group_id = group_id
         self.topics = list(topics)
         self.contracts = contracts
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give a handler or a batch_handler")
+        # A batch handler cannot reject single events: it suits effects that accept any
+        # valid event, such as learning which journeys exist.
         self.handler = handler
+        self.batch_handler = batch_handler
         self.producer = producer
         self.dead_letter_topic = dead_letter_topic
         self.consumer = AIOKafkaConsumer(
@@ -116,18 +148,23 @@ class EventConsumer:
         await self.consumer.start()
         try:
             while not stop.is_set():
-                batches = await self.consumer.getmany(timeout_ms=200, max_records=200)
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
                 for partition, records in batches.items():
-                    for record in records:
-                        await self._process(record)
+                    readable = [(r, e) for r in records if (e := await self._decode(r))]
+                    if self.batch_handler is not None:
+                        await self._handle_batch(partition.topic, readable)
+                    else:
+                        for record, event in readable:
+                            await self._handle(record, event)
                     # Commit only after every effect and dead-letter write is durable.
                     await self.consumer.commit({partition: records[-1].offset + 1})
         finally:
             await self.consumer.stop()
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | None:
+        """The record as an event, or None once it has been dead-lettered."""
         try:
-            event = decode(
+            return decode(
                 topic=record.topic,
                 key=record.key,
                 value=record.value,
@@ -136,15 +173,23 @@ class EventConsumer:
             )
         except ContractViolation as violation:
             await self._dead_letter(record, str(violation))
-            return
+            return None
+
+    def _attributes(self, topic: str) -> dict[str, str]:
+        return {
+            "messaging.system": "kafka",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": self.group_id,
+        }
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes], event: Event) -> None:
+        assert self.handler is not None
         with self._tracer.start_as_current_span(
             f"{record.topic} process",
             context=context_from(event.traceparent),
             kind=SpanKind.CONSUMER,
             attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self.group_id,
+                **self._attributes(record.topic),
                 "messaging.kafka.offset": record.offset,
                 "cloudevents.event_id": event.id,
                 "cloudevents.event_type": event.type,
@@ -154,6 +199,28 @@ class EventConsumer:
                 await self.handler(event)
             except RejectedEvent as rejection:
                 await self._dead_letter(record, f"rejected by handler: {rejection}")
+
+    async def _handle_batch(
+        self, topic: str, readable: Sequence[tuple[ConsumerRecord[bytes, bytes], Event]]
+    ) -> None:
+        assert self.batch_handler is not None
+        if not readable:
+            return
+        # One span for the batch, linked to the trace of every event in it.
+        links = [
+            Link(span)
+            for _, event in readable
+            if (
+                span := get_current_span(context_from(event.traceparent)).get_span_context()
+            ).is_valid
+        ]
+        with self._tracer.start_as_current_span(
+            f"{topic} process",
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={**self._attributes(topic), "messaging.batch.message_count": len(readable)},
+        ):
+            await self.batch_handler([event for _, event in readable])
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         headers = dead_letter_headers(record, group_id=self.group_id, reason=reason)
