@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: install run test lint format schemas-check devstack-up devstack-down devstack-status
+.PHONY: install run test lint format schemas-check bench devstack-up devstack-down devstack-status
 
 install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
@@ -20,7 +20,7 @@ test: install  ## unit, contract and integration tests on a real Kafka and Postg
 lint: install  ## ruff and strict mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs cli/src services tests
+	$(RUN) mypy libs cli/src services tests bench
 
 format: install
 	$(RUN) ruff format .
@@ -28,6 +28,9 @@ format: install
 
 schemas-check: install  ## no incompatible schema change within a major version
 	$(RUN) journey schemas check
+
+bench: devstack-up  ## referral writes/s and latency on the real stack, one JSON object (BENCH_ARGS="--clients 64")
+	$(RUN) python bench/referral_writes.py $(BENCH_ARGS)
 
 devstack-up: install
 	$(RUN) journey devstack up

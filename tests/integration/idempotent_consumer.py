@@ -8,6 +8,7 @@ import uuid
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+
 from journey_platform.consumer import EventConsumer, idempotent
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
+
 from journey_platform.kafka import start_producer
 from journey_platform.outbox import OutboxRelay
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.commands import command_model
+from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import request_hash, run_once
 from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
 from journey_api.problems import PROBLEM, Problem, not_found
@@ -40,7 +41,7 @@ Participants = Callable[[Resource, Attributes], Iterable[str]]
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
+        alias=IDEMPOTENCY_HEADER,
         description="Required on every POST; a UUID per intended "
         "write. Retrying with the same key and body replays the first response.",
     ),
@@ -176,7 +177,9 @@ def _add_write(
         runtime = request.app.state.runtime
 
         async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-            resource = await _target(conn, runtime.records, collection, spec, resource_id, body)
+            resource = await _target(
+                conn, runtime.records, collection, spec, principal, resource_id, body
+            )
             attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
             attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
             if spec.derive:
@@ -272,6 +275,7 @@ async def _target(
     records: JourneyRecords,
     collection: Collection,
     spec: RecordSpec,
+    principal: Principal,
     resource_id: uuid.UUID | None,
     body: Mapping[str, Any],
 ) -> Resource:
@@ -288,7 +292,11 @@ async def _target(
     # One writer per resource at a time, so a rule checked here still holds at commit.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", str(resource_id))
     resource = await records.resource(conn, resource_id, collection.kind)
-    if resource is None:
+    # Only agencies taking part in the journey may add to it; to anyone else it does not
+    # exist, exactly as for reads.
+    if resource is None or not await records.takes_part(
+        conn, resource.journey_id, principal.agency_id
+    ):
         raise not_found(collection.name)
     return resource
 

@@ -24,6 +24,8 @@ from journey_api.problems import Problem
 from journey_platform.db import Connection
 
 Work = Callable[[Connection], Awaitable[tuple[int, dict[str, Any]]]]
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -42,11 +44,11 @@ async def run_once(
             "Send an Idempotency-Key header (a UUID is ideal) with every POST.",
             kind="idempotency-key-missing",
         )
-    if len(key) > 255:
+    if len(key) > MAX_KEY_LENGTH:
         raise Problem(
             400,
             "Bad request",
-            "The Idempotency-Key is longer than 255 characters.",
+            f"The Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.",
             kind="idempotency-key-invalid",
         )
     async with pool.acquire() as conn:

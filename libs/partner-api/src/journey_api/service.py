@@ -8,6 +8,7 @@ consumers, and on shutdown stops taking work, drains the relay and closes everyt
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
@@ -29,6 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from journey_api.agencies import AgencyRegistry
 from journey_api.auth import TokenVerifier
 from journey_api.context import new_request_id
+from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from journey_api.idempotency import MAX_KEY_LENGTH
 from journey_api.problems import (
     PROBLEM,
     Problem,
@@ -126,6 +129,14 @@ def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsO
             event.subject,
             json.dumps(facts),
         )
+        # The agency that recorded it (the referring first responder, the deciding
+        # competent authority) takes part in the journey here too.
+        await conn.execute(
+            """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING""",
+            event.subject,
+            event.recorded_by,
+        )
 
     return EventConsumer(
         bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
@@ -187,6 +198,10 @@ def create_service_app(
         for consumer in consumers(runtime) if consumers else ():
             runtime.tasks.append(asyncio.create_task(consumer.run(stop)))
         app.state.runtime = runtime
+        # What start-up built (app, routes, models, contracts, pool) lives as long as the
+        # process: keep it out of the collector's full passes, each of which would otherwise
+        # rescan it all and stall every request in flight (see bench/referral_writes.py).
+        gc.freeze()
         log.info("service started")
         try:
             yield
@@ -212,21 +227,33 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     app.include_router(_health_router())
-    _document_problems(app)
+    _complete_openapi(app)
     return app
 
 
-def _document_problems(app: FastAPI) -> None:
-    """Add the problem+json body schema, which every error response refers to, to the
-    OpenAPI document's components: FastAPI only collects models that routes return."""
+def _complete_openapi(app: FastAPI) -> None:
+    """Say in the OpenAPI document what FastAPI cannot tell from the routes:
 
+    - the problem+json body schema every error response refers to (FastAPI collects only
+      the models routes return);
+    - that Idempotency-Key is required on the writes that take it: it is declared optional
+      so that `run_once` answers its absence with a 400 problem, not validation a 422.
+    """
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         document = build()  # built once, then cached by FastAPI
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        if "Problem" not in schemas:
-            schemas.update(problem_schemas())
+        document.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+        for operations in document["paths"].values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", ()):
+                    if (parameter["in"], parameter["name"]) == ("header", IDEMPOTENCY_HEADER):
+                        parameter["required"] = True
+                        parameter["schema"] = {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_KEY_LENGTH,
+                        }
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -96,6 +97,10 @@ class Contracts:
         self.journey_partitions = journey_partitions
         self._registry = registry
         self._validators: dict[str, Draft202012Validator] = {}
+        self._fast_validators: dict[str, jsonschema_rs.Validator] = {}
+        self._fast_registry = jsonschema_rs.Registry(
+            [(uri, registry.contents(uri)) for uri in registry]
+        )
         self._topic_of_type = {
             event_type: topic for topic in self.topics.values() for event_type in topic.event_types
         }
@@ -175,7 +180,21 @@ class Contracts:
             )
         return self._validators[schema_id]
 
+    def _fast_validator(self, schema_id: str) -> jsonschema_rs.Validator:
+        if schema_id not in self._fast_validators:
+            self._fast_validators[schema_id] = jsonschema_rs.validator_for(
+                self._registry.contents(schema_id),
+                registry=self._fast_registry,
+                validate_formats=True,
+            )
+        return self._fast_validators[schema_id]
+
     def _check(self, schema_id: str, instance: object, what: str) -> None:
+        # The compiled validator answers the common case, "valid", in microseconds rather
+        # than the best part of a millisecond. Anything it rejects goes to the Python
+        # validator, which has the last word (it is at least as lenient) and words the errors.
+        if self._fast_validator(schema_id).is_valid(instance):
+            return
         errors = sorted(self._validator(schema_id).iter_errors(instance), key=lambda e: e.path)
         if errors:
             raise ContractViolation(f"{what}: " + "; ".join(describe(e) for e in errors[:5]))

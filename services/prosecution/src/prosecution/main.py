@@ -13,15 +13,15 @@ from journey_api.service import Runtime, create_service_app, journey_learner
 from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
-from prosecution.cases import CRIMINAL_CASES
+from prosecution.cases import criminal_cases
 from prosecution.config import ProsecutionSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def journey_facts(event: Event) -> dict[str, Any] | None:
-    """Journeys police may record crimes for: referred by the police themselves, or referred
-    to them by the competent authority (with consent or as a third-party referral)."""
+    """Journeys the police may record crimes for: every journey in the NRM (a crime can be
+    recorded without a formal police referral); a police referral is remembered as a fact."""
     if event.type == "uk.nrm.referral.submitted":
         return {}
     if event.type == "uk.nrm.police-referral.made":
@@ -50,7 +50,10 @@ def create_app(settings: ProsecutionSettings) -> FastAPI:
         description="Criminal justice for victims of modern slavery: crimes recorded, "
         "investigations, victim contact and statements, engagement, charge "
         "decisions, trials and the Section 45 defence.",
-        routers=[build_router(CRIMINAL_CASES, contracts), timeline_router(["justice:read"])],
+        routers=[
+            build_router(criminal_cases(registry), contracts),
+            timeline_router(["justice:read"]),
+        ],
         migrations=MIGRATIONS,
         consumers=consumers,
     )

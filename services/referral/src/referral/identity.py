@@ -37,6 +37,9 @@ class IdentityVault:
             "SELECT true FROM erasures WHERE journey_id = $1", journey_id
         ):
             raise Erased(journey_id)
+        return await self._new_key(conn, journey_id)
+
+    async def _new_key(self, conn: Connection, journey_id: str) -> AESGCM:
         key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
         await conn.execute(
             "INSERT INTO journey_keys (journey_id, wrapped_key, nonce) VALUES ($1, $2, $3)",
@@ -47,9 +50,21 @@ class IdentityVault:
         return AESGCM(key)
 
     async def store(
-        self, conn: Connection, *, journey_id: str, referral_id: uuid.UUID, details: dict[str, Any]
+        self,
+        conn: Connection,
+        *,
+        journey_id: str,
+        referral_id: uuid.UUID,
+        details: dict[str, Any],
+        new_journey: bool = False,
     ) -> None:
-        cipher = await self._journey_key(conn, journey_id, create=True)
+        """Seal `details` under the journey's key. `new_journey`: the journey was created in
+        this transaction, so it has neither a key nor an erasure yet: no need to look."""
+        cipher = (
+            await self._new_key(conn, journey_id)
+            if new_journey
+            else await self._journey_key(conn, journey_id, create=True)
+        )
         nonce = os.urandom(12)
         sealed = cipher.encrypt(nonce, json.dumps(details).encode(), _aad(journey_id, referral_id))
         await conn.execute(

@@ -12,9 +12,9 @@ from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 from journey_platform.pseudonyms import Pseudonymiser
 from referral.api.referrals import (
-    DUTY_TO_NOTIFY,
     IMMIGRATION_DETENTION,
     REFERRALS,
+    duty_to_notify,
     submission_router,
 )
 from referral.config import ReferralSettings
@@ -40,7 +40,7 @@ def create_app(settings: ReferralSettings) -> FastAPI:
         routers=[
             submission_router(contracts, registry, vault, pseudonyms),
             build_router(REFERRALS, contracts),
-            build_router(DUTY_TO_NOTIFY, contracts),
+            build_router(duty_to_notify(registry), contracts),
             build_router(IMMIGRATION_DETENTION, contracts),
             timeline_router(["referrals:read"]),
         ],

@@ -13,7 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from journey_api.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, AgencyRegistry
+from journey_api.agencies import (
+    COMPETENT_AUTHORITIES,
+    FIRST_RESPONDERS,
+    AgencyRegistry,
+    AgencyType,
+)
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.commands import command_model
@@ -174,26 +179,35 @@ def _first_responder(_: Resource, __: dict[str, Any], principal: Principal) -> d
     return {"first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type]}
 
 
-DUTY_TO_NOTIFY = Collection(
-    "/v1/duty-to-notify-reports",
-    "Duty to Notify report",
-    "duty_to_notify_report",
-    "referrals:read",
-    [
-        RecordSpec(
-            actions.REPORT_DUTY_TO_NOTIFY,
-            "",
-            "Notify the Home Office of an adult who did not consent to referral (MS1); "
-            "anonymous: a new journey id, no identity.",
-            "notification_id",
-            creates=True,
-            new_journey=True,
-            derived=("first_responder_type",),
-            derive=_first_responder,
-        )
-    ],
-    tag="duty to notify",
-)
+def duty_to_notify(registry: AgencyRegistry) -> Collection:
+    """MS1 reports; the Single Competent Authority, which receives them for the Home Office,
+    takes part in each report's journey with the public authority that sent it."""
+    receivers = [a.id for a in registry if a.type is AgencyType.COMPETENT_AUTHORITY_SCA]
+
+    def received_by_sca(_: Resource, __: dict[str, Any]) -> list[str]:
+        return receivers
+
+    return Collection(
+        "/v1/duty-to-notify-reports",
+        "Duty to Notify report",
+        "duty_to_notify_report",
+        "referrals:read",
+        [
+            RecordSpec(
+                actions.REPORT_DUTY_TO_NOTIFY,
+                "",
+                "Notify the Home Office of an adult who did not consent to referral (MS1); "
+                "anonymous: a new journey id, no identity.",
+                "notification_id",
+                creates=True,
+                new_journey=True,
+                derived=("first_responder_type",),
+                derive=_first_responder,
+                participants=received_by_sca,
+            )
+        ],
+        tag="duty to notify",
+    )
 
 
 def _detention_open(resource: Resource, _: dict[str, Any], __: Principal) -> None:
@@ -295,7 +309,13 @@ def submission_router(
                 "is_re_referral": previous > 0,
                 "previous_referral_count": previous,
             }
-            await vault.store(conn, journey_id=journey_id, referral_id=referral_id, details=person)
+            await vault.store(
+                conn,
+                journey_id=journey_id,
+                referral_id=referral_id,
+                details=person,
+                new_journey=previous == 0,  # a matched journey has had a referral already
+            )
             try:
                 recorded = await runtime.records.record(
                     conn,
@@ -449,9 +469,9 @@ async def _journey_for(
     )
     if journey_id is None:
         journey_id = anonymous_journey_id()
-        await conn.execute("INSERT INTO journeys (journey_id) VALUES ($1)", journey_id)
-        await conn.execute(
-            "INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)",
+        await conn.execute(  # both rows in one round trip
+            """WITH journey AS (INSERT INTO journeys (journey_id) VALUES ($2))
+               INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)""",
             match_key,
             journey_id,
         )

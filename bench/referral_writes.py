@@ -1,0 +1,595 @@
+"""Referral write throughput and latency, on the real Kafka and PostgreSQL.
+
+    uv run --frozen python bench/referral_writes.py [--clients 32] [--duration 20] ...
+
+What it does, in one run:
+
+1. starts the referral service as its own process, the way production runs it
+   (`python -m referral`: uvicorn, one worker, uvloop and httptools, uvicorn's access log
+   off), on a fresh database of its own, with a temporary signing key; waits for /readyz;
+2. baseline: N concurrent clients GET /livez (the framework ceiling: middleware, routing,
+   JSON), so the write numbers can be read relative to it;
+3. writes: N concurrent clients POST /v1/referrals, each with a unique Idempotency-Key
+   and a unique, obviously synthetic person; a short warm-up is not measured;
+4. waits (with a deadline) until every accepted referral's event is in the outbox with
+   `sent_at` set: a write that was not published does not count;
+5. prints one JSON object, stops the service with SIGTERM and drops its database.
+
+The load generator is this process (the service is another; this one is otherwise idle
+during the load). It runs on uvloop with aiohttp, one session and keep-alive connection
+per simulated client: aiohttp costs several times less CPU per request than httpx, which
+matters because the generator competes for the same cores as the service, PostgreSQL and
+Kafka. The `cpu` figures say which process used what. It reports, never fails on slowness:
+the exit status is 0 unless the run itself broke (service did not start or died, no
+write accepted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import os
+import platform
+import secrets
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from journey_api.agencies import FIRST_RESPONDERS, AgencyRegistry
+from journey_api.tokens import DevelopmentSigner
+from journey_cli.devstack import Stack
+from journey_platform.settings import find_schemas_dir
+
+ROOT = find_schemas_dir().parent
+TARGET_WRITES_PER_S = 1000
+TARGET_P99_MS = 50
+
+
+# -- synthetic people (as tests/integration/journeys.py makes them) -------------------------
+
+_serial = count()
+
+
+def synthetic_person() -> dict[str, Any]:
+    """Obviously synthetic and unique in this run (a serial number, not only randomness)."""
+    tag = f"{secrets.token_hex(3)}{next(_serial):x}"
+    return {
+        "given_name": f"Benchgiven{tag}",
+        "family_name": f"Synthfamily{tag}",
+        "date_of_birth": f"19{secrets.randbelow(50) + 50}-0{secrets.randbelow(9) + 1}-1"
+        f"{secrets.randbelow(9)}",
+        "nationality": "ALB",
+        "other_names": [f"Aliasname{tag}"],
+    }
+
+
+def referral_body(occurred_at: str) -> dict[str, Any]:
+    return {
+        "occurred_at": occurred_at,
+        "person": synthetic_person(),
+        "competent_authority": "sca",
+        "age_group": "adult",
+        "gender": "female",
+        "nationality_group": "albania",
+        "exploitation_types": ["sexual"],
+        "exploitation_location": "uk_only",
+        "region": "london",
+        "consent": "given",
+    }
+
+
+# -- CPU accounting from /proc (Linux; empty elsewhere) ----------------------------------------
+
+
+def _group(pid: int, name: str, service_pid: int, database: str) -> str:
+    if pid == service_pid:
+        return "service"
+    if pid == os.getpid():
+        return "load_generator"
+    if name == "java":
+        return "kafka"
+    if name.startswith("postgres"):
+        # A backend's command line names its database: others serve other workloads.
+        try:
+            words = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split()
+        except OSError:
+            return "other"
+        serves_another = len(words) > 2 and words[0] == "postgres:" and words[2] != database
+        return "other" if serves_another else "postgres"
+    return "other"
+
+
+def _cpu_snapshot(service_pid: int, database: str) -> dict[str, float]:
+    """CPU seconds used so far by process group, and the machine's busy time.
+
+    "other" is the machine's busy time less the named groups: anything else running
+    (other workloads on this PostgreSQL and Kafka included) competes for the same cores.
+    """
+    if not Path("/proc/stat").exists():
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: defaultdict[str, float] = defaultdict(float)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        group = _group(int(entry.name), name, service_pid, database)
+        if group != "other":
+            used[group] += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    machine = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = machine[3] + machine[4]  # idle + iowait
+    used["machine_busy"] = (sum(machine[:8]) - idle) / ticks
+    return dict(used)
+
+
+GROUPS = ("service", "load_generator", "postgres", "kafka")
+
+
+def _cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, Any]:
+    """Cores kept busy during the phase, by process group (1.0 = one core all the time)."""
+    if not before or wall <= 0:
+        return {}
+    cores = {group: (after.get(group, 0.0) - before.get(group, 0.0)) / wall for group in GROUPS}
+    busy = (after["machine_busy"] - before["machine_busy"]) / wall
+    cores["other"] = max(0.0, busy - sum(cores.values()))
+    cores["machine_busy"] = busy
+    return {f"{group}_cores": round(value, 2) for group, value in cores.items()}
+
+
+# -- the load ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    """What one phase measured (warm-up excluded, except in `all_ids`)."""
+
+    name: str
+    statuses: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)  # seconds, measured requests
+    measured_ids: list[uuid.UUID] = field(default_factory=list)
+    all_ids: list[uuid.UUID] = field(default_factory=list)  # accepted, warm-up included
+    window: float = 0.0
+    cpu: dict[str, Any] = field(default_factory=dict)
+
+
+Outcome = tuple[int, uuid.UUID | None]  # the status, and the referral id if one was made
+Request = Callable[[aiohttp.ClientSession, int], Awaitable[Outcome]]
+
+
+async def drive(
+    name: str,
+    *,
+    url: str,
+    request: Request,
+    ok_status: int,
+    clients: int,
+    warmup: float,
+    duration: float,
+    requests: int | None,
+    service_pid: int,
+    database: str,
+) -> Phase:
+    """`clients` loops, each with its own connection, for `warmup` then `duration` seconds
+    (or until `requests` measured requests have started)."""
+    phase = Phase(name)
+    tickets = count() if requests else None
+    sessions = [
+        aiohttp.ClientSession(
+            base_url=url,
+            connector=aiohttp.TCPConnector(limit=1),
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+        for _ in range(clients)
+    ]
+    gc.freeze()  # the load generator's own full collections would show up as latency
+    measure_from = time.perf_counter() + warmup
+    stop_at = math.inf if requests else measure_from + duration
+    last_done = measure_from
+    cpu_before: dict[str, float] = {}
+
+    async def client_loop(session: aiohttp.ClientSession, number: int) -> None:
+        nonlocal last_done
+        while True:
+            started = time.perf_counter()
+            if started >= stop_at:
+                return
+            measured = started >= measure_from
+            if measured and tickets is not None and requests and next(tickets) >= requests:
+                return
+            try:
+                status, resource_id = await request(session, number)
+                outcome = str(status)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                status, resource_id, outcome = 0, None, type(error).__name__
+            done = time.perf_counter()
+            if status == ok_status and resource_id is not None:
+                phase.all_ids.append(resource_id)
+            if measured:
+                phase.statuses[outcome] += 1
+                phase.latencies.append(done - started)
+                last_done = max(last_done, done)
+                if status == ok_status and resource_id is not None:
+                    phase.measured_ids.append(resource_id)
+
+    async def snapshot_after_warmup() -> None:
+        nonlocal cpu_before
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        cpu_before = _cpu_snapshot(service_pid, database)
+
+    try:
+        await asyncio.gather(
+            snapshot_after_warmup(), *(client_loop(s, i) for i, s in enumerate(sessions))
+        )
+    finally:
+        await asyncio.gather(*(s.close() for s in sessions))
+    phase.window = last_done - measure_from
+    phase.cpu = _cpu_report(cpu_before, _cpu_snapshot(service_pid, database), phase.window)
+    return phase
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float | None]:
+    ordered = sorted(latencies)
+
+    def rank(q: float) -> float | None:  # nearest rank
+        if not ordered:
+            return None
+        return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000, 2)
+
+    return {
+        "p50": rank(0.50),
+        "p90": rank(0.90),
+        "p99": rank(0.99),
+        "max": rank(1.0),
+    }
+
+
+def _summary(phase: Phase, ok_status: int) -> dict[str, Any]:
+    ok = phase.statuses.get(str(ok_status), 0)
+    return {
+        "requests": sum(phase.statuses.values()),
+        "ok": ok,
+        "errors_by_status": {
+            status: n for status, n in sorted(phase.statuses.items()) if status != str(ok_status)
+        },
+        "seconds": round(phase.window, 2),
+        "ok_per_s": round(ok / phase.window, 1) if phase.window else 0.0,
+        "latency_ms": _percentiles(phase.latencies),
+        "cpu": phase.cpu,
+    }
+
+
+# -- the service -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, rest = url.rpartition("/")
+    query = rest.partition("?")[2]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+class ServiceFailed(RuntimeError):
+    """The service did not start, or died: the run is broken, not merely slow."""
+
+
+async def _wait_ready(process: asyncio.subprocess.Process, url: str, within: float) -> float:
+    started = time.monotonic()
+    async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=5)) as client:
+        while time.monotonic() - started < within:
+            if process.returncode is not None:
+                raise ServiceFailed(f"the service exited with status {process.returncode}")
+            try:
+                async with client.get("/readyz") as response:
+                    if response.status == 200:
+                        return time.monotonic() - started
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.1)
+    raise ServiceFailed(f"the service was not ready within {within:.0f} s")
+
+
+async def _stop(process: asyncio.subprocess.Process, within: float) -> dict[str, Any]:
+    """SIGTERM, as an orchestrator would: uvicorn finishes in-flight requests and the
+    lifespan drains the outbox relay. SIGKILL only if that takes longer than `within`.
+    Uvicorn re-raises the signal once it has shut down, so a clean stop exits with -15."""
+    if process.returncode is not None:
+        return {"exit_status": process.returncode, "stop_s": 0.0, "killed": False}
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), within)
+        killed = False
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        killed = True
+    return {
+        "exit_status": process.returncode,
+        "stop_s": round(time.monotonic() - started, 2),
+        "killed": killed,
+    }
+
+
+async def _drain(database_url: str, accepted: list[uuid.UUID], within: float) -> dict[str, Any]:
+    """Wait until the outbox has no unsent row; then count the accepted referrals whose
+    event was published (its outbox row has `sent_at`)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        started = time.monotonic()
+        lag: float | None = None
+        while time.monotonic() - started < within:
+            unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            if unsent == 0:
+                lag = time.monotonic() - started
+                break
+            await asyncio.sleep(0.05)
+        rows = await conn.fetch(
+            """SELECT r.resource_id FROM journey_records r
+               JOIN outbox o ON o.event_id = r.event_id
+               WHERE r.kind = 'referral' AND o.sent_at IS NOT NULL
+                 AND r.resource_id = ANY($1::uuid[])""",
+            accepted,
+        )
+    finally:
+        await conn.close()
+    published = {row["resource_id"] for row in rows}
+    return {
+        "published_ids": published,
+        "drain_lag_s": None if lag is None else round(lag, 2),
+        "drained_within_deadline": lag is not None,
+    }
+
+
+async def _drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _service_log(path: Path) -> dict[str, Any]:
+    """Log lines by level, and whether the lifespan finished (relay drained, pool closed)."""
+    levels: Counter[str] = Counter()
+    stopped = False
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            levels["not_json"] += 1
+            continue
+        levels[str(entry.get("level", "?"))] += 1
+        stopped = stopped or entry.get("message") == "service stopped"
+    return {"lines_by_level": dict(levels), "stopped_cleanly": stopped}
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (32)")
+    parser.add_argument("--duration", type=float, default=20, help="measured seconds of writes")
+    parser.add_argument("--baseline-duration", type=float, default=10, help="... of GET /livez")
+    parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds per phase")
+    parser.add_argument(
+        "--requests", type=int, help="a fixed number of measured requests per phase instead"
+    )
+    parser.add_argument("--ready-timeout", type=float, default=60, help="for /readyz (60)")
+    parser.add_argument("--drain-timeout", type=float, default=60, help="for the outbox (60)")
+    parser.add_argument("--skip-baseline", action="store_true", help="writes only")
+    parser.add_argument(
+        "--keep-database", action="store_true", help="leave the bench database for inspection"
+    )
+    parser.add_argument(
+        "--service-log", type=Path, help="keep the service's log here (default: discarded)"
+    )
+    return parser.parse_args()
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    stack = Stack.from_environment()
+    database = f"referral_bench_{datetime.now(UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
+    database_url = _with_database(stack.database_url, database)
+    admin_url = _with_database(stack.database_url, "postgres")
+    signer = DevelopmentSigner(workdir / "auth")
+    registry = AgencyRegistry.load(ROOT / "deploy" / "local" / "agencies.yaml")
+    # Partners get a token per client and reuse it until it expires, as here.
+    tokens = [
+        f"Bearer {signer.mint(agency_id=a.id, scopes=['referrals:write', 'referrals:read'])}"
+        for a in registry
+        if a.type in FIRST_RESPONDERS
+    ]
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+        "HTTP_PORT": str(port),
+        "AUTH_JWKS_FILE": str(signer.jwks_file),
+    }
+    log_path = args.service_log or workdir / "service.log"
+    report: dict[str, Any] = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+            "note": "service, load generator, PostgreSQL and Kafka share these cores",
+        },
+        "settings": {
+            "clients": args.clients,
+            "warmup_s": args.warmup,
+            "duration_s": None if args.requests else args.duration,
+            "baseline_duration_s": None if args.requests else args.baseline_duration,
+            "requests_per_phase": args.requests,
+            "service": "python -m referral: uvicorn, 1 worker process, access log off",
+            "load_generator": f"this process: uvloop, aiohttp {aiohttp.__version__}, "
+            "one session (one keep-alive connection) per client",
+            "database": database,
+        },
+    }
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "referral", env=env, stdout=log, stderr=log, cwd=ROOT
+        )
+    try:
+        report["service_ready_s"] = round(await _wait_ready(process, url, args.ready_timeout), 2)
+        occurred_at = (datetime.now(UTC) - timedelta(days=40)).isoformat()
+
+        async def livez(session: aiohttp.ClientSession, _: int) -> Outcome:
+            async with session.get("/livez") as response:
+                await response.read()
+                return response.status, uuid.UUID(int=0)
+
+        async def refer(session: aiohttp.ClientSession, number: int) -> Outcome:
+            async with session.post(
+                "/v1/referrals",
+                json=referral_body(occurred_at),
+                headers={
+                    "Authorization": tokens[number % len(tokens)],
+                    "Idempotency-Key": str(uuid.uuid4()),
+                },
+            ) as response:
+                body = await response.read()
+            if response.status != 201:
+                return response.status, None
+            return 201, uuid.UUID(json.loads(body)["resource_id"])
+
+        common: dict[str, Any] = {
+            "url": url,
+            "clients": args.clients,
+            "warmup": args.warmup,
+            "requests": args.requests,
+            "service_pid": process.pid,
+            "database": database,
+        }
+        baseline = None
+        if not args.skip_baseline:
+            baseline = await drive(
+                "GET /livez",
+                request=livez,
+                ok_status=200,
+                duration=args.baseline_duration,
+                **common,
+            )
+            report["baseline"] = {"endpoint": "GET /livez", **_summary(baseline, 200)}
+        writes = await drive(
+            "POST /v1/referrals", request=refer, ok_status=201, duration=args.duration, **common
+        )
+        if process.returncode is not None:
+            raise ServiceFailed(f"the service died during the run ({process.returncode})")
+        if not writes.all_ids:
+            raise ServiceFailed(f"no referral was accepted: {dict(writes.statuses)}")
+        outbox = await _drain(database_url, writes.all_ids, args.drain_timeout)
+        published = outbox.pop("published_ids")
+        published_measured = sum(1 for i in writes.measured_ids if i in published)
+        summary = _summary(writes, 201)
+        writes_per_s = round(published_measured / writes.window, 1) if writes.window else 0.0
+        report["writes"] = {
+            "endpoint": "POST /v1/referrals",
+            "requests": summary["requests"],
+            "accepted": summary["ok"],
+            "published": published_measured,
+            "errors_by_status": summary["errors_by_status"],
+            "seconds": summary["seconds"],
+            "writes_per_s": writes_per_s,
+            "latency_ms": summary["latency_ms"],
+            "cpu": summary["cpu"],
+            "service_cpu_ms_per_write": (
+                round(writes.cpu["service_cores"] * writes.window * 1000 / summary["ok"], 3)
+                if writes.cpu and summary["ok"]
+                else None
+            ),
+        }
+        report["outbox"] = {
+            "accepted_incl_warmup": len(writes.all_ids),
+            "published_incl_warmup": len(published),
+            "unpublished": len(writes.all_ids) - len(published),
+            **outbox,
+        }
+        p99 = summary["latency_ms"]["p99"]
+        if baseline is not None:
+            base = report["baseline"]
+            report["ratio_to_baseline"] = {
+                "throughput": round(writes_per_s / base["ok_per_s"], 3)
+                if base["ok_per_s"]
+                else None,
+                "p50_latency": _ratio(summary["latency_ms"]["p50"], base["latency_ms"]["p50"]),
+                "p99_latency": _ratio(p99, base["latency_ms"]["p99"]),
+            }
+        report["targets"] = {
+            "writes_per_s": {
+                "target": f">= {TARGET_WRITES_PER_S}",
+                "measured": writes_per_s,
+                "pass": writes_per_s >= TARGET_WRITES_PER_S,
+            },
+            "p99_ms": {
+                "target": f"< {TARGET_P99_MS}",
+                "measured": p99,
+                "pass": p99 is not None and p99 < TARGET_P99_MS,
+            },
+        }
+    finally:
+        report["service_stop"] = await _stop(process, 30)
+        report["service_log"] = _service_log(log_path)
+        if not args.keep_database:
+            await _drop_database(admin_url, database)
+    return report
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return round(value / base, 2) if value is not None and base else None
+
+
+def main() -> int:
+    args = _arguments()
+    try:
+        import uvloop
+
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        loop_factory = None
+    with tempfile.TemporaryDirectory(prefix="referral-bench-") as workdir:
+        try:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                report = runner.run(run(args, Path(workdir)))
+        except ServiceFailed as failure:
+            print(f"bench broken: {failure}", file=sys.stderr)
+            log = args.service_log or Path(workdir) / "service.log"
+            if log.exists():
+                print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+            return 1
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
