@@ -149,6 +149,11 @@ def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsO
     )
 
 
+def learning_journeys(*, topics: Sequence[str], facts_of: FactsOf) -> ConsumersFactory:
+    """The consumers of a service that learns journeys from other services' topics."""
+    return lambda runtime: [journey_learner(runtime, topics=topics, facts_of=facts_of)]
+
+
 def create_service_app(
     *,
     settings: ApiSettings,

@@ -9,8 +9,7 @@ from fastapi import FastAPI
 
 from journey_api.agencies import AgencyRegistry
 from journey_api.endpoints import build_router, timeline_router
-from journey_api.service import Runtime, create_service_app, journey_learner
-from journey_platform.consumer import EventConsumer
+from journey_api.service import create_service_app, learning_journeys
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from prosecution.cases import criminal_cases
@@ -33,15 +32,6 @@ def create_app(settings: ProsecutionSettings) -> FastAPI:
     contracts = Contracts.load(settings.schemas_dir)
     registry = AgencyRegistry.load(settings.agency_registry_path)
 
-    def consumers(runtime: Runtime) -> list[EventConsumer]:
-        return [
-            journey_learner(
-                runtime,
-                topics=["nrm.identification"],
-                facts_of=journey_facts,
-            )
-        ]
-
     return create_service_app(
         settings=settings,
         contracts=contracts,
@@ -55,5 +45,5 @@ def create_app(settings: ProsecutionSettings) -> FastAPI:
             timeline_router(["justice:read"]),
         ],
         migrations=MIGRATIONS,
-        consumers=consumers,
+        consumers=learning_journeys(topics=["nrm.identification"], facts_of=journey_facts),
     )

@@ -9,8 +9,7 @@ from fastapi import FastAPI
 
 from journey_api.agencies import AgencyRegistry
 from journey_api.endpoints import build_router, timeline_router
-from journey_api.service import Runtime, create_service_app, journey_learner
-from journey_platform.consumer import EventConsumer
+from journey_api.service import create_service_app, learning_journeys
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from support.cases import support_cases
@@ -36,15 +35,6 @@ def create_app(settings: SupportSettings) -> FastAPI:
     contracts = Contracts.load(settings.schemas_dir)
     registry = AgencyRegistry.load(settings.agency_registry_path)
 
-    def consumers(runtime: Runtime) -> list[EventConsumer]:
-        return [
-            journey_learner(
-                runtime,
-                topics=["nrm.identification"],
-                facts_of=journey_facts,
-            )
-        ]
-
     return create_service_app(
         settings=settings,
         contracts=contracts,
@@ -59,5 +49,5 @@ def create_app(settings: SupportSettings) -> FastAPI:
             timeline_router(["support:read"]),
         ],
         migrations=MIGRATIONS,
-        consumers=consumers,
+        consumers=learning_journeys(topics=["nrm.identification"], facts_of=journey_facts),
     )
