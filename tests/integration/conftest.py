@@ -32,6 +32,7 @@ from journey_platform.kafka import ensure_topics, start_producer
 from journey_platform.logs import JsonFormatter
 from journey_platform.migrations import migrate
 from journey_platform.settings import find_schemas_dir
+from tests.integration.kafka_helpers import start_at_end
 from tests.integration.services import (
     RunningService,
     Tokens,
@@ -185,6 +186,7 @@ async def partner_services(
                 **service_environment(database_url, kafka, tokens.signer.jwks_file),
                 http_port=port,
             )
+            await start_at_end(kafka, settings.consumer_group("journeys"), "nrm.identification")
             app = create_app(settings)
             await stack.enter_async_context(running(name, app, port))
             running_services[name] = RunningService(

@@ -73,3 +73,23 @@ async def read_all(bootstrap: str, topic: str) -> list[Record]:
         return records
     finally:
         await consumer.stop()
+
+
+async def start_at_end(bootstrap: str, group: str, topic: str) -> None:
+    """Commit the topic's current end offsets for a new consumer group.
+
+    A test session's services are a fresh deployment with groups of their own; starting
+    them at the end of the topic (deterministically, not with a racy 'latest' reset)
+    spares them replaying what earlier runs left on a long-lived development broker.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        count = Contracts.load(find_schemas_dir()).topics[topic].partitions
+        partitions = [TopicPartition(topic, p) for p in range(count)]
+        consumer.assign(partitions)
+        await consumer.commit(dict(await consumer.end_offsets(partitions)))
+    finally:
+        await consumer.stop()

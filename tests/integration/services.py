@@ -83,7 +83,7 @@ async def running(name: str, app: FastAPI, port: int) -> AsyncIterator[None]:
 
 def service_environment(database_url: str, kafka: str, jwks: Path) -> dict[str, object]:
     # Each test session's services are a deployment of their own: own databases and own
-    # consumer groups, so they read every event from the start whatever ran before.
+    # consumer groups (started at the topics' end by the fixture).
     return {
         "database_url": database_url,
         "kafka_bootstrap_servers": kafka,

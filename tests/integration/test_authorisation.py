@@ -211,8 +211,7 @@ class Target:
     journey_id: str | None = None  # of an existing resource the write adds to
 
 
-# A session's services read the identification topic from its start (consumer groups of
-# their own), so learning a new journey waits for the whole history to be replayed.
+# Support and prosecution learn new journeys from Kafka: allow for a slow machine.
 LEARNING_WITHIN = 120
 
 
