@@ -137,6 +137,8 @@ def _cpu_snapshot(service_pid: int, database: str) -> dict[str, float]:
         group = _group(int(entry.name), name, service_pid, database)
         if group != "other":
             used[group] += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        if group == "service":
+            used["service_kernel"] += int(fields[12]) / ticks  # system calls: sockets, logs
     machine = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = machine[3] + machine[4]  # idle + iowait
     used["machine_busy"] = (sum(machine[:8]) - idle) / ticks
@@ -154,7 +156,11 @@ def _cpu_report(before: dict[str, float], after: dict[str, float], wall: float) 
     busy = (after["machine_busy"] - before["machine_busy"]) / wall
     cores["other"] = max(0.0, busy - sum(cores.values()))
     cores["machine_busy"] = busy
-    return {f"{group}_cores": round(value, 2) for group, value in cores.items()}
+    report: dict[str, Any] = {f"{group}_cores": round(value, 2) for group, value in cores.items()}
+    kernel = after.get("service_kernel", 0.0) - before.get("service_kernel", 0.0)
+    service = cores["service"] * wall
+    report["service_kernel_share"] = round(kernel / service, 2) if service else None
+    return report
 
 
 # -- the load ----------------------------------------------------------------------------------
