@@ -24,11 +24,11 @@ from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.commands import command_model
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from journey_api.idempotency import request_hash, run_once
+from journey_api.idempotency import request_hash, respond_once
 from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
 from journey_api.problems import PROBLEM, Problem, not_found
 from journey_api.records import Action, JourneyRecords, Resource
-from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import anonymous_journey_id
 
@@ -189,42 +189,38 @@ def _add_write(
             occurred_at = datetime.fromisoformat(body["occurred_at"])
             extra = spec.participants(resource, attributes) if spec.participants else ()
             follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
-            try:
-                recorded = await runtime.records.record(
+            recorded = await runtime.records.record(
+                conn,
+                principal,
+                action,
+                journey_id=resource.journey_id,
+                resource_id=resource.resource_id,
+                attributes=attributes,
+                event_data=_event_data(spec, resource, attributes),
+                occurred_at=occurred_at,
+                participants=extra,
+            )
+            for follow_action, data in follow_ups:
+                await runtime.records.record(
                     conn,
                     principal,
-                    action,
+                    follow_action,
                     journey_id=resource.journey_id,
                     resource_id=resource.resource_id,
-                    attributes=attributes,
-                    event_data=_event_data(spec, resource, attributes),
+                    attributes=data,
+                    event_data=_event_data(spec, resource, data),
                     occurred_at=occurred_at,
-                    participants=extra,
                 )
-                for follow_action, data in follow_ups:
-                    await runtime.records.record(
-                        conn,
-                        principal,
-                        follow_action,
-                        journey_id=resource.journey_id,
-                        resource_id=resource.resource_id,
-                        attributes=data,
-                        event_data=_event_data(spec, resource, data),
-                        occurred_at=occurred_at,
-                    )
-            except ContractViolation as violation:
-                raise Problem(422, "Invalid request", str(violation), kind="contract") from None
             return 201, recorded.as_json()
 
         fingerprint = request_hash(request.method, request.url.path, body)
-        status, response = await run_once(
+        return await respond_once(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,
             fingerprint=fingerprint,
             work=work,
         )
-        return JSONResponse(response, status_code=status)
 
     if spec.creates:
 

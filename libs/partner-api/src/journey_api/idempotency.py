@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+from fastapi.responses import JSONResponse
 
 from journey_api.problems import Problem
 from journey_platform.db import Connection
@@ -80,6 +81,16 @@ async def run_once(
             )
             raise
     return status, body
+
+
+async def respond_once(
+    pool: asyncpg.Pool, *, client_id: str, key: str | None, fingerprint: str, work: Work
+) -> JSONResponse:
+    """`run_once`, answered as the JSON response a route returns."""
+    status, body = await run_once(
+        pool, client_id=client_id, key=key, fingerprint=fingerprint, work=work
+    )
+    return JSONResponse(body, status_code=status)
 
 
 async def _replay(

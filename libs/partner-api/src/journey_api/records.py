@@ -22,6 +22,7 @@ from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import Principal
 from journey_api.problems import Problem
+from journey_platform.contracts import ContractViolation
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
 from journey_platform.outbox import Outbox
@@ -181,7 +182,10 @@ class JourneyRecords:
                ON CONFLICT DO NOTHING""",
             [(journey_id, agency) for agency in {principal.agency_id, *participants}],
         )
-        await self.outbox.add(conn, event)
+        try:
+            await self.outbox.add(conn, event)
+        except ContractViolation as violation:  # a cross-field rule of the contract, say
+            raise Problem(422, "Invalid request", str(violation), kind="contract") from None
         await audit(
             conn,
             principal,

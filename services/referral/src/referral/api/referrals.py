@@ -30,11 +30,11 @@ from journey_api.endpoints import (
     RecordSpec,
     visible,
 )
-from journey_api.idempotency import request_hash, run_once
+from journey_api.idempotency import request_hash, respond_once
 from journey_api.models import Command, JourneyId, RecordOut
 from journey_api.problems import PROBLEM, Problem, not_found
 from journey_api.records import Resource, conflict
-from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
 from referral.api import actions
@@ -316,30 +316,26 @@ def submission_router(
                 details=person,
                 new_journey=previous == 0,  # a matched journey has had a referral already
             )
-            try:
-                recorded = await runtime.records.record(
-                    conn,
-                    principal,
-                    actions.SUBMIT_REFERRAL,
-                    journey_id=journey_id,
-                    resource_id=referral_id,
-                    attributes=attributes,
-                    event_data={"referral_id": str(referral_id), **attributes},
-                    occurred_at=occurred_at,
-                    participants=authorities[body["competent_authority"]],
-                )
-            except ContractViolation as violation:
-                raise Problem(422, "Invalid request", str(violation), kind="contract") from None
+            recorded = await runtime.records.record(
+                conn,
+                principal,
+                actions.SUBMIT_REFERRAL,
+                journey_id=journey_id,
+                resource_id=referral_id,
+                attributes=attributes,
+                event_data={"referral_id": str(referral_id), **attributes},
+                occurred_at=occurred_at,
+                participants=authorities[body["competent_authority"]],
+            )
             return 201, recorded.as_json()
 
-        status, response = await run_once(
+        return await respond_once(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,
             fingerprint=fingerprint,
             work=work,
         )
-        return JSONResponse(response, status_code=status)
 
     async def identity(
         request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID
@@ -408,14 +404,13 @@ def submission_router(
             )
             return 200, {"journey_id": journey_id, "erased": erased_now, "detail": detail}
 
-        status, response = await run_once(
+        return await respond_once(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,
             fingerprint=request_hash("POST", request.url.path, None),
             work=work,
         )
-        return JSONResponse(response, status_code=status)
 
     router.add_api_route(
         "/v1/referrals",
