@@ -107,3 +107,31 @@ async def test_erasure_destroys_the_details_and_keeps_the_statistics(
     finally:
         await conn.close()
     assert await _tables_mentioning(referral.database_url, identifying_values(person)) == []
+
+
+async def test_a_refused_attempt_to_read_identifying_details_is_audited(
+    partner_services: dict[str, RunningService], tokens: Tokens
+) -> None:
+    referral = partner_services["referral"]
+    async with httpx.AsyncClient() as client:
+        submitted = await Partner(client, referral, tokens, "police_force").post(
+            "/v1/referrals", referral_body(synthetic_person())
+        )
+        await Partner(client, referral, tokens, "cps").get(
+            f"/v1/referrals/{submitted['resource_id']}/identity", expect=403
+        )
+    conn = await asyncpg.connect(referral.database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT agency_id, action, outcome FROM audit_log WHERE resource_id = $1 "
+            "AND outcome = 'denied'",
+            submitted["resource_id"],
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    assert dict(row) == {
+        "agency_id": "cps",
+        "action": "GET /v1/referrals/{resource_id}/identity",
+        "outcome": "denied",
+    }

@@ -8,7 +8,7 @@ says only that something failed and which request it was; details go to the log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,9 +111,16 @@ def _allowed_methods(request: Request) -> str:
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+OnProblem = Callable[[Request, Problem], Awaitable[None]]
+
+
+def install_problem_handlers(app: FastAPI, on_problem: OnProblem | None = None) -> None:
+    """Answer every error as problem+json; `on_problem` sees each Problem first (to audit)."""
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem) -> JSONResponse:
+        if on_problem is not None:
+            await on_problem(request, problem)
         return problem_response(problem, request)
 
     @app.exception_handler(RequestValidationError)

@@ -28,6 +28,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journey_api.agencies import AgencyRegistry
+from journey_api.audit import audit
 from journey_api.auth import TokenVerifier
 from journey_api.context import new_request_id
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -227,7 +228,7 @@ def create_service_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    install_problem_handlers(app)
+    install_problem_handlers(app, on_problem=_audit_refusal)
     _install_request_context(app, settings.service_name)
     for router in routers:
         app.include_router(router)
@@ -262,6 +263,24 @@ def _complete_openapi(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def _audit_refusal(request: Request, problem: Problem) -> None:
+    """A refused attempt on personal data is audited too: who tried what, on which record."""
+    principal = getattr(request.state, "principal", None)
+    if problem.status != 403 or principal is None:
+        return
+    route = request.scope.get("route")
+    params = request.path_params
+    async with request.app.state.runtime.pool.acquire() as conn:
+        await audit(
+            conn,
+            principal,
+            action=f"{request.method} {getattr(route, 'path', request.url.path)}",
+            journey_id=params.get("journey_id"),
+            resource_id=params.get("resource_id"),
+            outcome="denied",
+        )
 
 
 def _install_request_context(app: FastAPI, service: str) -> None:
