@@ -16,17 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.commands import command_model
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import request_hash, respond_once
-from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
-from journey_api.problems import PROBLEM, Problem, not_found
+from journey_api.models import JourneyId, RecordOut
+from journey_api.problems import WRITE_ERRORS, not_found
+from journey_api.reads import add_reads
 from journey_api.records import Action, JourneyRecords, Resource
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
@@ -46,24 +45,6 @@ IdempotencyKey = Annotated[
         "write. Retrying with the same key and body replays the first response.",
     ),
 ]
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {
-        "description": "Idempotency-Key missing or malformed, or a body that cannot be parsed",
-        **PROBLEM,
-    },
-    401: {"description": "No valid bearer token", **PROBLEM},
-    403: {"description": "Scope or agency type does not allow this", **PROBLEM},
-    404: {"description": "No such journey or resource visible to you", **PROBLEM},
-    409: {
-        "description": "The journey's state does not allow it, or a duplicate is in flight",
-        **PROBLEM,
-    },
-    422: {"description": "Invalid body, or Idempotency-Key reused with another body", **PROBLEM},
-}
-READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    **{k: v for k, v in WRITE_ERRORS.items() if k in (401, 403, 404, 422)},
-    400: {"description": "Malformed request, e.g. a cursor this API did not issue", **PROBLEM},
-}
 
 
 @dataclass(frozen=True)
@@ -104,44 +85,11 @@ async def journey_is_known(conn: Connection, journey_id: str) -> bool:
     return bool(await conn.fetchval("SELECT true FROM journeys WHERE journey_id = $1", journey_id))
 
 
-async def visible(
-    conn: Connection,
-    principal: Principal,
-    journey_id: str | None,
-    *,
-    action: str,
-    resource_id: str | None = None,
-) -> None:
-    """Audit the read, and answer 404 unless the caller takes part in the journey."""
-    allowed = journey_id is not None and bool(
-        await conn.fetchval(
-            "SELECT true FROM journey_participants WHERE journey_id = $1 AND agency_id = $2",
-            journey_id,
-            principal.agency_id,
-        )
-    )
-    await audit(
-        conn,
-        principal,
-        action=action,
-        journey_id=journey_id if allowed else None,
-        resource_id=resource_id,
-        outcome="ok" if allowed else "not_found",
-    )
-    if not allowed:
-        raise not_found("such record")
-
-
-def _require_scope(principal: Principal, scope: str) -> None:
-    if scope not in principal.scopes:
-        raise Problem(403, "Forbidden", f"This needs the {scope} scope.", kind="insufficient-scope")
-
-
 def build_router(collection: Collection, contracts: Contracts) -> APIRouter:
     router = APIRouter(prefix=collection.path, tags=[collection.tag or collection.name])
     for spec in collection.specs:
         _add_write(router, collection, spec, contracts)
-    _add_reads(router, collection)
+    add_reads(router, collection)
     return router
 
 
@@ -295,114 +243,3 @@ async def _target(
     ):
         raise not_found(collection.name)
     return resource
-
-
-class ResourceOut(BaseModel):
-    resource_id: str
-    journey_id: str
-    kind: str
-    summary: dict[str, Any]
-    records: list[RecordOut]
-
-
-def _add_reads(router: APIRouter, collection: Collection) -> None:
-    def shown(resource: Resource) -> dict[str, Any]:
-        summary = collection.summarise(resource) if collection.summarise else {}
-        return {**resource.as_json(), "summary": summary}
-
-    async def get_one(request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID) -> Any:
-        _require_scope(principal, collection.read_scope)
-        async with request.app.state.runtime.pool.acquire() as conn:
-            resource = await request.app.state.runtime.records.resource(
-                conn, resource_id, collection.kind
-            )
-            await visible(
-                conn,
-                principal,
-                resource.journey_id if resource else None,
-                action=f"read:{collection.kind}",
-                resource_id=str(resource_id),
-            )
-        assert resource is not None
-        return shown(resource)
-
-    async def list_page(
-        request: Request,
-        principal: CurrentPrincipal,
-        journey_id: Annotated[str | None, Query(pattern=r"^jny_[a-z2-7]{26}$")] = None,
-        occurred_from: Annotated[Moment | None, Query(description="Inclusive lower bound")] = None,
-        occurred_to: Annotated[Moment | None, Query(description="Exclusive upper bound")] = None,
-        cursor: Annotated[str | None, Query(max_length=64)] = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> Any:
-        _require_scope(principal, collection.read_scope)
-        runtime = request.app.state.runtime
-        async with runtime.pool.acquire() as conn:
-            records, next_cursor = await runtime.records.page(
-                conn,
-                principal,
-                kind=collection.kind,
-                journey_id=journey_id,
-                occurred_from=occurred_from,
-                occurred_to=occurred_to,
-                cursor=cursor,
-                limit=limit,
-            )
-            items = []
-            for record in records:
-                resource = await runtime.records.resource(conn, record.resource_id, collection.kind)
-                assert resource is not None
-                items.append(shown(resource))
-            for journey in sorted({r.journey_id for r in records}):
-                await audit(conn, principal, action=f"list:{collection.kind}", journey_id=journey)
-        return {"items": items, "next_cursor": next_cursor}
-
-    router.add_api_route(
-        "/{resource_id}",
-        get_one,
-        methods=["GET"],
-        response_model=ResourceOut,
-        summary=f"Get one {collection.name} with its history.",
-        operation_id=f"get_{collection.kind}",
-        responses=READ_ERRORS,
-    )
-    router.add_api_route(
-        "",
-        list_page,
-        methods=["GET"],
-        response_model=Page,
-        summary=f"List {collection.name}s on journeys you take part in, oldest first.",
-        operation_id=f"list_{collection.kind}",
-        responses=READ_ERRORS,
-    )
-
-
-def timeline_router(read_scopes: Iterable[str]) -> APIRouter:
-    """GET /v1/journeys/{journey_id}/timeline: this service's records of one journey."""
-    router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
-    scopes = frozenset(read_scopes)
-
-    async def timeline(request: Request, principal: CurrentPrincipal, journey_id: JourneyId) -> Any:
-        if not scopes & principal.scopes:
-            raise Problem(
-                403,
-                "Forbidden",
-                f"This needs one of the scopes {sorted(scopes)}.",
-                kind="insufficient-scope",
-            )
-        runtime = request.app.state.runtime
-        async with runtime.pool.acquire() as conn:
-            await visible(conn, principal, journey_id, action="read:timeline")
-            records = await runtime.records.timeline(conn, journey_id)
-        return {"journey_id": journey_id, "records": [r.as_json() for r in records]}
-
-    router.add_api_route(
-        "/{journey_id}/timeline",
-        timeline,
-        methods=["GET"],
-        response_model=Timeline,
-        operation_id="get_timeline",
-        summary="The journey's records in this service, in the order they happened.",
-        responses=READ_ERRORS,
-    )
-    return router

@@ -165,3 +165,24 @@ def install_problem_handlers(app: FastAPI, on_problem: OnProblem | None = None) 
             kind="internal",
         )
         return problem_response(problem, request)
+
+
+# OpenAPI `responses` for the problems a write or a read may answer with.
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Idempotency-Key missing or malformed, or a body that cannot be parsed",
+        **PROBLEM,
+    },
+    401: {"description": "No valid bearer token", **PROBLEM},
+    403: {"description": "Scope or agency type does not allow this", **PROBLEM},
+    404: {"description": "No such journey or resource visible to you", **PROBLEM},
+    409: {
+        "description": "The journey's state does not allow it, or a duplicate is in flight",
+        **PROBLEM,
+    },
+    422: {"description": "Invalid body, or Idempotency-Key reused with another body", **PROBLEM},
+}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    **{k: v for k, v in WRITE_ERRORS.items() if k in (401, 403, 404, 422)},
+    400: {"description": "Malformed request, e.g. a cursor this API did not issue", **PROBLEM},
+}

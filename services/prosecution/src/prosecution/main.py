@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from journey_api.agencies import AgencyRegistry
-from journey_api.endpoints import build_router, timeline_router
+from journey_api.endpoints import build_router
+from journey_api.reads import timeline_router
 from journey_api.service import create_service_app, learning_journeys
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event

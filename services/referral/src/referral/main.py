@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from journey_api.agencies import AgencyRegistry
-from journey_api.endpoints import build_router, timeline_router
+from journey_api.endpoints import build_router
+from journey_api.reads import timeline_router
 from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 from journey_platform.pseudonyms import Pseudonymiser
@@ -15,8 +16,8 @@ from referral.api.referrals import (
     IMMIGRATION_DETENTION,
     REFERRALS,
     duty_to_notify,
-    submission_router,
 )
+from referral.api.submission import submission_router
 from referral.config import ReferralSettings
 from referral.identity import IdentityVault
 

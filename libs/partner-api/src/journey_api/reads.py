@@ -1,0 +1,168 @@
+"""The reads every partner service offers on a collection: one resource with its history,
+a filtered page, and the journey timeline. Every read is audited, and anything the
+caller does not take part in is answered 404, never 403, so existence does not leak.
+
+No `from __future__ import annotations`, like endpoints.py: FastAPI reads these route
+signatures at run time.
+"""
+
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from journey_api.audit import audit
+from journey_api.auth import CurrentPrincipal, Principal
+from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
+from journey_api.problems import READ_ERRORS, Problem, not_found
+from journey_api.records import Resource
+from journey_platform.db import Connection
+
+if TYPE_CHECKING:
+    from journey_api.endpoints import Collection
+
+
+async def visible(
+    conn: Connection,
+    principal: Principal,
+    journey_id: str | None,
+    *,
+    action: str,
+    resource_id: str | None = None,
+) -> None:
+    """Audit the read, and answer 404 unless the caller takes part in the journey."""
+    allowed = journey_id is not None and bool(
+        await conn.fetchval(
+            "SELECT true FROM journey_participants WHERE journey_id = $1 AND agency_id = $2",
+            journey_id,
+            principal.agency_id,
+        )
+    )
+    await audit(
+        conn,
+        principal,
+        action=action,
+        journey_id=journey_id if allowed else None,
+        resource_id=resource_id,
+        outcome="ok" if allowed else "not_found",
+    )
+    if not allowed:
+        raise not_found("such record")
+
+
+def _require_scope(principal: Principal, scope: str) -> None:
+    if scope not in principal.scopes:
+        raise Problem(403, "Forbidden", f"This needs the {scope} scope.", kind="insufficient-scope")
+
+
+class ResourceOut(BaseModel):
+    resource_id: str
+    journey_id: str
+    kind: str
+    summary: dict[str, Any]
+    records: list[RecordOut]
+
+
+def add_reads(router: APIRouter, collection: "Collection") -> None:
+    def shown(resource: Resource) -> dict[str, Any]:
+        summary = collection.summarise(resource) if collection.summarise else {}
+        return {**resource.as_json(), "summary": summary}
+
+    async def get_one(request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID) -> Any:
+        _require_scope(principal, collection.read_scope)
+        async with request.app.state.runtime.pool.acquire() as conn:
+            resource = await request.app.state.runtime.records.resource(
+                conn, resource_id, collection.kind
+            )
+            await visible(
+                conn,
+                principal,
+                resource.journey_id if resource else None,
+                action=f"read:{collection.kind}",
+                resource_id=str(resource_id),
+            )
+        assert resource is not None
+        return shown(resource)
+
+    async def list_page(
+        request: Request,
+        principal: CurrentPrincipal,
+        journey_id: Annotated[str | None, Query(pattern=r"^jny_[a-z2-7]{26}$")] = None,
+        occurred_from: Annotated[Moment | None, Query(description="Inclusive lower bound")] = None,
+        occurred_to: Annotated[Moment | None, Query(description="Exclusive upper bound")] = None,
+        cursor: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> Any:
+        _require_scope(principal, collection.read_scope)
+        runtime = request.app.state.runtime
+        async with runtime.pool.acquire() as conn:
+            records, next_cursor = await runtime.records.page(
+                conn,
+                principal,
+                kind=collection.kind,
+                journey_id=journey_id,
+                occurred_from=occurred_from,
+                occurred_to=occurred_to,
+                cursor=cursor,
+                limit=limit,
+            )
+            items = []
+            for record in records:
+                resource = await runtime.records.resource(conn, record.resource_id, collection.kind)
+                assert resource is not None
+                items.append(shown(resource))
+            for journey in sorted({r.journey_id for r in records}):
+                await audit(conn, principal, action=f"list:{collection.kind}", journey_id=journey)
+        return {"items": items, "next_cursor": next_cursor}
+
+    router.add_api_route(
+        "/{resource_id}",
+        get_one,
+        methods=["GET"],
+        response_model=ResourceOut,
+        summary=f"Get one {collection.name} with its history.",
+        operation_id=f"get_{collection.kind}",
+        responses=READ_ERRORS,
+    )
+    router.add_api_route(
+        "",
+        list_page,
+        methods=["GET"],
+        response_model=Page,
+        summary=f"List {collection.name}s on journeys you take part in, oldest first.",
+        operation_id=f"list_{collection.kind}",
+        responses=READ_ERRORS,
+    )
+
+
+def timeline_router(read_scopes: Iterable[str]) -> APIRouter:
+    """GET /v1/journeys/{journey_id}/timeline: this service's records of one journey."""
+    router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
+    scopes = frozenset(read_scopes)
+
+    async def timeline(request: Request, principal: CurrentPrincipal, journey_id: JourneyId) -> Any:
+        if not scopes & principal.scopes:
+            raise Problem(
+                403,
+                "Forbidden",
+                f"This needs one of the scopes {sorted(scopes)}.",
+                kind="insufficient-scope",
+            )
+        runtime = request.app.state.runtime
+        async with runtime.pool.acquire() as conn:
+            await visible(conn, principal, journey_id, action="read:timeline")
+            records = await runtime.records.timeline(conn, journey_id)
+        return {"journey_id": journey_id, "records": [r.as_json() for r in records]}
+
+    router.add_api_route(
+        "/{journey_id}/timeline",
+        timeline,
+        methods=["GET"],
+        response_model=Timeline,
+        operation_id="get_timeline",
+        summary="The journey's records in this service, in the order they happened.",
+        responses=READ_ERRORS,
+    )
+    return router

@@ -1,0 +1,299 @@
+"""Referral submission with the person's identifying details (sealed per journey), the
+audited identity read, and erasure by crypto-shredding.
+
+No `from __future__ import annotations`: the submission route's body model is built at
+run time from the event contract, and FastAPI must see it as a real object.
+"""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from journey_api.agencies import (
+    COMPETENT_AUTHORITIES,
+    FIRST_RESPONDERS,
+    AgencyRegistry,
+)
+from journey_api.audit import audit
+from journey_api.auth import CurrentPrincipal, allow
+from journey_api.commands import command_model
+from journey_api.endpoints import IdempotencyKey
+from journey_api.idempotency import request_hash, respond_once
+from journey_api.models import Command, JourneyId, RecordOut
+from journey_api.problems import PROBLEM, READ_ERRORS, WRITE_ERRORS, Problem, not_found
+from journey_api.reads import visible
+from journey_platform.contracts import Contracts
+from journey_platform.db import Connection
+from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
+from referral.api import actions
+from referral.domain import decisions
+from referral.domain.people import FIRST_RESPONDER_TYPE, age_band
+from referral.identity import Erased, IdentityVault
+
+
+class Person(Command):
+    """Identifying details. Stored only here, sealed per journey; never on an event or log."""
+
+    given_name: str = Field(min_length=1, max_length=100, examples=["Testperson"])
+    family_name: str = Field(min_length=1, max_length=100, examples=["Synthetica"])
+    date_of_birth: date = Field(examples=["1996-05-17"])
+    nationality: str = Field(
+        pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code.", examples=["ALB"]
+    )
+    other_names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=10
+    )
+
+
+class IdentityOut(BaseModel):
+    referral_id: str
+    journey_id: str
+    person: dict[str, Any]
+
+
+class ErasureOut(BaseModel):
+    journey_id: str
+    erased: bool
+    detail: str
+
+
+def submission_router(
+    contracts: Contracts, registry: AgencyRegistry, vault: IdentityVault, pseudonyms: Pseudonymiser
+) -> APIRouter:
+    """POST /v1/referrals, GET .../identity and POST /v1/journeys/{id}/erasure."""
+    router = APIRouter(tags=["referrals"])
+    derived = (
+        "referral_id",
+        "first_responder_type",
+        "age_band",
+        "is_re_referral",
+        "previous_referral_count",
+    )
+    submission = command_model(
+        contracts,
+        actions.SUBMIT_REFERRAL.event_type,
+        name="ReferralSubmission",
+        omit=derived,
+        add={"person": (Person, ...)},
+    )
+    authorities = {
+        kind: [a.id for a in registry if a.type is agency_type]
+        for agency_type, kind in decisions.AUTHORITY_OF_TYPE.items()
+    }
+
+    async def submit(
+        request: Request,
+        principal: CurrentPrincipal,
+        payload: submission,  # type: ignore[valid-type]
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        allow(
+            principal,
+            scope="referrals:write",
+            agency_types=actions.SUBMIT_REFERRAL.agency_types,
+            action=actions.SUBMIT_REFERRAL.description,
+        )
+        submitted = payload.model_dump(mode="json")  # type: ignore[attr-defined]
+        fingerprint = request_hash("POST", request.url.path, submitted)
+        body = dict(submitted)
+        person = body.pop("person")
+        occurred_at = datetime.fromisoformat(body.pop("occurred_at"))
+        born = date.fromisoformat(person["date_of_birth"])
+        if born > occurred_at.date():
+            raise Problem(
+                422,
+                "Invalid request",
+                "person.date_of_birth is after occurred_at.",
+                kind="validation",
+            )
+        if body["age_group"] == "adult" and body["consent"] != "given":
+            raise Problem(
+                422,
+                "Consent required",
+                "An adult who does not consent is not referred: send a Duty to Notify "
+                "report (POST /v1/duty-to-notify-reports) instead.",
+                kind="consent",
+            )
+        runtime = request.app.state.runtime
+
+        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+            journey_id, previous = await _journey_for(conn, pseudonyms, person)
+            referral_id = uuid.uuid4()
+            attributes = {
+                **body,
+                "first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type],
+                "age_band": age_band(born, occurred_at.date()),
+                "is_re_referral": previous > 0,
+                "previous_referral_count": previous,
+            }
+            await vault.store(
+                conn,
+                journey_id=journey_id,
+                referral_id=referral_id,
+                details=person,
+                new_journey=previous == 0,  # a matched journey has had a referral already
+            )
+            recorded = await runtime.records.record(
+                conn,
+                principal,
+                actions.SUBMIT_REFERRAL,
+                journey_id=journey_id,
+                resource_id=referral_id,
+                attributes=attributes,
+                event_data={"referral_id": str(referral_id), **attributes},
+                occurred_at=occurred_at,
+                participants=authorities[body["competent_authority"]],
+            )
+            return 201, recorded.as_json()
+
+        return await respond_once(
+            runtime.pool,
+            client_id=principal.client_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            work=work,
+        )
+
+    async def identity(
+        request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID
+    ) -> Any:
+        allow(
+            principal,
+            scope="identity:read",
+            agency_types=FIRST_RESPONDERS | COMPETENT_AUTHORITIES,
+            action="read identifying details",
+        )
+        runtime = request.app.state.runtime
+        async with runtime.pool.acquire() as conn:
+            resource = await runtime.records.resource(conn, resource_id, "referral")
+            await visible(
+                conn,
+                principal,
+                resource.journey_id if resource else None,
+                action="read:identity",
+                resource_id=str(resource_id),
+            )
+            assert resource is not None
+            try:
+                person = await vault.read(
+                    conn, journey_id=resource.journey_id, referral_id=resource_id
+                )
+            except Erased:
+                raise Problem(
+                    410,
+                    "Erased",
+                    "These identifying details were erased on request.",
+                    kind="erased",
+                ) from None
+        return {
+            "referral_id": str(resource_id),
+            "journey_id": resource.journey_id,
+            "person": person,
+        }
+
+    async def erase(
+        request: Request,
+        principal: CurrentPrincipal,
+        journey_id: JourneyId,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        allow(
+            principal,
+            scope="erasure:write",
+            agency_types=COMPETENT_AUTHORITIES,
+            action="erase identifying details",
+        )
+        runtime = request.app.state.runtime
+
+        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+            if not await runtime.records.takes_part(conn, journey_id, principal.agency_id):
+                await audit(
+                    conn, principal, action="erase:identity", journey_id=None, outcome="not_found"
+                )
+                raise not_found("journey")
+            erased_now = await vault.shred(
+                conn, journey_id=journey_id, agency_id=principal.agency_id
+            )
+            await audit(conn, principal, action="erase:identity", journey_id=journey_id)
+            detail = (
+                "The journey's key is destroyed: its identifying details are unrecoverable; "
+                "its coded records still count in statistics."
+            )
+            return 200, {"journey_id": journey_id, "erased": erased_now, "detail": detail}
+
+        return await respond_once(
+            runtime.pool,
+            client_id=principal.client_id,
+            key=idempotency_key,
+            fingerprint=request_hash("POST", request.url.path, None),
+            work=work,
+        )
+
+    router.add_api_route(
+        "/v1/referrals",
+        submit,
+        methods=["POST"],
+        status_code=201,
+        response_model=RecordOut,
+        operation_id="submit_referral",
+        responses=WRITE_ERRORS,
+        summary="Submit a referral into the NRM, with the person's identifying details.",
+        description="First responders only. The details are sealed per journey and never leave "
+        "this service; the event carries coarse attributes (age band, not date of "
+        "birth). A person referred before is linked to the same journey.",
+    )
+    router.add_api_route(
+        "/v1/referrals/{resource_id}/identity",
+        identity,
+        methods=["GET"],
+        response_model=IdentityOut,
+        operation_id="get_referral_identity",
+        summary="Read the person's identifying details (audited).",
+        responses={
+            **READ_ERRORS,
+            410: {"description": "Erased", **PROBLEM},
+        },
+    )
+    router.add_api_route(
+        "/v1/journeys/{journey_id}/erasure",
+        erase,
+        methods=["POST"],
+        response_model=ErasureOut,
+        operation_id="erase_journey_identity",
+        responses=WRITE_ERRORS,
+        summary="Erase a journey's identifying details by destroying its key (crypto-shredding).",
+    )
+    return router
+
+
+async def _journey_for(
+    conn: Connection, pseudonyms: Pseudonymiser, person: dict[str, Any]
+) -> tuple[str, int]:
+    """The person's journey (existing if referred before) and how many referrals it has."""
+    match_key = pseudonyms.pseudonym(
+        purpose="person-match",
+        identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
+    )
+    # Two first responders referring the same person at once must land on one journey.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
+    journey_id = await conn.fetchval(
+        "SELECT journey_id FROM person_matches WHERE match_key = $1", match_key
+    )
+    if journey_id is None:
+        journey_id = anonymous_journey_id()
+        await conn.execute(  # both rows in one round trip
+            """WITH journey AS (INSERT INTO journeys (journey_id) VALUES ($2))
+               INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)""",
+            match_key,
+            journey_id,
+        )
+        return journey_id, 0
+    previous = await conn.fetchval(
+        "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
+        journey_id,
+    )
+    return str(journey_id), int(previous)
