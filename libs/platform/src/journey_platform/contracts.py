@@ -149,6 +149,9 @@ class Contracts:
         except KeyError:
             raise ContractViolation(f"event type {event_type!r} is on no topic") from None
 
+    def knows(self, event_type: str) -> bool:
+        return any(known == event_type for known, _ in self.schemas)
+
     def latest_major(self, event_type: str) -> int:
         majors = [major for (t, major) in self.schemas if t == event_type]
         if not majors:
