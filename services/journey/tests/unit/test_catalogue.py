@@ -100,7 +100,7 @@ def test_a_typo_inside_a_condition_is_refused(tmp_path: Path) -> None:
         " rationale: r, source: s, raised_by: {event: uk.nrm.support.ended},"
         " when: {not_seen_before: [{event: uk.nrm.conclusive-grounds.decidd}]}}\n"
     )
-    with pytest.raises(CatalogueError, match="rule typo.when.not_seen_before: unknown event"):
+    with pytest.raises(CatalogueError, match=r"rule typo\.when\.not_seen_before: unknown event"):
         load(CONTRACTS, path=bad)
 
 
