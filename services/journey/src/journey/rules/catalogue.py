@@ -139,6 +139,8 @@ def _conditions(raw: Mapping[str, Any], where: str, contracts: Contracts) -> Con
 
     recent = raw.get("seen_within_before") or {}
     latest = raw.get("latest_before_not") or {}
+    if recent and "working_days" in recent.get("within", {}):
+        raise CatalogueError(f"{where}.seen_within_before: use days or hours, not working_days")
     return Conditions(
         seen_before=matches(raw.get("seen_before"), "seen_before"),
         not_seen_before=matches(raw.get("not_seen_before"), "not_seen_before"),
