@@ -95,7 +95,7 @@ def _expectation(rule: Rule, events: list[JourneyEvent], now: datetime, at: str)
 
 
 def _why(event: JourneyEvent, due: datetime) -> str:
-    return "met in time, recorded late" if event.time <= due else "arrived late"
+    return "met_in_time_recorded_late" if event.time <= due else "arrived_late"
 
 
 def _immediate(rule: Rule, events: list[JourneyEvent], now: datetime) -> list[Flag]:

@@ -42,7 +42,7 @@ def test_reasonable_grounds_due_after_five_working_days() -> None:
     referral = event(REFERRAL, 0)  # Monday: due the next Monday
     assert flags("reasonable-grounds-overdue", referral, event(RG, 4, outcome="positive")) == []
     [late] = flags("reasonable-grounds-overdue", referral, event(RG, 9, outcome="positive"))
-    assert (late.due_at, late.resolved_at, late.resolution) == (at(7), at(9), "arrived late")
+    assert (late.due_at, late.resolved_at, late.resolution) == (at(7), at(9), "arrived_late")
     [still_open] = flags("reasonable-grounds-overdue", referral, now=8)
     assert still_open.open and still_open.due_at == at(7)
     assert flags("reasonable-grounds-overdue", referral, now=6) == [], "not due yet"
@@ -52,7 +52,7 @@ def test_a_backdated_decision_recorded_after_the_deadline_resolves_the_flag() ->
     referral = event(REFERRAL, 0)
     backdated = event(RG, 3, recorded=10, outcome="negative")
     [flag] = flags("reasonable-grounds-overdue", referral, backdated)
-    assert (flag.resolved_at, flag.resolution) == (at(10), "met in time, recorded late")
+    assert (flag.resolved_at, flag.resolution) == (at(10), "met_in_time_recorded_late")
 
 
 def test_withdrawal_before_the_deadline_calls_the_expectation_off() -> None:
