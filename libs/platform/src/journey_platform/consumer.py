@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -93,12 +93,20 @@ def idempotent_batch(pool: asyncpg.Pool, consumer: str, effect: Effect) -> Batch
     return handle
 
 
-def dead_letter_headers(
-    record: ConsumerRecord[Any, Any], *, group_id: str, reason: str
-) -> list[tuple[str, bytes]]:
+class Origin(Protocol):
+    """Where a consumed record came from (an aiokafka ConsumerRecord or a faust Message)."""
+
+    topic: str
+    partition: int
+    offset: int
+    headers: Any
+
+
+def dead_letter_headers(record: Origin, *, group_id: str, reason: str) -> list[tuple[str, bytes]]:
     """The original headers plus where the record came from and why it was rejected."""
+    original = record.headers or ()
     return [
-        *(record.headers or ()),
+        *(original.items() if isinstance(original, Mapping) else original),
         ("dlq_original_topic", record.topic.encode()),
         ("dlq_original_partition", str(record.partition).encode()),
         ("dlq_original_offset", str(record.offset).encode()),

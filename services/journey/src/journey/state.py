@@ -316,25 +316,12 @@ class JourneyState:
     def _transitions(
         self, rule: Rule, key: str, started_by: str, before: list[Any] | None, now: Verdict | None
     ) -> list[Dropoff]:
-        flag_id = self._event_id("flag", rule.id, started_by)
         out: list[Dropoff] = []
 
-        def emit(kind: str, due: float, at: float | None, why: str | None, by: str | None) -> None:
+        def emit(due: float, at: float | None, why: str | None, by: str | None) -> None:
             seq = self.published[key][4] + 1 if key in self.published else 0
             self.published[key] = [due, at, why, by, seq]
-            out.append(
-                Dropoff(
-                    self._event_id(rule.id, started_by, seq),
-                    kind,
-                    flag_id,
-                    rule,
-                    started_by,
-                    _dt(due),
-                    None if at is None else _dt(at),
-                    why,
-                    by,
-                )
-            )
+            out.append(self._dropoff(rule, started_by, [due, at, why, by, seq]))
 
         was_open = before is not None and before[2] is None
         was_flag = before is not None and before[2] != RETRACTED
@@ -343,20 +330,47 @@ class JourneyState:
             # Evidence known in time, or a condition, arrived after the flag was raised;
             # or the deadline moved (the journey's nation became known).
             assert before is not None
-            emit("resolved", before[0], max(self.now, before[0]), RETRACTED, None)
+            emit(before[0], max(self.now, before[0]), RETRACTED, None)
             was_flag = was_open = False
         if now is None:
             return out
         if not was_flag:
-            emit("raised", now.due, None, None, None)
+            emit(now.due, None, None, None)
             was_open = True
         if now.resolution is not None:
             current = self.published[key]
             if was_open or current[1:4] != [now.resolved_at, now.resolution, now.resolved_by]:
-                emit("resolved", now.due, now.resolved_at, now.resolution, now.resolved_by)
+                emit(now.due, now.resolved_at, now.resolution, now.resolved_by)
         return out
 
     # -- reading back ------------------------------------------------------------------
+
+    def latest(self, book: RuleBook) -> Changes:
+        """The last published event of every flag and the current outcome, with the ids
+        they were first published with: for republishing after a crash may have lost them.
+        """
+        rules = {rule.id: rule for rule in book.rules}
+        changes = Changes(outcome=self.outcome)
+        if self.outcome is not None:
+            changes.outcome_id = self._event_id("outcome", self.outcome_seq)
+        for key, published in self.published.items():
+            rule_id, started_by = key.split("|", 1)
+            changes.dropoffs.append(self._dropoff(rules[rule_id], started_by, published))
+        return changes
+
+    def _dropoff(self, rule: Rule, started_by: str, published: list[Any]) -> Dropoff:
+        due, at, why, by, seq = published
+        return Dropoff(
+            event_id=self._event_id(rule.id, started_by, seq),
+            kind="raised" if why is None else "resolved",
+            flag_id=self._event_id("flag", rule.id, started_by),
+            rule=rule,
+            started_by=started_by,
+            due_at=_dt(due),
+            resolved_at=None if at is None else _dt(at),
+            resolution=why,
+            resolved_by=by,
+        )
 
     def flags(self) -> list[tuple[str, str, datetime, datetime | None, str | None]]:
         """Published flags not retracted: (rule, started_by, due, resolved_at, resolution)."""

@@ -1,0 +1,147 @@
+"""The faust-streaming application: the journey processor as a Kafka Streams-style worker.
+
+    journey-processor worker            # or: python -m journey.app worker
+
+One agent reads the co-partitioned journey topics and journey.clock, with
+`concurrency=1` (faust-streaming issue #606: above 1 an agent can lose messages), and
+hands each record to journey.processor. Journey state lives in two tables backed by
+changelog topics, RocksDB (rocksdict) on disk in production; a restarted or rebalanced
+worker recovers them from the changelog. Records that are not events, or break their
+contract, go to journey.deadletter unchanged with the reason, and processing goes on.
+
+Settings come from the environment (see ProcessorSettings).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import faust
+import yaml
+from pydantic_settings import SettingsConfigDict
+
+from journey.processor import CLOCK_TOPIC, JOURNEY_TOPICS, JourneyProcessor
+from journey.rulebook import RuleBook
+from journey.rules.catalogue import load
+from journey_platform.consumer import dead_letter_headers
+from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.envelope import Event, decode, encode
+from journey_platform.logs import configure_logging
+from journey_platform.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+class ProcessorSettings(PlatformSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "journey-processor"
+    # The consumer group, and the prefix of the changelog topics.
+    processor_app_id: str = "journey-processor"
+    # rocksdb:// in production (state on disk, rocksdict); memory:// only for tests.
+    processor_store: str = "rocksdb://"
+    processor_data_dir: Path = Path("processor-data")
+    processor_worker_port: int = 6066
+    processor_standby_replicas: int = 1
+    # YAML mapping rule id -> within (hours / days / working_days): a deployment's
+    # thresholds, checked against the catalogue at start.
+    processor_rule_overrides: Path | None = None
+
+
+def _brokers(bootstrap_servers: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",")]
+
+
+def _raw_topic(app: faust.App, *names: str) -> Any:
+    return app.topic(
+        *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+def create_app(settings: ProcessorSettings | None = None) -> faust.App:
+    settings = settings or ProcessorSettings()
+    contracts = Contracts.load(settings.schemas_dir)
+    overrides = (
+        yaml.safe_load(settings.processor_rule_overrides.read_text())
+        if settings.processor_rule_overrides
+        else None
+    )
+    book = RuleBook.of(load(contracts, overrides=overrides).values())
+    partitions = contracts.journey_partitions
+    app = faust.App(
+        settings.processor_app_id,
+        broker=_brokers(settings.kafka_bootstrap_servers),
+        store=settings.processor_store,
+        datadir=str(settings.processor_data_dir),
+        topic_partitions=partitions,
+        table_standby_replicas=settings.processor_standby_replicas,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_port=settings.processor_worker_port,
+        web_enabled=False,
+    )
+    source = _raw_topic(app, *JOURNEY_TOPICS, CLOCK_TOPIC)
+    sinks = {name: _raw_topic(app, name) for name in ("journey.dropoffs", "journey.outcomes")}
+    dead_letters = _raw_topic(app, settings.dead_letter_topic)
+    journeys = app.Table("journeys", partitions=partitions, key_type=bytes, value_type=bytes)
+    agenda = app.Table("agenda", partitions=partitions, key_type=bytes, value_type=bytes)
+
+    async def emit(event: Event) -> None:
+        record = encode(event, contracts)
+        await sinks[record.topic].send(key=record.key, value=record.value, headers=record.headers)
+
+    processor = JourneyProcessor(book, journeys, agenda, emit)
+    app.processor = processor  # type: ignore[attr-defined]  # for tests and the benchmark
+
+    @app.agent(source, concurrency=1)
+    async def process(stream: Any) -> None:
+        async for record in stream.events():
+            message = record.message
+            raw_headers = message.headers or ()
+            headers = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
+            try:
+                event = decode(
+                    topic=message.topic,
+                    key=message.key,
+                    value=message.value,
+                    headers=headers,
+                    contracts=contracts,
+                )
+            except ContractViolation as violation:
+                await dead_letters.send(
+                    key=message.key,
+                    value=message.value,
+                    headers=dead_letter_headers(
+                        message, group_id=settings.processor_app_id, reason=str(violation)
+                    ),
+                )
+                log.warning(
+                    "record dead-lettered",
+                    extra={
+                        "topic": message.topic,
+                        "partition": message.partition,
+                        "offset": message.offset,
+                        "reason": str(violation),
+                    },
+                )
+                continue
+            await processor.handle(message.partition, event)
+
+    def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        processor.forget_assignment()
+
+    app.on_partitions_revoked.connect(on_rebalance)
+    app.on_partitions_assigned.connect(on_rebalance)
+
+    configure_logging(settings.service_name, settings.log_level)
+    return app
+
+
+def main() -> None:
+    create_app().main()
+
+
+if __name__ == "__main__":
+    main()

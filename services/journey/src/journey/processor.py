@@ -1,0 +1,222 @@
+"""The journey processor's core: journey events and clock ticks in, flags and outcomes out.
+
+Independent of faust so that it reads plainly: the faust application (journey.app) hands
+it each record with its partition, and gives it two key-value stores that faust backs
+with changelog topics:
+
+- `journeys`: journey id -> the journey's state (journey.state.JourneyState);
+- `agenda`: journey id -> "partition:time", the clock time at which a tick alone could
+  change the journey's flags, and "clock-p<n>" -> the latest tick seen on partition n.
+
+A tick visits only the journeys due by then (an in-memory heap per partition, rebuilt
+from `agenda` when a partition is first seen after an assignment), so ticks cost nothing
+for journeys with nothing pending.
+
+Outputs are at least once, with stable ids. Faust flushes the producer before it commits
+offsets, so only records after the last commit can have lost their outputs, and those
+are redelivered after a crash. When a partition is first seen after an assignment (which
+a restart is), its journeys' latest outputs are published again with the ids they were
+first published with; consumers de-duplicate on the CloudEvents id, and journey.outcomes
+is compacted.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+
+from journey.oracle import JourneyEvent
+from journey.rulebook import RuleBook
+from journey.state import NEVER, Changes, Dropoff, JourneyState
+from journey_platform.envelope import Event
+from journey_platform.tracing import context_from, current_traceparent, tracer
+
+log = logging.getLogger(__name__)
+
+JOURNEY_TOPICS = ("nrm.identification", "nrm.support", "nrm.criminal-justice")
+CLOCK_TOPIC = "journey.clock"
+CLOCK_TICKED = "uk.nrm.clock.ticked"
+SOURCE = "journey-processor"
+PROCESSOR = "journey-processor"
+
+Store = MutableMapping[bytes, bytes]
+Emit = Callable[[Event], Awaitable[None]]
+
+
+def _clock_key(partition: int) -> bytes:
+    return f"clock-p{partition}".encode()
+
+
+@dataclass
+class Counters:
+    events: int = 0
+    duplicates: int = 0
+    ticks: int = 0
+    journeys_visited_by_ticks: int = 0
+    published: int = 0
+    republished: int = 0
+
+
+@dataclass
+class JourneyProcessor:
+    book: RuleBook
+    journeys: Store
+    agenda: Store
+    emit: Emit
+    counters: Counters = field(default_factory=Counters)
+    _due: dict[int, list[tuple[float, str]]] = field(default_factory=dict)
+
+    def forget_assignment(self) -> None:
+        """Partitions moved: rebuild each partition's heap (and republish) when next seen."""
+        self._due.clear()
+
+    async def handle(self, partition: int, event: Event) -> None:
+        """One decoded record from a journey topic or the clock topic."""
+        if partition not in self._due:
+            await self._resync(partition)
+        if event.type == CLOCK_TICKED:
+            await self._tick(partition, event.time)
+            return
+        with tracer(__name__).start_as_current_span(
+            "journey.process",
+            context=context_from(event.traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={"cloudevents.event_id": event.id, "cloudevents.event_type": event.type},
+        ):
+            await self._apply(partition, event)
+
+    async def _apply(self, partition: int, event: Event) -> None:
+        state = self._load(event.subject)
+        state.now = max(state.now, self._clock(partition))
+        changes = state.apply(
+            JourneyEvent(event.id, event.type, event.time, event.recorded_time, event.data),
+            self.book,
+        )
+        self.counters.events += 1
+        if changes.duplicate:
+            self.counters.duplicates += 1
+            return
+        await self._publish(state, changes)
+        self._save(partition, state)
+
+    async def _tick(self, partition: int, now: datetime) -> None:
+        self.counters.ticks += 1
+        moment = max(now.timestamp(), self._clock(partition))
+        self.agenda[_clock_key(partition)] = repr(moment).encode()
+        due = self._due[partition]
+        while due and due[0][0] <= moment:
+            _, journey_id = heapq.heappop(due)
+            state = self._load(journey_id)
+            changes = state.tick(datetime.fromtimestamp(moment, UTC), self.book)
+            self.counters.journeys_visited_by_ticks += 1
+            await self._publish(state, changes)
+            self._save(partition, state)
+
+    async def _resync(self, partition: int) -> None:
+        heap: list[tuple[float, str]] = []
+        for key, value in list(self.agenda.items()):
+            if key.startswith(b"clock-"):
+                continue
+            owner, wakeup = value.decode().split(":", 1)
+            if int(owner) != partition:
+                continue
+            journey_id = key.decode()
+            if float(wakeup) != NEVER:
+                heap.append((float(wakeup), journey_id))
+            state = self._load(journey_id)
+            republished = state.latest(self.book)
+            self.counters.republished += len(republished.dropoffs) + (
+                republished.outcome is not None
+            )
+            await self._publish(state, republished)
+        heapq.heapify(heap)
+        self._due[partition] = heap
+        log.info("partition resynced", extra={"partition": partition, "pending": len(heap)})
+
+    # -- state -------------------------------------------------------------------------
+
+    def _clock(self, partition: int) -> float:
+        stored = self.agenda.get(_clock_key(partition))
+        return float(stored) if stored is not None else float("-inf")
+
+    def _load(self, journey_id: str) -> JourneyState:
+        raw = self.journeys.get(journey_id.encode())
+        return JourneyState.loads(raw) if raw is not None else JourneyState(journey_id)
+
+    def _save(self, partition: int, state: JourneyState) -> None:
+        key = state.journey_id.encode()
+        self.journeys[key] = state.dumps()
+        wakeup = state.next_wakeup(self.book)
+        entry = f"{partition}:{wakeup!r}".encode()
+        if self.agenda.get(key) != entry:
+            self.agenda[key] = entry
+            if wakeup != NEVER:
+                heapq.heappush(self._due[partition], (wakeup, state.journey_id))
+
+    # -- outputs -----------------------------------------------------------------------
+
+    async def _publish(self, state: JourneyState, changes: Changes) -> None:
+        for event in outputs(state, changes):
+            self.counters.published += 1
+            await self.emit(event)
+
+
+def outputs(state: JourneyState, changes: Changes) -> Iterable[Event]:
+    """The journey.dropoffs and journey.outcomes events for a journey's changes."""
+    traceparent = current_traceparent()
+    now = datetime.fromtimestamp(state.now, UTC) if state.now != float("-inf") else None
+    for dropoff in changes.dropoffs:
+        yield Event(
+            type=f"uk.nrm.dropoff.{dropoff.kind}",
+            subject=state.journey_id,
+            time=dropoff.time,
+            data=dropoff_data(dropoff),
+            source=SOURCE,
+            recorded_by=PROCESSOR,
+            id=dropoff.event_id,
+            recorded_time=max(now or dropoff.time, dropoff.time),
+            traceparent=traceparent,
+        )
+    if changes.outcome is not None and changes.outcome_id is not None:
+        latest = max((held[1] for held in state.events.values()), default=state.now)
+        moment = datetime.fromtimestamp(max(latest, state.now), UTC)
+        yield Event(
+            type="uk.nrm.journey.outcome",
+            subject=state.journey_id,
+            time=moment,
+            data=changes.outcome,
+            source=SOURCE,
+            recorded_by=PROCESSOR,
+            id=changes.outcome_id,
+            recorded_time=moment,
+            traceparent=traceparent,
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def dropoff_data(dropoff: Dropoff) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "flag_id": dropoff.flag_id,
+        "rule_id": dropoff.rule.id,
+        "stage": str(dropoff.rule.stage),
+        "severity": str(dropoff.rule.severity),
+        "started_by": dropoff.started_by,
+        "due_at": _iso(dropoff.due_at),
+    }
+    if dropoff.kind == "resolved":
+        assert dropoff.resolved_at is not None
+        data |= {
+            "resolved_at": _iso(dropoff.resolved_at),
+            "resolution": dropoff.resolution,
+            "resolved_by": dropoff.resolved_by,
+        }
+    return data
