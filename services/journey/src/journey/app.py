@@ -45,6 +45,9 @@ class ProcessorSettings(PlatformSettings):
     processor_data_dir: Path = Path("processor-data")
     processor_worker_port: int = 6066
     processor_standby_replicas: int = 1
+    # How soon the group notices a worker that died without saying goodbye (SIGKILL, a
+    # lost node): its partitions wait this long before another worker takes them.
+    processor_session_timeout_seconds: float = 30.0
     # YAML mapping rule id -> within (hours / days / working_days): a deployment's
     # thresholds, checked against the catalogue at start.
     processor_rule_overrides: Path | None = None
@@ -79,6 +82,8 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
         table_standby_replicas=settings.processor_standby_replicas,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        broker_session_timeout=settings.processor_session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.processor_session_timeout_seconds / 3),
         web_port=settings.processor_worker_port,
         web_enabled=False,
     )
@@ -110,24 +115,31 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
                     contracts=contracts,
                 )
             except ContractViolation as violation:
-                await dead_letters.send(
-                    key=message.key,
-                    value=message.value,
-                    headers=dead_letter_headers(
-                        message, group_id=settings.processor_app_id, reason=str(violation)
-                    ),
-                )
-                log.warning(
-                    "record dead-lettered",
-                    extra={
-                        "topic": message.topic,
-                        "partition": message.partition,
-                        "offset": message.offset,
-                        "reason": str(violation),
-                    },
-                )
+                await dead_letter(message, str(violation))
                 continue
-            await processor.handle(message.partition, event)
+            try:
+                await processor.handle(message.partition, event)
+            except Exception as error:
+                # A bug, not bad input; but restarting the agent would skip the record
+                # silently (faust moves on), so park it with the reason and say so loudly.
+                log.exception("processing failed", extra={"event_id": event.id})
+                await dead_letter(message, f"processing failed: {type(error).__name__}")
+
+    async def dead_letter(message: Any, reason: str) -> None:
+        await dead_letters.send(
+            key=message.key,
+            value=message.value,
+            headers=dead_letter_headers(message, group_id=settings.processor_app_id, reason=reason),
+        )
+        log.warning(
+            "record dead-lettered",
+            extra={
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+                "reason": reason,
+            },
+        )
 
     def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         processor.forget_assignment()

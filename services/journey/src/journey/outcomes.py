@@ -53,7 +53,7 @@ CRIMINAL_JUSTICE_STAGES: tuple[tuple[str, str, Mapping[str, Any] | None], ...] =
     ("charged", "uk.nrm.charge.decided", {"decision": "charged"}),
     ("no_further_action", "uk.nrm.charge.decided", None),
     (
-        "investigation_referred_to_cps",
+        "referred_to_cps",
         "uk.nrm.investigation.closed",
         {"outcome": "referred_to_cps"},
     ),
@@ -154,7 +154,8 @@ def summarise(events: Iterable[Happened], open_flags: Iterable[str]) -> dict[str
     elif latest_cg is not None and not in_support and criminal_justice in CRIMINAL_JUSTICE_CLOSED:
         ends = [latest_cg.time]
         ends += [t for t in (ended.time if ended else None, closed_at) if t is not None]
-        final = {"outcome": stage, "ended_at": _iso(max(ends))}
+        decided = f"conclusive_grounds_{latest_cg.data.get('outcome')}"
+        final = {"outcome": decided, "ended_at": _iso(max(ends))}
 
     def time_of(happened: Happened | None) -> datetime | None:
         return None if happened is None else happened.time

@@ -34,6 +34,7 @@ class RuleBook:
     # The data fields worth holding: those rules match on, correlate on, or outcomes use.
     # Everything else is dropped on arrival, which keeps the journey state small.
     kept_fields: frozenset[str] = frozenset()
+    by_id: Mapping[str, Rule] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> RuleBook:
@@ -50,7 +51,12 @@ class RuleBook:
                     concerned = by_type.setdefault(event_type, [])
                     if rule not in concerned:
                         concerned.append(rule)
-        return cls(rules, {t: tuple(r) for t, r in by_type.items()}, frozenset(fields))
+        return cls(
+            rules,
+            {t: tuple(r) for t, r in by_type.items()},
+            frozenset(fields),
+            {rule.id: rule for rule in rules},
+        )
 
     def concerned_by(self, event_type: str) -> tuple[Rule, ...]:
         return self.by_type.get(event_type, ())

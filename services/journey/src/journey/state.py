@@ -16,12 +16,13 @@ sequence number, so a re-run publishes the same ids and consumers can de-duplica
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from journey.oracle import JourneyEvent
 from journey.outcomes import OUTCOME_EVENT_TYPES, Happened, summarise
@@ -108,7 +109,7 @@ class JourneyState:
         self.events: dict[str, Held] = {}
         self.now = float("-inf")
         self.nation: str | None = None
-        self.instances: dict[str, Instance] = {}  # "rule_id|start_id" -> instance
+        self.instances: dict[str, dict[str, Instance]] = {}  # rule id -> start id -> instance
         self.published: dict[str, list[Any]] = {}  # key -> [due, resolved_at, why, by, seq]
         self.outcome: dict[str, Any] | None = None
         self.outcome_seq = 0
@@ -116,7 +117,7 @@ class JourneyState:
     # -- persistence -------------------------------------------------------------------
 
     def dumps(self) -> bytes:
-        return json.dumps(
+        return orjson.dumps(
             [
                 self.journey_id,
                 self.events,
@@ -126,13 +127,12 @@ class JourneyState:
                 self.published,
                 self.outcome,
                 self.outcome_seq,
-            ],
-            separators=(",", ":"),
-        ).encode()
+            ]
+        )
 
     @classmethod
     def loads(cls, raw: bytes) -> JourneyState:
-        journey_id, events, now, nation, instances, published, outcome, seq = json.loads(raw)
+        journey_id, events, now, nation, instances, published, outcome, seq = orjson.loads(raw)
         state = cls(journey_id)
         state.events, state.nation, state.instances = events, nation, instances
         state.now = float("-inf") if now is None else now
@@ -152,8 +152,8 @@ class JourneyState:
             self.nation = self._nation()
             self._restart_expectations(book)  # working-day deadlines move with the nation
         for rule in book.concerned_by(event.type):
-            for key, instance in self.instances.items():
-                if key.startswith(rule.id + "|") and instance[0] != event.id:
+            for start_id, instance in self.instances.get(rule.id, {}).items():
+                if start_id != event.id:
                     self._fold(rule, instance, event.id, held)
             starts = rule.after if rule.kind == "expectation" else rule.raised_by
             if starts is not None and _matches(starts, held):
@@ -167,11 +167,9 @@ class JourneyState:
 
     def next_wakeup(self, book: RuleBook) -> float:
         """The earliest clock time at which a tick alone could change a verdict."""
-        rules = {rule.id: rule for rule in book.rules}
         times = []
-        for key, instance in self.instances.items():
-            rule = rules[key.split("|", 1)[0]]
-            if rule.kind == "expectation":
+        for rule_id, instance in self._each_instance():
+            if book.by_id[rule_id].kind == "expectation":
                 _, _, due, in_time, answer = instance
                 times += [] if in_time else [due, answer[0] if answer else NEVER]
             else:
@@ -181,6 +179,11 @@ class JourneyState:
 
     # -- rule instances ----------------------------------------------------------------
 
+    def _each_instance(self) -> Iterable[tuple[str, Instance]]:
+        for rule_id, by_start in self.instances.items():
+            for instance in by_start.values():
+                yield rule_id, instance
+
     def _nation(self) -> str:
         starts = [(h[1], i, h) for i, h in self.events.items() if h[0] in NATION_EVENTS]
         return nation_of(min(starts)[2][3].get("region") if starts else None)
@@ -189,8 +192,7 @@ class JourneyState:
         for rule in book.rules:
             if rule.kind != "expectation" or rule.after is None:
                 continue
-            for key in [k for k in self.instances if k.startswith(rule.id + "|")]:
-                start_id = self.instances.pop(key)[0]
+            for start_id in list(self.instances.pop(rule.id, {})):
                 self._start(rule, start_id, self.events[start_id])
 
     def _start(self, rule: Rule, start_id: str, held: Held) -> None:
@@ -202,7 +204,7 @@ class JourneyState:
             keys = {f: held[3].get(f) for f in rule.correlate}
             seen = [False] * len(rule.when.seen_before)
             instance = [start_id, held[1], keys, seen, False, None, None, None, None]
-        self.instances[f"{rule.id}|{start_id}"] = instance
+        self.instances.setdefault(rule.id, {})[start_id] = instance
         for other_id, other in self.events.items():
             if other_id != start_id:
                 self._fold(rule, instance, other_id, other)
@@ -295,12 +297,15 @@ class JourneyState:
 
     def _publish(self, book: RuleBook, outcome_may_change: bool) -> Changes:
         changes = Changes()
-        rules = {rule.id: rule for rule in book.rules}
-        for key, instance in self.instances.items():
-            rule = rules[key.split("|", 1)[0]]
-            verdict = self._verdict(rule, instance)
-            before = self.published.get(key)
-            changes.dropoffs += self._transitions(rule, key, instance[0], before, verdict)
+        for rule_id, by_start in self.instances.items():
+            rule = book.by_id[rule_id]
+            for start_id, instance in by_start.items():
+                key = f"{rule_id}|{start_id}"
+                verdict = self._verdict(rule, instance)
+                before = self.published.get(key)
+                if before is None and verdict is None:
+                    continue
+                changes.dropoffs += self._transitions(rule, key, start_id, before, verdict)
         if not (changes.dropoffs or outcome_may_change or self.outcome is None):
             return changes  # the outcome record reads only milestones and flags
         open_flags = [key.split("|", 1)[0] for key, p in self.published.items() if p[2] is None]
@@ -349,13 +354,12 @@ class JourneyState:
         """The last published event of every flag and the current outcome, with the ids
         they were first published with: for republishing after a crash may have lost them.
         """
-        rules = {rule.id: rule for rule in book.rules}
         changes = Changes(outcome=self.outcome)
         if self.outcome is not None:
             changes.outcome_id = self._event_id("outcome", self.outcome_seq)
         for key, published in self.published.items():
             rule_id, started_by = key.split("|", 1)
-            changes.dropoffs.append(self._dropoff(rules[rule_id], started_by, published))
+            changes.dropoffs.append(self._dropoff(book.by_id[rule_id], started_by, published))
         return changes
 
     def _dropoff(self, rule: Rule, started_by: str, published: list[Any]) -> Dropoff:

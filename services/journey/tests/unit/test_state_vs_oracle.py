@@ -16,13 +16,17 @@ from hypothesis import strategies as st
 
 from journey.oracle import JourneyEvent, evaluate
 from journey.outcomes import Happened, summarise
+from journey.processor import outputs
 from journey.rulebook import RuleBook, matches_of
 from journey.rules.catalogue import load
 from journey.state import RETRACTED, JourneyState
 from journey_platform.contracts import Contracts
+from journey_platform.envelope import encode
 from journey_platform.settings import find_schemas_dir
 
-RULES = load(Contracts.load(find_schemas_dir()))
+CONTRACTS = Contracts.load(find_schemas_dir())
+RULES = load(CONTRACTS)
+JOURNEY = "jny_" + "a" * 26
 BOOK = RuleBook.of(RULES.values())
 # Late December: Christmas and New Year bank holidays fall inside working-day windows.
 START = datetime(2024, 12, 20, 9, 0, tzinfo=UTC)
@@ -114,14 +118,14 @@ def arrivals(draw: st.DrawFn) -> tuple[list[JourneyEvent], list[Step]]:
 
 
 def run(steps: list[Step]) -> JourneyState:
-    state = JourneyState("jny_test")
+    state = JourneyState(JOURNEY)
     for kind, value in steps:
-        if kind == "event":
-            state.apply(value, BOOK)
-        elif kind == "tick":
-            state.tick(value, BOOK)
-        else:
+        if kind == "restart":
             state = JourneyState.loads(state.dumps())
+            continue
+        changes = state.apply(value, BOOK) if kind == "event" else state.tick(value, BOOK)
+        for published in outputs(state, changes):
+            encode(published, CONTRACTS)  # what the processor publishes keeps its contract
     return state
 
 
@@ -152,7 +156,7 @@ def test_evidence_known_in_time_but_seen_late_retracts_the_flag() -> None:
     decision = JourneyEvent(
         "d", "uk.nrm.reasonable-grounds.decided", decided, decided, {"outcome": "positive"}
     )
-    state = JourneyState("jny_test")
+    state = JourneyState(JOURNEY)
     state.apply(referral, BOOK)
     raised = state.tick(START + timedelta(days=30), BOOK).dropoffs
     assert [(d.kind, d.rule.id) for d in raised] == [("raised", "reasonable-grounds-overdue")]
@@ -164,7 +168,7 @@ def test_evidence_known_in_time_but_seen_late_retracts_the_flag() -> None:
 
 def test_a_duplicate_changes_nothing_and_ids_are_stable_across_a_rerun() -> None:
     referral = JourneyEvent("r", "uk.nrm.referral.submitted", START, START, {"region": "london"})
-    first, second = JourneyState("jny_test"), JourneyState("jny_test")
+    first, second = JourneyState(JOURNEY), JourneyState(JOURNEY)
     first.apply(referral, BOOK)
     assert first.apply(referral, BOOK).duplicate
     second.apply(referral, BOOK)

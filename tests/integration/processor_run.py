@@ -1,0 +1,223 @@
+"""Running journey-processor workers as processes, and reading back what they published.
+
+Each test gets an application id of its own (its consumer group and changelog topics),
+starts the group at the end of the journey topics, so it sees only the records the test
+sends, and folds journey.dropoffs and journey.outcomes the way a consumer must: by
+CloudEvents id, first occurrence wins (outputs are at least once, with stable ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from journey.processor import CLOCK_TOPIC, JOURNEY_TOPICS
+from journey.synthetic import ticks
+from journey_platform.contracts import Contracts
+from journey_platform.envelope import Event, encode
+from tests.integration.kafka_helpers import header, read_all, start_at_end
+
+SOURCE_TOPICS = (*JOURNEY_TOPICS, CLOCK_TOPIC)
+
+
+@dataclass
+class Workers:
+    """journey-processor workers of one application, each a process of its own."""
+
+    kafka: str
+    root: Path
+    app_id: str = field(default_factory=lambda: f"processor-test-{uuid.uuid4().hex[:8]}")
+    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    async def prepare(self) -> None:
+        for topic in SOURCE_TOPICS:
+            await start_at_end(self.kafka, self.app_id, topic)
+
+    def start(self, name: str) -> None:
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
+            "PROCESSOR_APP_ID": self.app_id,
+            "PROCESSOR_DATA_DIR": str(self.root / name),
+            "PROCESSOR_STANDBY_REPLICAS": "0",
+            "PROCESSOR_SESSION_TIMEOUT_SECONDS": "8",
+            "PROCESSOR_WORKER_PORT": str(_free_port()),
+            "LOG_LEVEL": "WARNING",
+        }
+        log = (self.root / f"{name}.log").open("ab")
+        self.running[name] = subprocess.Popen(
+            [sys.executable, "-m", "journey.app", "worker", "--loglevel", "warn"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no goodbye, no commit, no flush."""
+        worker = self.running.pop(name)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+    def stop_all(self) -> None:
+        for worker in self.running.values():
+            worker.terminate()
+        for worker in self.running.values():
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        self.running.clear()
+
+    def assert_alive(self) -> None:
+        for name, worker in self.running.items():
+            if worker.poll() is not None:
+                log = (self.root / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise AssertionError(f"worker {name} exited {worker.returncode}:\n{log}")
+
+    async def committed(self) -> dict[TopicPartition, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(self.app_id)
+        finally:
+            await admin.close()
+        return {tp: meta.offset for tp, meta in offsets.items() if tp.topic in SOURCE_TOPICS}
+
+    async def wait_until_caught_up(self, ends: dict[TopicPartition, int], timeout: float) -> None:
+        """Poll the group's committed offsets until they reach `ends` (faust commits only
+        after flushing what it published)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.assert_alive()
+            committed = await self.committed()
+            behind = {tp: end - committed.get(tp, 0) for tp, end in ends.items()}
+            if all(lag <= 0 for lag in behind.values()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"processor still behind: {behind}")
+            await asyncio.sleep(0.5)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tick_event(partition: int, moment: datetime) -> Event:
+    return Event(
+        type="uk.nrm.clock.ticked",
+        subject=f"clock-p{partition}",
+        time=moment,
+        data={"partition": partition, "mode": "replay"},
+        source="clock",
+        recorded_by="clock",
+        recorded_time=moment,
+    )
+
+
+def replay_order(
+    events: Sequence[Event], *, every: timedelta, partitions: int
+) -> tuple[list[Event | tuple[int, datetime]], datetime]:
+    """Events in recorded order with the clock's ticks between them, as a live system
+    would see them; returns the sequence and the last tick's time."""
+    clock = ticks(events, every=every, partitions=partitions)
+    merged: list[tuple[datetime, int, Event | tuple[int, datetime]]] = [
+        (e.recorded_time, 0, e) for e in events
+    ]
+    merged += [(moment, 1, (partition, moment)) for partition, moment in clock]
+    merged.sort(key=lambda item: (item[0], item[1]))
+    return [item for _, _, item in merged], clock[-1][1]
+
+
+async def send(
+    producer: AIOKafkaProducer, contracts: Contracts, items: Iterable[Event | tuple[int, datetime]]
+) -> None:
+    pending = []
+    for item in items:
+        if isinstance(item, Event):
+            record = encode(item, contracts)
+            partition = None
+        else:
+            record, partition = encode(tick_event(*item), contracts), item[0]
+        pending.append(
+            await producer.send(
+                record.topic, record.value, key=record.key, headers=record.headers,
+                partition=partition,
+            )
+        )
+        if len(pending) >= 5000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+
+
+async def end_offsets(kafka: str, contracts: Contracts) -> dict[TopicPartition, int]:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in SOURCE_TOPICS
+            for p in range(contracts.topics[topic].partitions)
+        ]
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()
+
+
+Flag = tuple[str, str, datetime, datetime | None, str | None]
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def published(kafka: str, journeys: set[str]) -> tuple[dict[str, set[Flag]], dict[str, Any]]:
+    """The final flags (retracted ones dropped) and the latest outcome of each journey."""
+    seen: set[str] = set()
+    latest_by_flag: dict[str, tuple[str, dict[str, Any]]] = {}
+    for record in await read_all(kafka, "journey.dropoffs"):
+        journey, event_id = record.key.decode(), header(record, "ce_id")
+        if journey not in journeys or event_id in seen:
+            continue
+        seen.add(str(event_id))
+        data = json.loads(record.value)
+        latest_by_flag[data["flag_id"]] = (journey, data)
+    flags: dict[str, set[Flag]] = {}
+    for journey, data in latest_by_flag.values():
+        if data.get("resolution") == "retracted":
+            continue
+        flags.setdefault(journey, set()).add(
+            (
+                data["rule_id"],
+                data["started_by"],
+                _time(data["due_at"]),  # type: ignore[arg-type]
+                _time(data.get("resolved_at")),
+                data.get("resolution"),
+            )
+        )
+    outcomes: dict[str, Any] = {}
+    for record in await read_all(kafka, "journey.outcomes"):
+        journey = record.key.decode()
+        if journey in journeys:
+            outcomes[journey] = json.loads(record.value)
+    return flags, outcomes
