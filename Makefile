@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: install run test lint format schemas-check bench devstack-up devstack-down devstack-status
+.PHONY: install run test lint format schemas-check bench bench-processor devstack-up devstack-down devstack-status
 
 install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
@@ -31,6 +31,9 @@ schemas-check: install  ## no incompatible schema change within a major version
 
 bench: devstack-up  ## referral writes/s and latency on the real stack, one JSON object (BENCH_ARGS="--clients 64")
 	$(RUN) python bench/referral_writes.py $(BENCH_ARGS)
+
+bench-processor: devstack-up  ## journey processor events/s against a plain decode loop, one JSON object (BENCH_ARGS="--journeys 30000")
+	$(RUN) python bench/journey_processor.py $(BENCH_ARGS)
 
 devstack-up: install
 	$(RUN) journey devstack up

@@ -16,22 +16,20 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from journey.processor import CLOCK_TOPIC, JOURNEY_TOPICS
-from journey.synthetic import ticks
 from journey_platform.contracts import Contracts
-from journey_platform.envelope import Event, encode
 from tests.integration.kafka_helpers import header, read_all, start_at_end
 
 SOURCE_TOPICS = (*JOURNEY_TOPICS, CLOCK_TOPIC)
+LOG_LEVEL = os.environ.get("PROCESSOR_TEST_LOGLEVEL", "warn")  # info when debugging
 
 
 @dataclass
@@ -55,12 +53,19 @@ class Workers:
             "PROCESSOR_DATA_DIR": str(self.root / name),
             "PROCESSOR_STANDBY_REPLICAS": "0",
             "PROCESSOR_SESSION_TIMEOUT_SECONDS": "8",
-            "PROCESSOR_WORKER_PORT": str(_free_port()),
+            "PROCESSOR_WORKER_PORT": str(free_port()),
             "LOG_LEVEL": "WARNING",
         }
         log = (self.root / f"{name}.log").open("ab")
         self.running[name] = subprocess.Popen(
-            [sys.executable, "-m", "journey.app", "worker", "--loglevel", "warn"],
+            [
+                sys.executable,
+                "-m",
+                "journey.app",
+                "worker",
+                "--loglevel",
+                os.environ.get("PROCESSOR_TEST_LOGLEVEL", "warn"),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -112,60 +117,12 @@ class Workers:
             await asyncio.sleep(0.5)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def tick_event(partition: int, moment: datetime) -> Event:
-    return Event(
-        type="uk.nrm.clock.ticked",
-        subject=f"clock-p{partition}",
-        time=moment,
-        data={"partition": partition, "mode": "replay"},
-        source="clock",
-        recorded_by="clock",
-        recorded_time=moment,
-    )
-
-
-def replay_order(
-    events: Sequence[Event], *, every: timedelta, partitions: int
-) -> tuple[list[Event | tuple[int, datetime]], datetime]:
-    """Events in recorded order with the clock's ticks between them, as a live system
-    would see them; returns the sequence and the last tick's time."""
-    clock = ticks(events, every=every, partitions=partitions)
-    merged: list[tuple[datetime, int, Event | tuple[int, datetime]]] = [
-        (e.recorded_time, 0, e) for e in events
-    ]
-    merged += [(moment, 1, (partition, moment)) for partition, moment in clock]
-    merged.sort(key=lambda item: (item[0], item[1]))
-    return [item for _, _, item in merged], clock[-1][1]
-
-
-async def send(
-    producer: AIOKafkaProducer, contracts: Contracts, items: Iterable[Event | tuple[int, datetime]]
-) -> None:
-    pending = []
-    for item in items:
-        if isinstance(item, Event):
-            record = encode(item, contracts)
-            partition = None
-        else:
-            record, partition = encode(tick_event(*item), contracts), item[0]
-        pending.append(
-            await producer.send(
-                record.topic, record.value, key=record.key, headers=record.headers,
-                partition=partition,
-            )
-        )
-        if len(pending) >= 5000:
-            await asyncio.gather(*pending)
-            pending.clear()
-    await asyncio.gather(*pending)
 
 
 async def end_offsets(kafka: str, contracts: Contracts) -> dict[TopicPartition, int]:

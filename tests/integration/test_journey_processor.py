@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from journey.oracle import JourneyEvent, evaluate
 from journey.outcomes import Happened, summarise
+from journey.replay import replay_order, send
 from journey.rules.catalogue import load
 from journey.synthetic import generate
 from journey_platform.contracts import Contracts
@@ -24,13 +26,11 @@ from tests.integration.processor_run import (
     Workers,
     end_offsets,
     published,
-    replay_order,
-    send,
 )
 
 pytestmark = pytest.mark.integration
 
-JOURNEYS = 2000
+JOURNEYS = int(os.environ.get("PROCESSOR_TEST_JOURNEYS", "2000"))
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 

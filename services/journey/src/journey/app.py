@@ -48,6 +48,8 @@ class ProcessorSettings(PlatformSettings):
     # How soon the group notices a worker that died without saying goodbye (SIGKILL, a
     # lost node): its partitions wait this long before another worker takes them.
     processor_session_timeout_seconds: float = 30.0
+    # How often to look for source partitions faust left stalled after a rebalance.
+    processor_watchdog_seconds: float = 10.0
     # YAML mapping rule id -> within (hours / days / working_days): a deployment's
     # thresholds, checked against the catalogue at start.
     processor_rule_overrides: Path | None = None
@@ -61,6 +63,49 @@ def _raw_topic(app: faust.App, *names: str) -> Any:
     return app.topic(
         *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
+
+
+class StallWatchdog:
+    """Works around faust-streaming issue #629: after some rebalances a source partition
+    stays paused, or its fetches stop, with no error, and its records wait forever.
+
+    Two checks in a row, outside recovery, that find an assigned source partition paused,
+    or behind its high-water mark without moving, resume it and seek it to where it
+    stands (a re-read is harmless: journey state is idempotent per event id, and ticks
+    only move the clock forward).
+    """
+
+    def __init__(self, app: faust.App, topics: frozenset[str]) -> None:
+        self.app, self.topics = app, topics
+        self.suspects: dict[Any, int | None] = {}
+
+    async def check(self) -> None:
+        consumer: Any = self.app.consumer  # faust's Consumer; the interface lacks what we read
+        recovery = self.app.tables.recovery  # type: ignore[attr-defined]
+        if self.app.rebalancing or recovery.in_recovery or not recovery.completed.is_set():
+            self.suspects.clear()
+            return
+        paused = consumer._paused_partitions  # no public accessor
+        now_suspect: dict[Any, int | None] = {}
+        for tp in consumer.assignment():
+            if tp.topic not in self.topics:
+                continue
+            position = await consumer.position(tp)
+            behind = position is not None and consumer.highwater(tp) > position
+            if tp in paused or behind:
+                now_suspect[tp] = position
+        stalled = {tp for tp, at in now_suspect.items() if self.suspects.get(tp, -1) == at}
+        if stalled:
+            log.warning(
+                "resuming stalled partitions",
+                extra={"partitions": sorted(f"{tp.topic}-{tp.partition}" for tp in stalled)},
+            )
+            consumer.resume_partitions(stalled)
+            for tp in stalled:
+                if (position := now_suspect[tp]) is not None:
+                    await consumer.seek(tp, position)
+            now_suspect = {tp: at for tp, at in now_suspect.items() if tp not in stalled}
+        self.suspects = now_suspect
 
 
 def create_app(settings: ProcessorSettings | None = None) -> faust.App:
@@ -141,18 +186,22 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
             },
         )
 
+    watchdog = StallWatchdog(app, frozenset((*JOURNEY_TOPICS, CLOCK_TOPIC)))
+    app.timer(interval=settings.processor_watchdog_seconds)(watchdog.check)
+
     def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         processor.forget_assignment()
 
     app.on_partitions_revoked.connect(on_rebalance)
     app.on_partitions_assigned.connect(on_rebalance)
 
-    configure_logging(settings.service_name, settings.log_level)
     return app
 
 
 def main() -> None:
-    create_app().main()
+    settings = ProcessorSettings()
+    configure_logging(settings.service_name, settings.log_level)
+    create_app(settings).main()
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ def outputs(state: JourneyState, changes: Changes) -> Iterable[Event]:
             traceparent=traceparent,
         )
     if changes.outcome is not None and changes.outcome_id is not None:
-        latest = max((held[1] for held in state.events.values()), default=state.now)
+        latest = max((h[1] for h in state.events.values() if h is not None), default=state.now)
         moment = datetime.fromtimestamp(max(latest, state.now), UTC)
         yield Event(
             type="uk.nrm.journey.outcome",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from journey.outcomes import OUTCOME_FIELDS
+from journey.outcomes import OUTCOME_EVENT_TYPES, OUTCOME_FIELDS
 from journey.rules.catalogue import Match, Rule
 
 
@@ -35,6 +35,8 @@ class RuleBook:
     # Everything else is dropped on arrival, which keeps the journey state small.
     kept_fields: frozenset[str] = frozenset()
     by_id: Mapping[str, Rule] = field(default_factory=dict)
+    # Event types worth holding in a journey's state: those a rule or the outcome reads.
+    held_types: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> RuleBook:
@@ -56,6 +58,7 @@ class RuleBook:
             {t: tuple(r) for t, r in by_type.items()},
             frozenset(fields),
             {rule.id: rule for rule in rules},
+            frozenset(by_type) | OUTCOME_EVENT_TYPES,
         )
 
     def concerned_by(self, event_type: str) -> tuple[Rule, ...]:

@@ -106,7 +106,9 @@ Instance = list[Any]
 class JourneyState:
     def __init__(self, journey_id: str) -> None:
         self.journey_id = journey_id
-        self.events: dict[str, Held] = {}
+        # Every event id seen (for de-duplication); the event itself only where a rule or
+        # the outcome reads its type, so that the state stays small.
+        self.events: dict[str, Held | None] = {}
         self.now = float("-inf")
         self.nation: str | None = None
         self.instances: dict[str, dict[str, Instance]] = {}  # rule id -> start id -> instance
@@ -145,6 +147,9 @@ class JourneyState:
         """Fold one event in; a duplicate (same id) changes nothing."""
         if event.id in self.events:
             return Changes(duplicate=True)
+        if event.type not in book.held_types:
+            self.events[event.id] = None
+            return self._publish(book, outcome_may_change=False)
         data = {k: v for k, v in event.data.items() if k in book.kept_fields}
         held: Held = [event.type, _ts(event.time), _ts(event.recorded_time), data]
         self.events[event.id] = held
@@ -179,21 +184,26 @@ class JourneyState:
 
     # -- rule instances ----------------------------------------------------------------
 
+    def _held(self) -> Iterable[tuple[str, Held]]:
+        return ((i, h) for i, h in self.events.items() if h is not None)
+
     def _each_instance(self) -> Iterable[tuple[str, Instance]]:
         for rule_id, by_start in self.instances.items():
             for instance in by_start.values():
                 yield rule_id, instance
 
     def _nation(self) -> str:
-        starts = [(h[1], i, h) for i, h in self.events.items() if h[0] in NATION_EVENTS]
+        starts = [(h[1], i, h) for i, h in self._held() if h[0] in NATION_EVENTS]
         return nation_of(min(starts)[2][3].get("region") if starts else None)
 
     def _restart_expectations(self, book: RuleBook) -> None:
         for rule in book.rules:
             if rule.kind != "expectation" or rule.after is None:
                 continue
-            for start_id in list(self.instances.pop(rule.id, {})):
-                self._start(rule, start_id, self.events[start_id])
+            self.instances.pop(rule.id, None)
+            for start_id, held in list(self._held()):
+                if _matches(rule.after, held):
+                    self._start(rule, start_id, held)
 
     def _start(self, rule: Rule, start_id: str, held: Held) -> None:
         if rule.kind == "expectation":
@@ -205,7 +215,7 @@ class JourneyState:
             seen = [False] * len(rule.when.seen_before)
             instance = [start_id, held[1], keys, seen, False, None, None, None, None]
         self.instances.setdefault(rule.id, {})[start_id] = instance
-        for other_id, other in self.events.items():
+        for other_id, other in self._held():
             if other_id != start_id:
                 self._fold(rule, instance, other_id, other)
 
@@ -297,6 +307,7 @@ class JourneyState:
 
     def _publish(self, book: RuleBook, outcome_may_change: bool) -> Changes:
         changes = Changes()
+        settled = []
         for rule_id, by_start in self.instances.items():
             rule = book.by_id[rule_id]
             for start_id, instance in by_start.items():
@@ -304,12 +315,18 @@ class JourneyState:
                 verdict = self._verdict(rule, instance)
                 before = self.published.get(key)
                 if before is None and verdict is None:
+                    if rule.kind == "expectation" and instance[3]:
+                        settled.append((rule_id, start_id))
                     continue
                 changes.dropoffs += self._transitions(rule, key, start_id, before, verdict)
+        for rule_id, start_id in settled:
+            # Met in time and known by the deadline: nothing can undo that (folds only
+            # add evidence), so the instance is dropped to keep the state small.
+            del self.instances[rule_id][start_id]
         if not (changes.dropoffs or outcome_may_change or self.outcome is None):
             return changes  # the outcome record reads only milestones and flags
         open_flags = [key.split("|", 1)[0] for key, p in self.published.items() if p[2] is None]
-        happened = [Happened(i, h[0], _dt(h[1]), h[3]) for i, h in self.events.items()]
+        happened = [Happened(i, h[0], _dt(h[1]), h[3]) for i, h in self._held()]
         outcome = summarise(happened, open_flags)
         outcome["flags_raised"] = sum(1 for p in self.published.values() if p[2] != RETRACTED)
         if outcome != self.outcome:
