@@ -15,6 +15,7 @@ Settings come from the environment (see ProcessorSettings).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,35 +67,38 @@ def _raw_topic(app: faust.App, *names: str) -> Any:
 
 
 class StallWatchdog:
-    """Works around faust-streaming issue #629: after some rebalances a source partition
-    stays paused, or its fetches stop, with no error, and its records wait forever.
+    """Works around faust-streaming issue #629 and its kin: after some rebalances records
+    of a source partition stop reaching the agent (left paused, dropped from a buffer
+    that a rebalance cleared, or never fetched), with no error, and the partition's
+    committed offset stops short of its end for good.
 
-    Two checks in a row, outside recovery, that find an assigned source partition paused,
-    or behind its high-water mark without moving, resume it and seek it to where it
-    stands (a re-read is harmless: journey state is idempotent per event id, and ticks
-    only move the clock forward).
+    When the agent has been idle through two checks in a row, outside recovery, while an
+    assigned source partition's committed offset stood still below its high-water mark,
+    the partition is resumed and sought back to that committed offset. Re-reading is
+    harmless: journey state is idempotent per event id and ticks only move clocks on.
     """
 
-    def __init__(self, app: faust.App, topics: frozenset[str]) -> None:
-        self.app, self.topics = app, topics
-        self.suspects: dict[Any, int | None] = {}
+    def __init__(self, app: faust.App, topics: frozenset[str], progress: Callable[[], int]):
+        self.app, self.topics, self.progress = app, topics, progress
+        self.suspects: dict[Any, int] = {}
+        self.last_progress = -1
 
     async def check(self) -> None:
         consumer: Any = self.app.consumer  # faust's Consumer; the interface lacks what we read
         recovery = self.app.tables.recovery  # type: ignore[attr-defined]
+        progress, idle = self.progress(), self.progress() == self.last_progress
+        self.last_progress = progress
         if self.app.rebalancing or recovery.in_recovery or not recovery.completed.is_set():
             self.suspects.clear()
             return
-        paused = consumer._paused_partitions  # no public accessor
-        now_suspect: dict[Any, int | None] = {}
+        behind: dict[Any, int] = {}
         for tp in consumer.assignment():
-            if tp.topic not in self.topics:
-                continue
-            position = await consumer.position(tp)
-            behind = position is not None and consumer.highwater(tp) > position
-            if tp in paused or behind:
-                now_suspect[tp] = position
-        stalled = {tp for tp, at in now_suspect.items() if self.suspects.get(tp, -1) == at}
+            committed = consumer._committed_offset.get(tp)  # no public accessor
+            if tp.topic in self.topics and committed is not None:
+                highwater = consumer.highwater(tp)
+                if highwater is not None and highwater > committed:
+                    behind[tp] = committed
+        stalled = {tp for tp, at in behind.items() if idle and self.suspects.get(tp) == at}
         if stalled:
             log.warning(
                 "resuming stalled partitions",
@@ -102,10 +106,8 @@ class StallWatchdog:
             )
             consumer.resume_partitions(stalled)
             for tp in stalled:
-                if (position := now_suspect[tp]) is not None:
-                    await consumer.seek(tp, position)
-            now_suspect = {tp: at for tp, at in now_suspect.items() if tp not in stalled}
-        self.suspects = now_suspect
+                await consumer.seek(tp, behind[tp])
+        self.suspects = {tp: at for tp, at in behind.items() if tp not in stalled}
 
 
 def create_app(settings: ProcessorSettings | None = None) -> faust.App:
@@ -136,13 +138,12 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
     sinks = {name: _raw_topic(app, name) for name in ("journey.dropoffs", "journey.outcomes")}
     dead_letters = _raw_topic(app, settings.dead_letter_topic)
     journeys = app.Table("journeys", partitions=partitions, key_type=bytes, value_type=bytes)
-    agenda = app.Table("agenda", partitions=partitions, key_type=bytes, value_type=bytes)
 
     async def emit(event: Event) -> None:
         record = encode(event, contracts)
         await sinks[record.topic].send(key=record.key, value=record.value, headers=record.headers)
 
-    processor = JourneyProcessor(book, journeys, agenda, emit)
+    processor = JourneyProcessor(book, journeys, emit)
     app.processor = processor  # type: ignore[attr-defined]  # for tests and the benchmark
 
     @app.agent(source, concurrency=1)
@@ -186,7 +187,11 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
             },
         )
 
-    watchdog = StallWatchdog(app, frozenset((*JOURNEY_TOPICS, CLOCK_TOPIC)))
+    watchdog = StallWatchdog(
+        app,
+        frozenset((*JOURNEY_TOPICS, CLOCK_TOPIC)),
+        lambda: processor.counters.events + processor.counters.ticks,
+    )
     app.timer(interval=settings.processor_watchdog_seconds)(watchdog.check)
 
     def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:

@@ -4,13 +4,12 @@ Independent of faust so that it reads plainly: the faust application (journey.ap
 it each record with its partition, and gives it two key-value stores that faust backs
 with changelog topics:
 
-- `journeys`: journey id -> the journey's state (journey.state.JourneyState);
-- `agenda`: journey id -> "partition:time", the clock time at which a tick alone could
-  change the journey's flags, and "clock-p<n>" -> the latest tick seen on partition n.
+- journey id -> the journey's state (journey.state.JourneyState);
+- "clock-p<n>" -> the latest tick seen on partition n.
 
-A tick visits only the journeys due by then (an in-memory heap per partition, rebuilt
-from `agenda` when a partition is first seen after an assignment), so ticks cost nothing
-for journeys with nothing pending.
+A tick visits only the journeys due by then: an in-memory heap per partition of when each
+journey next needs a tick, rebuilt from the table after every assignment, so ticks cost
+nothing for journeys with nothing pending.
 
 Outputs are at least once, with stable ids. Faust flushes the producer before it commits
 offsets, so only records after the last commit can have lost their outputs, and those
@@ -67,19 +66,22 @@ class Counters:
 class JourneyProcessor:
     book: RuleBook
     journeys: Store
-    agenda: Store
     emit: Emit
     counters: Counters = field(default_factory=Counters)
+    # When each journey next needs a tick, and per partition a heap of (time, journey):
+    # kept in memory, rebuilt from the journeys after every assignment.
+    _wakeups: dict[str, float] = field(default_factory=dict)
     _due: dict[int, list[tuple[float, str]]] = field(default_factory=dict)
+    _synced: bool = False
 
     def forget_assignment(self) -> None:
-        """Partitions moved: rebuild each partition's heap (and republish) when next seen."""
-        self._due.clear()
+        """Partitions moved: rebuild the agenda (and republish) when the next record comes."""
+        self._synced = False
 
     async def handle(self, partition: int, event: Event) -> None:
         """One decoded record from a journey topic or the clock topic."""
-        if partition not in self._due:
-            await self._resync(partition)
+        if not self._synced:
+            await self._resync()
         if event.type == CLOCK_TICKED:
             await self._tick(partition, event.time)
             return
@@ -108,41 +110,40 @@ class JourneyProcessor:
     async def _tick(self, partition: int, now: datetime) -> None:
         self.counters.ticks += 1
         moment = max(now.timestamp(), self._clock(partition))
-        self.agenda[_clock_key(partition)] = repr(moment).encode()
-        due = self._due[partition]
+        self.journeys[_clock_key(partition)] = repr(moment).encode()
+        due = self._due.setdefault(partition, [])
         while due and due[0][0] <= moment:
-            _, journey_id = heapq.heappop(due)
+            wakeup, journey_id = heapq.heappop(due)
+            if self._wakeups.get(journey_id) != wakeup:
+                continue  # superseded by a later entry
             state = self._load(journey_id)
             changes = state.tick(datetime.fromtimestamp(moment, UTC), self.book)
             self.counters.journeys_visited_by_ticks += 1
             await self._publish(state, changes)
             self._save(partition, state)
 
-    async def _resync(self, partition: int) -> None:
-        heap: list[tuple[float, str]] = []
-        for key, value in list(self.agenda.items()):
+    async def _resync(self) -> None:
+        """Rebuild the agenda from the journeys this worker holds, and publish their latest
+        outputs again (a crash may have lost them)."""
+        self._wakeups.clear()
+        self._due.clear()
+        for key, raw in list(self.journeys.items()):
             if key.startswith(b"clock-"):
                 continue
-            owner, wakeup = value.decode().split(":", 1)
-            if int(owner) != partition:
-                continue
-            journey_id = key.decode()
-            if float(wakeup) != NEVER:
-                heap.append((float(wakeup), journey_id))
-            state = self._load(journey_id)
+            state = JourneyState.loads(raw)
+            self._schedule(state)
             republished = state.latest(self.book)
             self.counters.republished += len(republished.dropoffs) + (
                 republished.outcome is not None
             )
             await self._publish(state, republished)
-        heapq.heapify(heap)
-        self._due[partition] = heap
-        log.info("partition resynced", extra={"partition": partition, "pending": len(heap)})
+        self._synced = True
+        log.info("agenda rebuilt", extra={"journeys": len(self._wakeups)})
 
     # -- state -------------------------------------------------------------------------
 
     def _clock(self, partition: int) -> float:
-        stored = self.agenda.get(_clock_key(partition))
+        stored = self.journeys.get(_clock_key(partition))
         return float(stored) if stored is not None else float("-inf")
 
     def _load(self, journey_id: str) -> JourneyState:
@@ -150,14 +151,17 @@ class JourneyProcessor:
         return JourneyState.loads(raw) if raw is not None else JourneyState(journey_id)
 
     def _save(self, partition: int, state: JourneyState) -> None:
-        key = state.journey_id.encode()
-        self.journeys[key] = state.dumps()
+        state.partition = partition
+        self.journeys[state.journey_id.encode()] = state.dumps()
+        self._schedule(state)
+
+    def _schedule(self, state: JourneyState) -> None:
         wakeup = state.next_wakeup(self.book)
-        entry = f"{partition}:{wakeup!r}".encode()
-        if self.agenda.get(key) != entry:
-            self.agenda[key] = entry
-            if wakeup != NEVER:
-                heapq.heappush(self._due[partition], (wakeup, state.journey_id))
+        if wakeup == NEVER:
+            self._wakeups.pop(state.journey_id, None)
+        elif self._wakeups.get(state.journey_id) != wakeup and state.partition is not None:
+            self._wakeups[state.journey_id] = wakeup
+            heapq.heappush(self._due.setdefault(state.partition, []), (wakeup, state.journey_id))
 
     # -- outputs -----------------------------------------------------------------------
 

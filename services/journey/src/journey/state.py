@@ -115,6 +115,7 @@ class JourneyState:
         self.published: dict[str, list[Any]] = {}  # key -> [due, resolved_at, why, by, seq]
         self.outcome: dict[str, Any] | None = None
         self.outcome_seq = 0
+        self.partition: int | None = None  # the journey topics' partition it lives on
 
     # -- persistence -------------------------------------------------------------------
 
@@ -129,16 +130,20 @@ class JourneyState:
                 self.published,
                 self.outcome,
                 self.outcome_seq,
+                self.partition,
             ]
         )
 
     @classmethod
     def loads(cls, raw: bytes) -> JourneyState:
-        journey_id, events, now, nation, instances, published, outcome, seq = orjson.loads(raw)
+        journey_id, events, now, nation, instances, published, outcome, seq, partition = (
+            orjson.loads(raw)
+        )
         state = cls(journey_id)
         state.events, state.nation, state.instances = events, nation, instances
         state.now = float("-inf") if now is None else now
         state.published, state.outcome, state.outcome_seq = published, outcome, seq
+        state.partition = partition
         return state
 
     # -- the step function -------------------------------------------------------------
@@ -325,6 +330,8 @@ class JourneyState:
             del self.instances[rule_id][start_id]
         if not (changes.dropoffs or outcome_may_change or self.outcome is None):
             return changes  # the outcome record reads only milestones and flags
+        if not any(True for _ in self._held()):
+            return changes  # nothing an outcome reads has happened yet
         open_flags = [key.split("|", 1)[0] for key, p in self.published.items() if p[2] is None]
         happened = [Happened(i, h[0], _dt(h[1]), h[3]) for i, h in self._held()]
         outcome = summarise(happened, open_flags)
