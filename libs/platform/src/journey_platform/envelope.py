@@ -32,7 +32,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _rfc3339(moment: datetime) -> str:
+def rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ContractViolation("event times must carry a time zone")
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -64,10 +64,10 @@ class Event:
             "source": self.source,
             "type": self.type,
             "subject": self.subject,
-            "time": _rfc3339(self.time),
+            "time": rfc3339(self.time),
             "dataschema": event_schema_id(self.type, self.major),
             "datacontenttype": CONTENT_TYPE,
-            "recordedtime": _rfc3339(self.recorded_time),
+            "recordedtime": rfc3339(self.recorded_time),
             "recordedby": self.recorded_by,
         }
 

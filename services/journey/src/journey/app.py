@@ -129,6 +129,10 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
         table_standby_replicas=settings.processor_standby_replicas,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # Journey states are a few kilobytes: batch them (the default 16 KiB holds two),
+        # and linger a little so each request carries many.
+        producer_max_batch_size=512 * 1024,
+        producer_linger=0.005,
         broker_session_timeout=settings.processor_session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.processor_session_timeout_seconds / 3),
         web_port=settings.processor_worker_port,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from journey_platform.envelope import rfc3339
 
 # The coded fields of an event an outcome reads (journey state keeps only fields in use).
 PROFILE_FIELDS = (
@@ -82,7 +84,7 @@ class Happened:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if moment is None else rfc3339(moment)
 
 
 def _days(start: datetime | None, end: datetime | None) -> float | None:

@@ -33,7 +33,7 @@ from opentelemetry.trace import SpanKind
 from journey.oracle import JourneyEvent
 from journey.rulebook import RuleBook
 from journey.state import NEVER, Changes, Dropoff, JourneyState
-from journey_platform.envelope import Event
+from journey_platform.envelope import Event, rfc3339
 from journey_platform.tracing import context_from, current_traceparent, tracer
 
 log = logging.getLogger(__name__)
@@ -203,10 +203,6 @@ def outputs(state: JourneyState, changes: Changes) -> Iterable[Event]:
         )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def dropoff_data(dropoff: Dropoff) -> dict[str, Any]:
     data: dict[str, Any] = {
         "flag_id": dropoff.flag_id,
@@ -214,12 +210,12 @@ def dropoff_data(dropoff: Dropoff) -> dict[str, Any]:
         "stage": str(dropoff.rule.stage),
         "severity": str(dropoff.rule.severity),
         "started_by": dropoff.started_by,
-        "due_at": _iso(dropoff.due_at),
+        "due_at": rfc3339(dropoff.due_at),
     }
     if dropoff.kind == "resolved":
         assert dropoff.resolved_at is not None
         data |= {
-            "resolved_at": _iso(dropoff.resolved_at),
+            "resolved_at": rfc3339(dropoff.resolved_at),
             "resolution": dropoff.resolution,
             "resolved_by": dropoff.resolved_by,
         }
