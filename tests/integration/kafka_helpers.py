@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -56,8 +56,11 @@ async def collect(
     return kept
 
 
-async def read_all(bootstrap: str, topic: str) -> list[Record]:
-    """Every record on `topic` up to its end offsets when the call starts."""
+async def read_all(
+    bootstrap: str, topic: str, since: dict[TopicPartition, int] | None = None
+) -> list[Record]:
+    """Every record on `topic` (from the `since` offsets, if given) up to its end offsets
+    when the call starts."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -65,12 +68,29 @@ async def read_all(bootstrap: str, topic: str) -> list[Record]:
         partitions = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        for partition, offset in (since or {}).items():
+            if partition.topic == topic:
+                consumer.seek(partition, offset)
         end = await consumer.end_offsets(partitions)
         records: list[Record] = []
         while [p for p in partitions if await consumer.position(p) < end[p]]:
             batches = await consumer.getmany(timeout_ms=500)
             records.extend(r for batch in batches.values() for r in batch)
         return records
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
+    """The current end offset of every partition of `topics`."""
+    catalogue = Contracts.load(find_schemas_dir()).topics
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p) for topic in topics for p in range(catalogue[topic].partitions)
+        ]
+        return dict(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
 

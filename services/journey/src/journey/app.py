@@ -78,8 +78,14 @@ class StallWatchdog:
     harmless: journey state is idempotent per event id and ticks only move clocks on.
     """
 
-    def __init__(self, app: faust.App, topics: frozenset[str], progress: Callable[[], int]):
-        self.app, self.topics, self.progress = app, topics, progress
+    def __init__(
+        self,
+        app: faust.App,
+        topics: frozenset[str],
+        progress: Callable[[], int],
+        guard: OffsetGuard,
+    ) -> None:
+        self.app, self.topics, self.progress, self.guard = app, topics, progress, guard
         self.suspects: dict[Any, int] = {}
         self.last_progress = -1
 
@@ -106,8 +112,52 @@ class StallWatchdog:
             )
             consumer.resume_partitions(stalled)
             for tp in stalled:
-                await consumer.seek(tp, behind[tp])
+                await self.guard.rewind(tp, behind[tp])
         self.suspects = {tp: at for tp, at in behind.items() if tp not in stalled}
+
+
+class OffsetGuard:
+    """Notices records faust skipped on a source partition, and reads them again.
+
+    The journey topics have no offset gaps (idempotent, non-transactional producers,
+    nothing compacted or expired), so a record whose offset jumps past the next one
+    expected means faust dropped records on the way to the agent (it does, around
+    rebalances, and then treats the jump as a gap it may commit past). The guard seeks
+    the partition back, and passes over records until the first one it expects arrives.
+    """
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self.expected: dict[Any, int] = {}
+        self.rewinding: set[Any] = set()
+
+    def forget(self) -> None:
+        """After a rebalance faust starts again from the committed offsets."""
+        self.expected.clear()
+        self.rewinding.clear()
+
+    async def rewind(self, tp: Any, offset: int) -> None:
+        self.expected[tp] = offset
+        self.rewinding.add(tp)
+        await self.app.consumer.seek(tp, offset)
+
+    async def in_sequence(self, message: Any) -> bool:
+        tp = message.tp
+        expected = self.expected.get(tp)
+        if expected is None:
+            expected = self.app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
+        if expected is not None and message.offset > expected:
+            if tp not in self.rewinding:
+                log.warning(
+                    "records skipped on the way to the agent; reading them again",
+                    extra={"partition": f"{tp.topic}-{tp.partition}", "from": expected},
+                )
+                await self.rewind(tp, expected)
+            return False  # it comes again, after the records it jumped
+        if expected is not None and message.offset == expected:
+            self.rewinding.discard(tp)
+        self.expected[tp] = max(message.offset + 1, expected or 0)
+        return True
 
 
 def create_app(settings: ProcessorSettings | None = None) -> faust.App:
@@ -150,10 +200,14 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
     processor = JourneyProcessor(book, journeys, emit)
     app.processor = processor  # type: ignore[attr-defined]  # for tests and the benchmark
 
+    guard = OffsetGuard(app)
+
     @app.agent(source, concurrency=1)
     async def process(stream: Any) -> None:
         async for record in stream.events():
             message = record.message
+            if not await guard.in_sequence(message):
+                continue
             raw_headers = message.headers or ()
             headers = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
             try:
@@ -195,11 +249,13 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
         app,
         frozenset((*JOURNEY_TOPICS, CLOCK_TOPIC)),
         lambda: processor.counters.events + processor.counters.ticks,
+        guard,
     )
     app.timer(interval=settings.processor_watchdog_seconds)(watchdog.check)
 
     def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         processor.forget_assignment()
+        guard.forget()
 
     app.on_partitions_revoked.connect(on_rebalance)
     app.on_partitions_assigned.connect(on_rebalance)
