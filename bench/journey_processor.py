@@ -163,6 +163,7 @@ async def processor(
         "PROCESSOR_APP_ID": group,
         "PROCESSOR_DATA_DIR": str(workdir / "state"),
         "PROCESSOR_STANDBY_REPLICAS": "0",
+        "PROCESSOR_CLOCK_SECONDS": "0",  # the replay carries its own clock
         "LOG_LEVEL": "WARNING",
     }
     began = time.perf_counter()

@@ -39,6 +39,7 @@ class Workers:
     root: Path
     app_id: str = field(default_factory=lambda: f"processor-test-{uuid.uuid4().hex[:8]}")
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    restarts: int = 0
 
     async def prepare(self) -> None:
         for topic in SOURCE_TOPICS:
@@ -51,6 +52,9 @@ class Workers:
             "PROCESSOR_APP_ID": self.app_id,
             "PROCESSOR_DATA_DIR": str(self.root / name),
             "PROCESSOR_STANDBY_REPLICAS": "0",
+            "PROCESSOR_CLOCK_SECONDS": "0",  # the test drives the clock
+            "PROCESSOR_WATCHDOG_SECONDS": "3",
+            "PROCESSOR_WEDGED_AFTER_SECONDS": "20",
             "PROCESSOR_SESSION_TIMEOUT_SECONDS": "8",
             "PROCESSOR_WORKER_PORT": str(free_port()),
             "LOG_LEVEL": "WARNING",
@@ -87,10 +91,17 @@ class Workers:
         self.running.clear()
 
     def assert_alive(self) -> None:
-        for name, worker in self.running.items():
-            if worker.poll() is not None:
-                log = (self.root / f"{name}.log").read_text(errors="replace")[-3000:]
-                raise AssertionError(f"worker {name} exited {worker.returncode}:\n{log}")
+        """Like a supervisor: a worker that exited to be replaced (75, wedged consumer) is
+        restarted; any other exit fails the test."""
+        for name, worker in list(self.running.items()):
+            if worker.poll() is None:
+                continue
+            if worker.returncode == 75:
+                self.restarts += 1
+                self.start(name)
+                continue
+            log = (self.root / f"{name}.log").read_text(errors="replace")[-3000:]
+            raise AssertionError(f"worker {name} exited {worker.returncode}:\n{log}")
 
     async def committed(self) -> dict[TopicPartition, int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)

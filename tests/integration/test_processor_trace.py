@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,6 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from journey.app import ProcessorSettings, create_app
-from journey.replay import send
 from journey_platform.contracts import Contracts
 from tests.integration.journeys import Partner, days_ago
 from tests.integration.kafka_helpers import collect, header, start_at_end
@@ -41,14 +41,19 @@ async def test_one_trace_runs_from_the_partner_request_to_the_flag_it_raised(
             processor_app_id=app_id,
             processor_data_dir=tmp_path,
             processor_standby_replicas=0,
+            processor_clock_seconds=0.5,
             processor_worker_port=free_port(),
         )
     )
     await processor.start()
     try:
-        # The clock reaches every partition first, so the report raises its flag as it
-        # is processed, inside the trace of the request that made it.
-        await send(producer, contracts, [(p, datetime.now(UTC)) for p in range(6)])
+        # The live clock (the leader's timer) reaches every partition first, so the report
+        # raises its flag as it is processed, inside the trace of the request that made it.
+        deadline = time.monotonic() + 60
+        journeys = processor.processor.journeys  # type: ignore[attr-defined]
+        while not all(journeys.get(f"clock-p{p}".encode()) for p in range(6)):
+            assert time.monotonic() < deadline, "the live clock never ticked"
+            await asyncio.sleep(0.1)
         async with httpx.AsyncClient(timeout=30) as client:
             police = Partner(client, partner_services["referral"], tokens, "police_force")
             report = await police.post(

@@ -1,9 +1,10 @@
 """`journey run`: the system on this machine, until Ctrl-C.
 
 Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name servers),
-then the three partner services, each with its own database, waits until each answers
-/readyz, prints where their API docs are, and on Ctrl-C stops the services (they finish
-in-flight requests and drain their outboxes) and then the stack it started.
+then the three partner services, each with its own database, and the journey processor
+(with the live clock), waits until each service answers /readyz, prints where their API
+docs are, and on Ctrl-C stops them (services finish in-flight requests and drain their
+outboxes; the processor commits) and then the stack it started.
 """
 
 from __future__ import annotations
@@ -34,6 +35,25 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+WEDGED = 75  # the processor's exit status when its consumer wedged (a fresh one helps)
+
+
+def _start_processor(stack: Stack, logs: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        **stack.environment(),
+        "PROCESSOR_DATA_DIR": str(stack.root / "processor"),
+        "PROCESSOR_STANDBY_REPLICAS": "0",
+    }
+    with (logs / "journey-processor.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "journey.app", "worker", "--loglevel", "warn"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def run(root: Path) -> int:
     stack = Stack.from_environment()
     started = stack.up()
@@ -55,6 +75,7 @@ def run(root: Path) -> int:
                 processes[name] = subprocess.Popen(  # noqa: S603 - our own modules
                     [sys.executable, "-m", name], env=env, stdout=log, stderr=subprocess.STDOUT
                 )
+        processes["journey-processor"] = _start_processor(stack, logs)
         deadline = time.monotonic() + 120
         for name, port in SERVICES.items():
             while not _ready(f"http://127.0.0.1:{port}"):
@@ -64,11 +85,16 @@ def run(root: Path) -> int:
         print("\nThe partner APIs are up (logs in .devstack/services/):")
         for name, port in SERVICES.items():
             print(f"  {name:12} http://127.0.0.1:{port}/docs")
+        print("  journey processor: flags on journey.dropoffs, outcomes on journey.outcomes")
         print("\nA development token: uv run journey token --agency northshire-police")
         print("Press Ctrl-C to stop.")
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _interrupt)
-        signal.pause()
+        while True:
+            time.sleep(1)
+            if processes["journey-processor"].poll() == WEDGED:
+                print("the journey processor's consumer wedged; starting a fresh one")
+                processes["journey-processor"] = _start_processor(stack, logs)
     except KeyboardInterrupt:
         pass
     finally:

@@ -14,8 +14,12 @@ Settings come from the environment (see ProcessorSettings).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ import yaml
 from pydantic_settings import SettingsConfigDict
 
 from journey.processor import CLOCK_TOPIC, JOURNEY_TOPICS, JourneyProcessor
+from journey.replay import tick_event
 from journey.rulebook import RuleBook
 from journey.rules.catalogue import load
 from journey_platform.consumer import dead_letter_headers
@@ -33,6 +38,8 @@ from journey_platform.logs import configure_logging
 from journey_platform.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
+WEDGED_EXIT = 75  # exit status: the consumer wedged; a fresh worker takes over
+CONSUMER_TIMEOUT = 10.0  # seconds the watchdog waits on faust's consumer thread
 
 
 class ProcessorSettings(PlatformSettings):
@@ -49,8 +56,14 @@ class ProcessorSettings(PlatformSettings):
     # How soon the group notices a worker that died without saying goodbye (SIGKILL, a
     # lost node): its partitions wait this long before another worker takes them.
     processor_session_timeout_seconds: float = 30.0
+    # Live clock: the group's leader ticks every journey partition this often with the
+    # wall-clock time. 0 turns it off, for a simulation or replay that ticks itself.
+    processor_clock_seconds: float = 60.0
     # How often to look for source partitions faust left stalled after a rebalance.
     processor_watchdog_seconds: float = 10.0
+    # Idle this long with work waiting (or stuck "rebalancing") and re-reading did not
+    # help: exit with status 75 for the supervisor to start a fresh worker.
+    processor_wedged_after_seconds: float = 120.0
     # YAML mapping rule id -> within (hours / days / working_days): a deployment's
     # thresholds, checked against the catalogue at start.
     processor_rule_overrides: Path | None = None
@@ -72,7 +85,7 @@ class StallWatchdog:
     that a rebalance cleared, or never fetched), with no error, and the partition's
     committed offset stops short of its end for good.
 
-    When the agent has been idle through two checks in a row, outside recovery, while an
+    When the agent has been idle through two checks in a row, outside a rebalance, while an
     assigned source partition's committed offset stood still below its high-water mark,
     the partition is resumed and sought back to that committed offset. Re-reading is
     harmless: journey state is idempotent per event id and ticks only move clocks on.
@@ -84,27 +97,46 @@ class StallWatchdog:
         topics: frozenset[str],
         progress: Callable[[], int],
         guard: OffsetGuard,
+        give_up_after: float,
     ) -> None:
         self.app, self.topics, self.progress, self.guard = app, topics, progress, guard
         self.suspects: dict[Any, int] = {}
         self.last_progress = -1
+        self.wedged_since: float | None = None
+        self.give_up_after = give_up_after
 
     async def check(self) -> None:
+        try:
+            await self._check()
+        except TimeoutError:
+            # The consumer thread did not answer: it is wedged (and a seek would hang).
+            self._strike(True)
+
+    async def _check(self) -> None:
         consumer: Any = self.app.consumer  # faust's Consumer; the interface lacks what we read
-        recovery = self.app.tables.recovery  # type: ignore[attr-defined]
         progress, idle = self.progress(), self.progress() == self.last_progress
         self.last_progress = progress
-        if self.app.rebalancing or recovery.in_recovery or not recovery.completed.is_set():
+        if not idle:
+            self.wedged_since = None
+        recovery = self.app.tables.recovery  # type: ignore[attr-defined]
+        if self.app.rebalancing:
+            # faust can stay "rebalancing", streams suspended, after some rebalances.
             self.suspects.clear()
+            self._strike(idle and not recovery.in_recovery)
             return
+        for tp, offset in list(self.guard.missing.items()):
+            await asyncio.wait_for(consumer.seek(tp, offset), CONSUMER_TIMEOUT)
+            del self.guard.missing[tp]
+        sources = [tp for tp in consumer.assignment() if tp.topic in self.topics]
+        # From the broker: a partition faust never fetched has no high-water mark here.
+        highwaters = await asyncio.wait_for(consumer.highwaters(*sources), CONSUMER_TIMEOUT)
         behind: dict[Any, int] = {}
-        for tp in consumer.assignment():
+        for tp in sources:
             committed = consumer._committed_offset.get(tp)  # no public accessor
-            if tp.topic in self.topics and committed is not None:
-                highwater = consumer.highwater(tp)
-                if highwater is not None and highwater > committed:
-                    behind[tp] = committed
+            if committed is not None and highwaters.get(tp, 0) > committed:
+                behind[tp] = committed
         stalled = {tp for tp, at in behind.items() if idle and self.suspects.get(tp) == at}
+        self._strike(idle and bool(stalled))
         if stalled:
             log.warning(
                 "resuming stalled partitions",
@@ -112,52 +144,57 @@ class StallWatchdog:
             )
             consumer.resume_partitions(stalled)
             for tp in stalled:
-                await self.guard.rewind(tp, behind[tp])
+                await asyncio.wait_for(consumer.seek(tp, behind[tp]), CONSUMER_TIMEOUT)
         self.suspects = {tp: at for tp, at in behind.items() if tp not in stalled}
+
+    def _strike(self, wedged: bool) -> None:
+        now = time.monotonic()
+        if not wedged:
+            self.wedged_since = None
+            return
+        self.wedged_since = self.wedged_since or now
+        if now - self.wedged_since > self.give_up_after:
+            # Still wedged after re-reading: only a new consumer helps. Exit, and let the
+            # supervisor (Kubernetes, `journey run`) start one; it resumes from the
+            # committed offsets, so nothing is lost.
+            log.error("consumer wedged; exiting so that a fresh worker takes over")
+            os._exit(WEDGED_EXIT)
 
 
 class OffsetGuard:
-    """Notices records faust skipped on a source partition, and reads them again.
+    """Notices records faust skipped on a source partition, for the watchdog to re-read.
 
     The journey topics have no offset gaps (idempotent, non-transactional producers,
     nothing compacted or expired), so a record whose offset jumps past the next one
     expected means faust dropped records on the way to the agent (it does, around
-    rebalances, and then treats the jump as a gap it may commit past). The guard seeks
-    the partition back, and passes over records until the first one it expects arrives.
+    rebalances, and then treats the jump as a gap it may commit past). The guard notes
+    where the gap starts; the watchdog seeks back there (seeking from inside the agent
+    can deadlock with faust's consumer thread). Nothing is held back or skipped: journey
+    state does not depend on arrival order and ignores events it has applied.
     """
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
         self.expected: dict[Any, int] = {}
-        self.rewinding: set[Any] = set()
+        self.missing: dict[Any, int] = {}  # partition -> first offset to read again
 
     def forget(self) -> None:
         """After a rebalance faust starts again from the committed offsets."""
         self.expected.clear()
-        self.rewinding.clear()
+        self.missing.clear()
 
-    async def rewind(self, tp: Any, offset: int) -> None:
-        self.expected[tp] = offset
-        self.rewinding.add(tp)
-        await self.app.consumer.seek(tp, offset)
-
-    async def in_sequence(self, message: Any) -> bool:
-        tp = message.tp
+    def notice(self, message: Any) -> None:
+        tp, offset = message.tp, message.offset
         expected = self.expected.get(tp)
         if expected is None:
             expected = self.app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
-        if expected is not None and message.offset > expected:
-            if tp not in self.rewinding:
-                log.warning(
-                    "records skipped on the way to the agent; reading them again",
-                    extra={"partition": f"{tp.topic}-{tp.partition}", "from": expected},
-                )
-                await self.rewind(tp, expected)
-            return False  # it comes again, after the records it jumped
-        if expected is not None and message.offset == expected:
-            self.rewinding.discard(tp)
-        self.expected[tp] = max(message.offset + 1, expected or 0)
-        return True
+        if expected is not None and offset > expected and tp not in self.missing:
+            log.warning(
+                "records skipped on the way to the agent; they will be read again",
+                extra={"partition": f"{tp.topic}-{tp.partition}", "from": expected},
+            )
+            self.missing[tp] = expected
+        self.expected[tp] = max(offset + 1, expected or 0)
 
 
 def create_app(settings: ProcessorSettings | None = None) -> faust.App:
@@ -206,8 +243,7 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
     async def process(stream: Any) -> None:
         async for record in stream.events():
             message = record.message
-            if not await guard.in_sequence(message):
-                continue
+            guard.notice(message)
             raw_headers = message.headers or ()
             headers = list(raw_headers.items() if isinstance(raw_headers, dict) else raw_headers)
             try:
@@ -250,8 +286,22 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
         frozenset((*JOURNEY_TOPICS, CLOCK_TOPIC)),
         lambda: processor.counters.events + processor.counters.ticks,
         guard,
+        settings.processor_wedged_after_seconds,
     )
     app.timer(interval=settings.processor_watchdog_seconds)(watchdog.check)
+
+    if settings.processor_clock_seconds > 0:
+        clock = _raw_topic(app, CLOCK_TOPIC)
+
+        async def tick_every_partition() -> None:
+            now = datetime.now(UTC)
+            for partition in range(partitions):
+                record = encode(tick_event(partition, now, mode="live"), contracts)
+                await clock.send(
+                    key=record.key, value=record.value, headers=record.headers, partition=partition
+                )
+
+        app.timer(interval=settings.processor_clock_seconds, on_leader=True)(tick_every_partition)
 
     def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         processor.forget_assignment()

@@ -18,12 +18,13 @@ from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode
 
 
-def tick_event(partition: int, moment: datetime) -> Event:
+def tick_event(partition: int, moment: datetime, mode: str = "replay") -> Event:
+    """A clock tick for one journey partition (send it to that partition explicitly)."""
     return Event(
         type="uk.nrm.clock.ticked",
         subject=f"clock-p{partition}",
         time=moment,
-        data={"partition": partition, "mode": "replay"},
+        data={"partition": partition, "mode": mode},
         source="clock",
         recorded_by="clock",
         recorded_time=moment,
