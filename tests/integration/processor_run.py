@@ -29,6 +29,7 @@ from tests.integration.kafka_helpers import header, read_all, start_at_end
 
 SOURCE_TOPICS = (*JOURNEY_TOPICS, CLOCK_TOPIC)
 LOG_LEVEL = os.environ.get("PROCESSOR_TEST_LOGLEVEL", "warn")  # info when debugging
+LIVENESS_SECONDS = 30
 
 
 @dataclass
@@ -114,8 +115,15 @@ class Workers:
 
     async def wait_until_caught_up(self, ends: dict[TopicPartition, int], timeout: float) -> None:
         """Poll the group's committed offsets until they reach `ends` (faust commits only
-        after flushing what it published)."""
+        after flushing what it published).
+
+        Like a liveness probe on consumer lag: when the committed offsets stand still for
+        `LIVENESS_SECONDS` with work waiting, the workers are SIGKILLed and started again
+        (faust-streaming can wedge after rebalances; a fresh consumer resumes from the
+        committed offsets). Restarts are counted in `self.restarts`.
+        """
         deadline = time.monotonic() + timeout
+        last, moved_at = -1, time.monotonic()
         while True:
             self.assert_alive()
             committed = await self.committed()
@@ -124,6 +132,15 @@ class Workers:
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"processor still behind: {behind}")
+            progress = sum(committed.values())
+            if progress != last:
+                last, moved_at = progress, time.monotonic()
+            elif time.monotonic() - moved_at > LIVENESS_SECONDS:
+                for name in list(self.running):
+                    self.kill(name)
+                    self.start(name)
+                self.restarts += 1
+                moved_at = time.monotonic()
             await asyncio.sleep(0.5)
 
 

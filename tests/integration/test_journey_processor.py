@@ -81,10 +81,11 @@ async def test_two_workers_one_killed_midway_end_where_the_oracle_does(
         workers.kill("a")
         await send(producer, contracts, items[half:])
         workers.start("a")
-        await workers.wait_until_caught_up(await end_offsets(kafka, SOURCE_TOPICS), timeout=300)
+        await workers.wait_until_caught_up(await end_offsets(kafka, SOURCE_TOPICS), timeout=600)
     finally:
         workers.stop_all()
 
+    print(f"workers restarted by the liveness check: {workers.restarts}")
     journeys = {e.subject for e in events}
     flags, outcomes = await published(kafka, journeys, outputs_since)
     expected_flags, expected_outcomes = oracle(contracts, events, now)
