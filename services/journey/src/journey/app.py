@@ -96,10 +96,9 @@ class StallWatchdog:
         app: faust.App,
         topics: frozenset[str],
         progress: Callable[[], int],
-        guard: OffsetGuard,
         give_up_after: float,
     ) -> None:
-        self.app, self.topics, self.progress, self.guard = app, topics, progress, guard
+        self.app, self.topics, self.progress = app, topics, progress
         self.suspects: dict[Any, int] = {}
         self.last_progress = -1
         self.wedged_since: float | None = None
@@ -124,9 +123,6 @@ class StallWatchdog:
             self.suspects.clear()
             self._strike(idle and not recovery.in_recovery)
             return
-        for tp, offset in list(self.guard.missing.items()):
-            await asyncio.wait_for(consumer.seek(tp, offset), CONSUMER_TIMEOUT)
-            del self.guard.missing[tp]
         sources = [tp for tp in consumer.assignment() if tp.topic in self.topics]
         # From the broker: a partition faust never fetched has no high-water mark here.
         highwaters = await asyncio.wait_for(consumer.highwaters(*sources), CONSUMER_TIMEOUT)
@@ -162,38 +158,38 @@ class StallWatchdog:
 
 
 class OffsetGuard:
-    """Notices records faust skipped on a source partition, for the watchdog to re-read.
+    """Stops the worker when faust skipped records on a source partition.
 
     The journey topics have no offset gaps (idempotent, non-transactional producers,
     nothing compacted or expired), so a record whose offset jumps past the next one
     expected means faust dropped records on the way to the agent (it does, around
-    rebalances, and then treats the jump as a gap it may commit past). The guard notes
-    where the gap starts; the watchdog seeks back there (seeking from inside the agent
-    can deadlock with faust's consumer thread). Nothing is held back or skipped: journey
-    state does not depend on arrival order and ignores events it has applied.
+    rebalances), and it treats the jump as a gap it may commit past. Seeking back from a
+    running worker proved unreliable, so the worker exits at once, before faust can
+    commit past the gap, with status 75: its supervisor starts a fresh worker, which
+    resumes from the committed offsets and reads the skipped records. A crash is better
+    than a silent loss.
     """
 
     def __init__(self, app: faust.App) -> None:
         self.app = app
         self.expected: dict[Any, int] = {}
-        self.missing: dict[Any, int] = {}  # partition -> first offset to read again
 
     def forget(self) -> None:
         """After a rebalance faust starts again from the committed offsets."""
         self.expected.clear()
-        self.missing.clear()
 
     def notice(self, message: Any) -> None:
         tp, offset = message.tp, message.offset
         expected = self.expected.get(tp)
         if expected is None:
             expected = self.app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
-        if expected is not None and offset > expected and tp not in self.missing:
-            log.warning(
-                "records skipped on the way to the agent; they will be read again",
+        if expected is not None and offset > expected:
+            log.error(
+                "records skipped on the way to the agent; exiting so that a fresh worker "
+                "reads them",
                 extra={"partition": f"{tp.topic}-{tp.partition}", "from": expected},
             )
-            self.missing[tp] = expected
+            os._exit(WEDGED_EXIT)
         self.expected[tp] = max(offset + 1, expected or 0)
 
 
@@ -285,7 +281,6 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
         app,
         frozenset((*JOURNEY_TOPICS, CLOCK_TOPIC)),
         lambda: processor.counters.events + processor.counters.ticks,
-        guard,
         settings.processor_wedged_after_seconds,
     )
     app.timer(interval=settings.processor_watchdog_seconds)(watchdog.check)
