@@ -42,6 +42,7 @@ async def test_one_trace_runs_from_the_partner_request_to_the_flag_it_raised(
             processor_data_dir=tmp_path,
             processor_standby_replicas=0,
             processor_clock_seconds=0.5,
+            processor_exit_on_gap=False,  # never end the test session
             processor_worker_port=free_port(),
         )
     )
