@@ -4,9 +4,9 @@
 
 One agent reads the co-partitioned journey topics and journey.clock, with
 `concurrency=1` (faust-streaming issue #606: above 1 an agent can lose messages), and
-hands each record to journey.processor. Journey state lives in two tables backed by
-changelog topics, RocksDB (rocksdict) on disk in production; a restarted or rebalanced
-worker recovers them from the changelog. Records that are not events, or break their
+hands each record to journey.processor. Journey state lives in one table backed by a
+changelog topic, RocksDB (rocksdict) on disk in production; a restarted or rebalanced
+worker recovers it from the changelog. Records that are not events, or break their
 contract, go to journey.deadletter unchanged with the reason, and processing goes on.
 
 Settings come from the environment (see ProcessorSettings).

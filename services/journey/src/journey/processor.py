@@ -72,6 +72,7 @@ class JourneyProcessor:
     # kept in memory, rebuilt from the journeys after every assignment.
     _wakeups: dict[str, float] = field(default_factory=dict)
     _due: dict[int, list[tuple[float, str]]] = field(default_factory=dict)
+    _clocks: dict[int, float] = field(default_factory=dict)  # a cache of the table's clocks
     _synced: bool = False
 
     def forget_assignment(self) -> None:
@@ -111,6 +112,7 @@ class JourneyProcessor:
         self.counters.ticks += 1
         moment = max(now.timestamp(), self._clock(partition))
         self.journeys[_clock_key(partition)] = repr(moment).encode()
+        self._clocks[partition] = moment
         due = self._due.setdefault(partition, [])
         while due and due[0][0] <= moment:
             wakeup, journey_id = heapq.heappop(due)
@@ -127,6 +129,7 @@ class JourneyProcessor:
         outputs again (a crash may have lost them)."""
         self._wakeups.clear()
         self._due.clear()
+        self._clocks.clear()
         for key, raw in list(self.journeys.items()):
             if key.startswith(b"clock-"):
                 continue
@@ -143,8 +146,11 @@ class JourneyProcessor:
     # -- state -------------------------------------------------------------------------
 
     def _clock(self, partition: int) -> float:
-        stored = self.journeys.get(_clock_key(partition))
-        return float(stored) if stored is not None else float("-inf")
+        """The partition's clock; read from the table once per assignment, not per record."""
+        if partition not in self._clocks:
+            stored = self.journeys.get(_clock_key(partition))
+            self._clocks[partition] = float(stored) if stored is not None else float("-inf")
+        return self._clocks[partition]
 
     def _load(self, journey_id: str) -> JourneyState:
         raw = self.journeys.get(journey_id.encode())
