@@ -1,0 +1,1 @@
+"""The journey simulator: a calibrated synthetic cohort driven through the partner APIs."""

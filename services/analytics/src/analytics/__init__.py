@@ -1,0 +1,1 @@
+"""Analysts' view of the journeys: sink, disclosure-controlled analytics, reports and charts."""
