@@ -90,4 +90,6 @@ def service_environment(database_url: str, kafka: str, jwks: Path) -> dict[str, 
         "auth_jwks_file": jwks,
         "outbox_poll_interval_seconds": 0.05,
         "consumer_group_prefix": database_url.rsplit("/", 1)[1],
+        # The simulator's tests set recorded times; other tests never send the header.
+        "accept_simulated_time": True,
     }

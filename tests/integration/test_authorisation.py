@@ -52,14 +52,15 @@ pytestmark = pytest.mark.integration
 POLICE = "police_force"
 COUNCIL = "local_authority"
 NGO = "ngo_first_responder"
+HOME_OFFICE = "home_office_first_responder"
 SCA = "competent_authority_sca"
 IECA = "competent_authority_ieca"
 SUPPORT = "support_provider"
 CPS = "cps"
-ALL_TYPES = frozenset({POLICE, COUNCIL, NGO, SCA, IECA, SUPPORT, CPS})
+ALL_TYPES = frozenset({POLICE, COUNCIL, NGO, HOME_OFFICE, SCA, IECA, SUPPORT, CPS})
 
-FIRST_RESPONDERS = frozenset({POLICE, COUNCIL, NGO})
-PUBLIC_AUTHORITIES = frozenset({POLICE, COUNCIL})  # who owes the Duty to Notify
+FIRST_RESPONDERS = frozenset({POLICE, COUNCIL, NGO, HOME_OFFICE})
+PUBLIC_AUTHORITIES = frozenset({POLICE, COUNCIL, HOME_OFFICE})  # who owes the Duty to Notify
 COMPETENT_AUTHORITIES = frozenset({SCA, IECA})
 PROVIDERS = frozenset({SUPPORT, COUNCIL})  # adults under the MSVCC; children by councils
 CRIMINAL_JUSTICE = frozenset({POLICE, CPS})
@@ -732,6 +733,7 @@ async def arrange_reads(scene: Scene, services: dict[str, RunningService]) -> di
     """
     api, person = scene.api, synthetic_person()
     police, council, ngo = BY_TYPE[POLICE], BY_TYPE[COUNCIL], BY_TYPE[NGO]
+    home_office = BY_TYPE[HOME_OFFICE]
     sca, ieca, provider, cps = BY_TYPE[SCA], BY_TYPE[IECA], BY_TYPE[SUPPORT], BY_TYPE[CPS]
     outsider_police, outsider_provider = OTHER_AGENCY[POLICE], OTHER_AGENCY[SUPPORT]
     referral, support, prosecution = services[R], services[S], services[P]
@@ -756,10 +758,13 @@ async def arrange_reads(scene: Scene, services: dict[str, RunningService]) -> di
         join_by(scene.referral(agency=council, person=person), referral, journey, council),
         join_by(scene.referral(agency=ngo, person=person), referral, journey, ngo),
         join_by(reconsider(), referral, journey, provider),
+        join_by(scene.referral(agency=home_office, person=person), referral, journey, home_office),
         take_part(referral, journey, [cps]),
     )
     # A Duty to Notify report is anonymous: its own journey, with only the reporter on it.
-    await take_part(referral, notified.journey_id, [council, ngo, sca, ieca, provider, cps])
+    await take_part(
+        referral, notified.journey_id, [council, ngo, home_office, sca, ieca, provider, cps]
+    )
     outside_detention = await scene.detention(outsider.journey_id)
 
     # Support: asked for by the SCA, the council and the NGO and the IECA, provided by
@@ -774,7 +779,7 @@ async def arrange_reads(scene: Scene, services: dict[str, RunningService]) -> di
     await asyncio.gather(
         *(
             join_by(scene.support_case(provider, journey=first, requester=a), support, journey, a)
-            for a in (council, ngo, ieca)
+            for a in (council, ngo, home_office, ieca)
         ),
         join_by(api.record(S, missing, _missing(), agency=police), support, journey, police),
         take_part(support, journey, [cps]),
@@ -789,7 +794,7 @@ async def arrange_reads(scene: Scene, services: dict[str, RunningService]) -> di
     path = f"/v1/criminal-cases/{crime.resource_id}/engagement-changes"
     await asyncio.gather(
         join_by(api.record(P, path, engagement, agency=cps), prosecution, journey, cps),
-        take_part(prosecution, journey, [council, ngo, sca, ieca, provider]),
+        take_part(prosecution, journey, [council, ngo, home_office, sca, ieca, provider]),
     )
 
     outside = View(

@@ -250,3 +250,39 @@ async def test_one_journey_through_all_three_services_publishes_its_events_in_or
     trace_id = int(traceparent.split("-")[1], 16)
     in_trace = {s.name for s in spans.get_finished_spans() if s.context.trace_id == trace_id}
     assert {"POST /v1/referrals", "nrm.identification publish"} <= in_trace
+
+
+async def test_a_simulation_sets_the_recorded_time_and_cannot_record_before_it_happened(
+    partner_services: dict[str, RunningService], tokens: Tokens, kafka: str, contracts: Contracts
+) -> None:
+    """The simulator plays months in minutes: the event's recordedtime is its clock's."""
+    referral = partner_services["referral"]
+    simulated = "2024-05-02T10:00:00+00:00"
+    async with httpx.AsyncClient(timeout=30) as client:
+        headers = {**tokens.headers(BY_TYPE["police_force"]), "Simulated-Time": simulated}
+        body = referral_body(synthetic_person(), occurred_at="2024-05-01T09:00:00+00:00")
+        response = await client.post(f"{referral.url}/v1/referrals", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        journey = response.json()["journey_id"]
+
+        late = referral_body(synthetic_person(), occurred_at="2024-05-03T09:00:00+00:00")
+        headers = {**tokens.headers(BY_TYPE["police_force"]), "Simulated-Time": simulated}
+        refused = await client.post(f"{referral.url}/v1/referrals", json=late, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert "after the time of recording" in refused.json()["detail"]
+
+    [record] = await collect(
+        kafka,
+        "nrm.identification",
+        keep=lambda r: r.key == journey.encode(),
+        until=lambda kept: len(kept) >= 1,
+    )
+    event = decode(
+        topic=record.topic,
+        key=record.key,
+        value=record.value,
+        headers=record.headers,
+        contracts=contracts,
+    )
+    assert event.recorded_time.isoformat() == simulated
+    assert event.time.isoformat() == "2024-05-01T09:00:00+00:00"

@@ -40,6 +40,8 @@ SCOPES = {
     "support:write": "Record support",
     "justice:read": "Read criminal cases on journeys you take part in",
     "justice:write": "Record crimes, investigations, victim engagement, charges and trials",
+    "analytics:read": "Read disclosure-controlled journey analytics (no row about one person)",
+    "analytics:export": "Export the pseudonymised, record-level event log (audited)",
 }
 
 

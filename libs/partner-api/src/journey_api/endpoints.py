@@ -20,6 +20,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from journey_api.auth import CurrentPrincipal, Principal, allow
+from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import request_hash, respond_once
@@ -123,6 +124,7 @@ def _add_write(
         )
         body = payload.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
         runtime = request.app.state.runtime
+        recorded_at = recorded_time(request)
 
         async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
             resource = await _target(
@@ -146,6 +148,7 @@ def _add_write(
                 attributes=attributes,
                 event_data=_event_data(spec, resource, attributes),
                 occurred_at=occurred_at,
+                recorded_at=recorded_at,
                 participants=extra,
             )
             for follow_action, data in follow_ups:
@@ -158,6 +161,7 @@ def _add_write(
                     attributes=data,
                     event_data=_event_data(spec, resource, data),
                     occurred_at=occurred_at,
+                    recorded_at=recorded_at,
                 )
             return 201, recorded.as_json()
 

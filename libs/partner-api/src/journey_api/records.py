@@ -21,6 +21,7 @@ import asyncpg
 from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import Principal
+from journey_api.models import CLOCK_SKEW
 from journey_api.problems import Problem
 from journey_platform.contracts import ContractViolation
 from journey_platform.db import Connection
@@ -153,8 +154,16 @@ class JourneyRecords:
         attributes: Mapping[str, Any],
         event_data: Mapping[str, Any],
         occurred_at: datetime,
+        recorded_at: datetime,
         participants: Iterable[str] = (),
     ) -> Recorded:
+        if occurred_at > recorded_at + CLOCK_SKEW:
+            raise Problem(
+                422,
+                "Invalid request",
+                "occurred_at is after the time of recording.",
+                kind="validation",
+            )
         event = Event(
             type=action.event_type,
             subject=journey_id,
@@ -162,12 +171,13 @@ class JourneyRecords:
             data=dict(event_data),
             source=self.source,
             recorded_by=principal.agency_id,
+            recorded_time=recorded_at,
         )
         row = await conn.fetchrow(
             f"""INSERT INTO journey_records
                     (record_id, journey_id, resource_id, kind, attributes, occurred_at,
-                     agency_id, event_id)
-                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8) RETURNING {_COLUMNS}""",
+                     agency_id, event_id, recorded_at)
+                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9) RETURNING {_COLUMNS}""",
             uuid.uuid4(),
             journey_id,
             resource_id,
@@ -176,6 +186,7 @@ class JourneyRecords:
             occurred_at,
             principal.agency_id,
             uuid.UUID(event.id),
+            recorded_at,
         )
         await conn.executemany(
             """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)

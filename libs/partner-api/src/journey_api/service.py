@@ -83,6 +83,8 @@ class ApiSettings(PlatformSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Demos and tests only: take the recorded time from the Simulated-Time header (clock.py).
+    accept_simulated_time: bool = False
 
 
 @dataclass

@@ -6,7 +6,9 @@ from journey_api.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, Agency
 from journey_api.records import Action
 
 SUPPORT = frozenset({AgencyType.SUPPORT_PROVIDER})
-PUBLIC_AUTHORITIES = frozenset({AgencyType.POLICE_FORCE, AgencyType.LOCAL_AUTHORITY})
+PUBLIC_AUTHORITIES = frozenset(
+    {AgencyType.POLICE_FORCE, AgencyType.LOCAL_AUTHORITY, AgencyType.HOME_OFFICE_FIRST_RESPONDER}
+)
 
 SUBMIT_REFERRAL = Action(
     "referral",

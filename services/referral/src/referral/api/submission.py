@@ -20,6 +20,7 @@ from journey_api.agencies import (
 )
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, allow
+from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import request_hash, respond_once
@@ -119,6 +120,7 @@ def submission_router(
                 kind="consent",
             )
         runtime = request.app.state.runtime
+        recorded_at = recorded_time(request)
 
         async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
             journey_id, previous = await _journey_for(conn, pseudonyms, person)
@@ -146,6 +148,7 @@ def submission_router(
                 attributes=attributes,
                 event_data={"referral_id": str(referral_id), **attributes},
                 occurred_at=occurred_at,
+                recorded_at=recorded_at,
                 participants=authorities[body["competent_authority"]],
             )
             return 201, recorded.as_json()

@@ -22,6 +22,7 @@ FIRST_RESPONDER_TYPE = {
     AgencyType.POLICE_FORCE: "police",
     AgencyType.LOCAL_AUTHORITY: "local_authority",
     AgencyType.NGO_FIRST_RESPONDER: "ngo",
+    AgencyType.HOME_OFFICE_FIRST_RESPONDER: "home_office_ukvi",
 }
 
 
