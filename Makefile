@@ -11,8 +11,8 @@ install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
 	$(UV) sync --frozen
 
-run: install  ## the main job: stack and partner APIs until Ctrl-C (processor, simulator, dashboard to come)
-	$(RUN) journey run
+run: install  ## the main job: the system, a simulated cohort, a report, then serve until Ctrl-C (RUN_ARGS="--journeys 500")
+	$(RUN) journey run $(RUN_ARGS)
 
 test: install  ## unit, contract and integration tests on a real Kafka and PostgreSQL
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,16 @@ class Stack:
         if self.postgres and self.postgres.stop():
             stopped.append("postgres")
         return stopped
+
+    def reset(self) -> None:
+        """Stop the local servers and delete their data (kept: downloaded jars, binaries):
+        the next `up` starts from empty topics and databases. Existing servers named by
+        the environment are never touched."""
+        self.down()
+        if self.kafka:
+            shutil.rmtree(self.kafka.home / "data", ignore_errors=True)
+        if self.postgres:
+            shutil.rmtree(self.postgres.data, ignore_errors=True)
 
     def status(self) -> dict[str, str]:
         return asyncio.run(self._status())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -97,4 +98,27 @@ async def ensure_topics(
             log.info("created topics", extra={"topics": created})
         return created
     finally:
+        await admin.close()
+
+
+async def consumer_lag(bootstrap_servers: str, group: str, topics: Sequence[str]) -> int:
+    """Records on `topics` that `group` has not yet committed (all of them, for a partition
+    the group never committed): how far a consumer still has to go."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    await consumer.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+        partitions = [
+            TopicPartition(topic["topic"], partition["partition"])
+            for topic in described
+            for partition in topic["partitions"]
+        ]
+        ends = await consumer.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+        done = {p: max(0, c.offset) for p, c in committed.items() if c is not None}  # -1: none
+        return sum(max(0, end - done.get(p, 0)) for p, end in ends.items())
+    finally:
+        await consumer.stop()
         await admin.close()
