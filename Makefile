@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: install run test lint format schemas-check bench bench-processor devstack-up devstack-down devstack-status
+.PHONY: install browser run test lint format schemas-check bench bench-processor devstack-up devstack-down devstack-status
 
 install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
@@ -14,7 +14,10 @@ install:  ## the workspace, from the committed lock file
 run: install  ## the main job: the system, a simulated cohort, a report, then serve until Ctrl-C (RUN_ARGS="--journeys 500")
 	$(RUN) journey run $(RUN_ARGS)
 
-test: install  ## unit, contract and integration tests on a real Kafka and PostgreSQL
+browser:  ## Debian's Chromium, which the dashboard test drives headless (needs root or sudo)
+	@command -v chromium >/dev/null || { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; }
+
+test: install browser  ## unit, contract and integration tests on a real Kafka and PostgreSQL
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest
 
 lint: install  ## ruff and strict mypy
