@@ -217,6 +217,7 @@ def dropoff_data(dropoff: Dropoff) -> dict[str, Any]:
         "severity": str(dropoff.rule.severity),
         "started_by": dropoff.started_by,
         "due_at": rfc3339(dropoff.due_at),
+        "sequence": dropoff.sequence,
     }
     if dropoff.kind == "resolved":
         assert dropoff.resolved_at is not None

@@ -78,6 +78,7 @@ class Dropoff:
     resolved_at: datetime | None = None
     resolution: str | None = None
     resolved_by: str | None = None
+    sequence: int = 0  # this flag's events counted from 0: the highest is its state
 
     @property
     def time(self) -> datetime:
@@ -398,6 +399,7 @@ class JourneyState:
             resolved_at=None if at is None else _dt(at),
             resolution=why,
             resolved_by=by,
+            sequence=seq,
         )
 
     def flags(self) -> list[tuple[str, str, datetime, datetime | None, str | None]]:

@@ -1,0 +1,324 @@
+"""The analytics API: read-only, disclosure-controlled answers for analysts.
+
+Every route needs a bearer token of an `analyst` agency with the `analytics:read` scope
+(the event log: `analytics:export`), and every request is audited. Answers carry no row
+about one person: counts below the threshold are null (see analytics.disclosure).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated, Any, Literal, get_args
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response
+
+from analytics import dropoffs, eventlog, exports, funnel, survival
+from analytics.config import STATIC
+from analytics.dropoffs import DIMENSIONS
+from analytics.models import Dropoffs, Funnel, TimeToEvent
+from analytics.period import Period
+from analytics.survival import MEASURES
+from journey_api.agencies import AgencyType
+from journey_api.audit import audit
+from journey_api.auth import CurrentPrincipal, Principal, allow
+from journey_api.problems import PROBLEM, READ_ERRORS, Problem, not_found
+from journey_api.service import CurrentRuntime, Runtime
+from journey_platform.db import Connection
+
+READ, EXPORT = "analytics:read", "analytics:export"
+ANALYSTS = frozenset({AgencyType.ANALYST})
+
+Dimension = Literal[
+    "rule",
+    "stage",
+    "first_responder_type",
+    "competent_authority",
+    "region",
+    "exploitation_type",
+    "age_band",
+    "nationality_group",
+]
+MeasureName = Literal[
+    "referral_to_reasonable_grounds",
+    "reasonable_grounds_to_conclusive_grounds",
+    "support_entry_to_exit",
+]
+TableFormat = Literal["csv", "parquet"]
+ChartName = Literal["funnel", "dropoff-rates", "time-to-event"]
+ChartFormat = Literal["svg", "png"]
+assert set(get_args(Dimension)) == set(DIMENSIONS)
+assert set(get_args(MeasureName)) == set(MEASURES)
+
+CHART_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def period(
+    start: Annotated[
+        date | None, Query(alias="from", description="First referral date (inclusive)")
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last referral date (inclusive)")
+    ] = None,
+) -> Period:
+    if start and end and start > end:
+        raise Problem(400, "Bad request", "The period ends before it starts.", kind="bad-period")
+    return Period(start, end)
+
+
+CurrentPeriod = Annotated[Period, Depends(period)]
+
+
+async def _audited(
+    request: Request, principal: Principal, runtime: Runtime, scope: str
+) -> Principal:
+    allow(principal, scope=scope, agency_types=ANALYSTS, action="read analytics")
+    route = request.scope.get("route")
+    async with runtime.pool.acquire() as conn:
+        await audit(
+            conn,
+            principal,
+            action=f"{request.method} {getattr(route, 'path', request.url.path)}",
+            journey_id=None,
+            resource_id=request.url.query[:500] or None,  # coded query parameters only
+        )
+    return principal
+
+
+async def analyst(
+    request: Request, principal: CurrentPrincipal, runtime: CurrentRuntime
+) -> Principal:
+    """An analyst with the analytics:read scope; the request is audited."""
+    return await _audited(request, principal, runtime, READ)
+
+
+async def exporter(
+    request: Request, principal: CurrentPrincipal, runtime: CurrentRuntime
+) -> Principal:
+    """An analyst with the analytics:export scope; the request is audited."""
+    return await _audited(request, principal, runtime, EXPORT)
+
+
+Analyst = Annotated[Principal, Depends(analyst)]
+Exporter = Annotated[Principal, Depends(exporter)]
+
+
+@asynccontextmanager
+async def snapshot(runtime: Runtime) -> AsyncIterator[Connection]:
+    """A read-only connection on one snapshot, so an answer's numbers agree."""
+    async with (
+        runtime.pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        yield conn
+
+
+def disclosure_threshold(request: Request) -> int:
+    """The deployment's disclosure threshold (set on the app by analytics.main)."""
+    return int(request.app.state.disclosure_threshold)
+
+
+Threshold = Annotated[int, Depends(disclosure_threshold)]
+router = APIRouter(prefix="/v1", tags=["analytics"], responses=READ_ERRORS)
+
+
+async def answer_funnel(runtime: Runtime, when: Period, threshold: int) -> dict[str, Any]:
+    async with snapshot(runtime) as conn:
+        return await funnel.get(conn, period=when, threshold=threshold)
+
+
+async def answer_dropoffs(
+    runtime: Runtime, by: str, when: Period, threshold: int
+) -> dict[str, Any]:
+    async with snapshot(runtime) as conn:
+        return await dropoffs.get(conn, by=by, period=when, threshold=threshold)
+
+
+async def answer_time_to_event(
+    runtime: Runtime, measure: str, when: Period, threshold: int
+) -> dict[str, Any]:
+    async with snapshot(runtime) as conn:
+        return await survival.get(conn, measure=measure, period=when, threshold=threshold)
+
+
+@router.get("/funnel", response_model=Funnel)
+async def get_funnel(
+    _: Analyst, runtime: CurrentRuntime, threshold: Threshold, when: CurrentPeriod
+) -> Any:
+    """Journeys that reached each step from referral to conviction, with conversions."""
+    return await answer_funnel(runtime, when, threshold)
+
+
+@router.get("/dropoffs", response_model=Dropoffs)
+async def get_dropoffs(
+    _: Analyst,
+    runtime: CurrentRuntime,
+    threshold: Threshold,
+    when: CurrentPeriod,
+    by: Dimension = "rule",
+) -> Any:
+    """Drop-off flags raised, open and resolved, by one dimension, with a total row."""
+    return await answer_dropoffs(runtime, by, when, threshold)
+
+
+@router.get("/time-to-event", response_model=TimeToEvent)
+async def get_time_to_event(
+    _: Analyst,
+    runtime: CurrentRuntime,
+    threshold: Threshold,
+    when: CurrentPeriod,
+    measure: MeasureName = "referral_to_reasonable_grounds",
+) -> Any:
+    """Kaplan-Meier time to event, journeys still waiting counted as censored."""
+    return await answer_time_to_event(runtime, measure, when, threshold)
+
+
+def table_response(
+    name: str, rows: list[dict[str, Any]], columns: dict[str, Any], fmt: str
+) -> Response:
+    return Response(
+        exports.render(rows, columns, fmt),
+        media_type=exports.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+TABLE_DOCS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t: {} for t in exports.FORMATS.values()}, "description": "The table"}
+}
+
+
+@router.get("/exports/funnel.{fmt}", response_class=Response, responses=TABLE_DOCS)
+async def export_funnel(
+    _: Analyst,
+    runtime: CurrentRuntime,
+    threshold: Threshold,
+    when: CurrentPeriod,
+    fmt: TableFormat,
+) -> Response:
+    """The funnel as CSV or Parquet (the same numbers as /v1/funnel)."""
+    rows, columns = exports.funnel_rows(await answer_funnel(runtime, when, threshold))
+    return table_response("funnel", rows, columns, fmt)
+
+
+@router.get("/exports/dropoffs.{fmt}", response_class=Response, responses=TABLE_DOCS)
+async def export_dropoffs(
+    _: Analyst,
+    runtime: CurrentRuntime,
+    threshold: Threshold,
+    when: CurrentPeriod,
+    fmt: TableFormat,
+    by: Dimension = "rule",
+) -> Response:
+    """Drop-offs by one dimension as CSV or Parquet, the total row last."""
+    rows, columns = exports.dropoff_rows(await answer_dropoffs(runtime, by, when, threshold))
+    return table_response(f"dropoffs-by-{by}", rows, columns, fmt)
+
+
+@router.get("/exports/time-to-event.{fmt}", response_class=Response, responses=TABLE_DOCS)
+async def export_time_to_event(
+    _: Analyst,
+    runtime: CurrentRuntime,
+    threshold: Threshold,
+    when: CurrentPeriod,
+    fmt: TableFormat,
+    measure: MeasureName = "referral_to_reasonable_grounds",
+) -> Response:
+    """A time-to-event curve as CSV or Parquet, its summary on every row."""
+    answer = await answer_time_to_event(runtime, measure, when, threshold)
+    rows, columns = exports.time_to_event_rows(answer)
+    return table_response(f"time-to-event-{measure}", rows, columns, fmt)
+
+
+@router.get(
+    "/event-log.{fmt}",
+    response_class=Response,
+    responses={
+        **TABLE_DOCS,
+        200: {
+            **TABLE_DOCS[200],
+            "headers": {
+                "X-Dropped-Variants": {"description": "Rare trace variants left out"},
+                "X-Dropped-Cases": {"description": "Journeys left out with them"},
+            },
+        },
+    },
+)
+async def export_event_log(
+    request: Request,
+    principal: Exporter,
+    runtime: CurrentRuntime,
+    threshold: Threshold,
+    when: CurrentPeriod,
+    fmt: TableFormat,
+) -> Response:
+    """The event log (case_id, activity, timestamp) for process mining; audited.
+
+    Case ids are pseudonymised afresh for each export, timestamps are cut to the day,
+    and journeys whose trace variant fewer than the threshold share are left out.
+    """
+    async with snapshot(runtime) as conn:
+        log = await eventlog.get(conn, period=when, threshold=threshold)
+    async with runtime.pool.acquire() as conn:
+        await audit(
+            conn,
+            principal,
+            action="export:event-log",
+            journey_id=None,
+            resource_id=(
+                f"format={fmt};period={when.json()};cases={log.cases};"
+                f"variants={log.variants};dropped_variants={log.dropped_variants}"
+            ),
+        )
+    response = table_response("event-log", log.rows, exports.event_log_schema(), fmt)
+    response.headers["X-Dropped-Variants"] = str(log.dropped_variants)
+    response.headers["X-Dropped-Cases"] = str(log.dropped_cases)
+    return response
+
+
+@router.get(
+    "/charts/{name}.{fmt}",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in CHART_TYPES.values()}}},
+)
+async def get_chart(
+    _: Analyst,
+    runtime: CurrentRuntime,
+    threshold: Threshold,
+    when: CurrentPeriod,
+    name: ChartName,
+    fmt: ChartFormat,
+) -> Response:
+    """A chart of the same answers: funnel, drop-off rates by stage, time to event."""
+    data: dict[str, Any] | list[dict[str, Any]]
+    if name == "funnel":
+        data = await answer_funnel(runtime, when, threshold)
+    elif name == "dropoff-rates":
+        data = await answer_dropoffs(runtime, "stage", when, threshold)
+    else:
+        data = [await answer_time_to_event(runtime, m, when, threshold) for m in MEASURES]
+    charts = importlib.import_module("analytics.charts")  # drawn by its own module
+    image: bytes = await run_in_threadpool(charts.render, name, data, fmt)
+    return Response(image, media_type=CHART_TYPES[fmt])
+
+
+def pages_router() -> APIRouter:
+    router = APIRouter(tags=["dashboard"])
+
+    @router.get(
+        "/dashboard",
+        response_class=FileResponse,
+        responses={404: {"description": "The dashboard is not installed", **PROBLEM}},
+    )
+    async def dashboard() -> FileResponse:
+        """The analysts' dashboard: a page with no data of its own, it calls this API."""
+        page = STATIC / "dashboard.html"
+        if not page.is_file():
+            raise not_found("dashboard")
+        return FileResponse(page, media_type="text/html")
+
+    return router

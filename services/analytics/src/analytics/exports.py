@@ -1,0 +1,99 @@
+"""The analytics tables as flat rows, written as CSV or Parquet.
+
+Each export is the same disclosure-controlled answer as the JSON endpoint, flattened:
+a suppressed cell is an empty CSV field and a Parquet null, never a zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
+
+Row = dict[str, Any]
+
+
+def funnel_rows(answer: Mapping[str, Any]) -> tuple[list[Row], dict[str, Any]]:
+    return [dict(step) for step in answer["steps"]], {
+        "step": pa.string(),
+        "label": pa.string(),
+        "count": pa.int64(),
+        "conversion": pa.float64(),
+    }
+
+
+def dropoff_rows(answer: Mapping[str, Any]) -> tuple[list[Row], dict[str, Any]]:
+    rows = [
+        {"by": answer["by"], **row, "journeys_in_period": answer["journeys_in_period"]}
+        for row in [*answer["rows"], answer["total"]]
+    ]
+    return rows, {
+        "by": pa.string(),
+        "group": pa.string(),
+        "label": pa.string(),
+        "raised": pa.int64(),
+        "open": pa.int64(),
+        "resolved": pa.int64(),
+        "journeys": pa.int64(),
+        "median_days_to_resolution": pa.float64(),
+        "journeys_in_period": pa.int64(),
+    }
+
+
+def time_to_event_rows(answer: Mapping[str, Any]) -> tuple[list[Row], dict[str, Any]]:
+    """One row per curve point, the summary repeated on each (one row if no curve)."""
+    summary = {
+        k: answer[k] for k in ("measure", "label", "at_risk", "events", "censored", "median_days")
+    }
+    points = answer["curve"] or [{"days": None, "survival": None}]
+    return [{**summary, **point} for point in points], {
+        "measure": pa.string(),
+        "label": pa.string(),
+        "at_risk": pa.int64(),
+        "events": pa.int64(),
+        "censored": pa.int64(),
+        "median_days": pa.float64(),
+        "days": pa.float64(),
+        "survival": pa.float64(),
+    }
+
+
+def event_log_schema() -> dict[str, Any]:
+    return {
+        "case_id": pa.string(),
+        "activity": pa.string(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+    }
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def render(rows: Sequence[Row], columns: Mapping[str, Any], fmt: str) -> bytes:
+    """`rows` as CSV (header row, empty fields for nulls) or Parquet (typed, nullable)."""
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(list(columns))
+        for row in rows:
+            writer.writerow([_csv_value(row.get(c)) for c in columns])
+        return out.getvalue().encode()
+    if fmt == "parquet":
+        schema = pa.schema([(name, kind) for name, kind in columns.items()])
+        table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows], schema)
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        return sink.getvalue()
+    raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")

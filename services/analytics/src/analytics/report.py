@@ -1,0 +1,271 @@
+"""`journey report`: the analytics API's answers in a terminal, as files, or as charts.
+
+It talks to the analytics service over HTTP like any client, with a development analyst
+token (agency `nrm-analysts`) minted from the local signing key in `.devstack/auth`.
+Numbers are exactly the API's: suppressed counts print as "<threshold", never as zero.
+
+    journey report funnel --from 2025-01-01 --to 2025-12-31
+    journey report dropoffs --by region --format csv --out dropoffs.csv
+    journey report time-to-event --measure support_entry_to_exit --format json
+    journey report event-log --format parquet --out events.parquet
+    journey report charts --out charts/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from analytics.dropoffs import DIMENSIONS
+from analytics.survival import MEASURES
+from journey_platform.settings import find_schemas_dir
+
+DEFAULT_URL = "http://127.0.0.1:8004"
+ANALYST_AGENCY = "nrm-analysts"
+CHARTS = ("funnel", "dropoff-rates", "time-to-event")
+
+
+def development_token(*, export: bool = False) -> str:
+    """A development analyst token from the local signing key (never a production one)."""
+    from journey_api.tokens import DevelopmentSigner
+
+    signer = DevelopmentSigner(find_schemas_dir().parent / ".devstack" / "auth")
+    scopes = ["analytics:read", *(["analytics:export"] if export else [])]
+    return signer.mint(agency_id=ANALYST_AGENCY, scopes=scopes)
+
+
+def client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+
+
+# -- text ------------------------------------------------------------------------------
+
+
+def _cell(value: Any, threshold: int) -> str:
+    if value is None:
+        return f"<{threshold}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def aligned(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain-text columns: the first left-aligned, the rest right-aligned."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = cells
+        parts = [
+            first.ljust(widths[0]),
+            *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)),
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+def funnel_text(answer: Mapping[str, Any]) -> str:
+    threshold = answer["threshold"]
+    rows = [
+        [s["label"], _cell(s["count"], threshold), _percent(s["conversion"])]
+        for s in answer["steps"]
+    ]
+    return aligned(["Step", "Journeys", "From previous"], rows)
+
+
+def dropoffs_text(answer: Mapping[str, Any], limit: int | None = None) -> str:
+    threshold = answer["threshold"]
+    fields = ("raised", "open", "resolved", "journeys", "median_days_to_resolution")
+    rows = [
+        [r["label"], *(_cell(r[f], threshold) for f in fields)]
+        for r in [*answer["rows"][:limit], answer["total"]]
+    ]
+    text = aligned(["Group", "Raised", "Open", "Resolved", "Journeys", "Median days"], rows)
+    journeys = _cell(answer["journeys_in_period"], threshold)
+    return f"{text}\n(journeys in the period: {journeys})"
+
+
+def time_to_event_text(answer: Mapping[str, Any]) -> str:
+    threshold = answer["threshold"]
+    median = answer["median_days"]
+    return "\n".join(
+        [
+            answer["label"],
+            f"  journeys at risk {_cell(answer['at_risk'], threshold)}, "
+            f"events {_cell(answer['events'], threshold)}, "
+            f"censored {_cell(answer['censored'], threshold)}",
+            f"  median days: {'not published' if median is None else f'{median:,.2f}'}",
+        ]
+    )
+
+
+def summary(url: str, token: str) -> str:
+    """A short account of the journeys so far: the funnel, the top five drop-off rules, and
+    where the charts are. For the end of `make run`."""
+    with client(url, token) as http:
+        funnel = _get(http, "/v1/funnel")
+        dropoffs = _get(http, "/v1/dropoffs", {"by": "rule"})
+    base = url.rstrip("/")
+    return "\n".join(
+        [
+            f"NRM funnel (counts under {funnel['threshold']} suppressed):",
+            _indent(funnel_text(funnel)),
+            "",
+            "Top drop-off rules, by flags raised:",
+            _indent(dropoffs_text(dropoffs, limit=5)),
+            "",
+            "Charts: " + ", ".join(f"{base}/v1/charts/{name}.svg" for name in CHARTS),
+            f"  (or `journey report charts --out DIR`); dashboard: {base}/dashboard",
+        ]
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+# -- the command -----------------------------------------------------------------------
+
+
+class ReportError(Exception):
+    """The API refused or failed: say why, in one line."""
+
+
+def _get(http: httpx.Client, path: str, params: Mapping[str, str] | None = None) -> Any:
+    response = _fetch(http, path, params)
+    return response.json()
+
+
+def _fetch(
+    http: httpx.Client, path: str, params: Mapping[str, str] | None = None
+) -> httpx.Response:
+    try:
+        response = http.get(path, params=params)
+    except httpx.TransportError as error:
+        raise ReportError(
+            f"the analytics API at {http.base_url} does not answer ({error})"
+        ) from None
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise ReportError(f"{path}: HTTP {response.status_code}: {detail}")
+    return response
+
+
+def _period(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        name: value for name, value in (("from", args.start), ("to", args.end)) if value is not None
+    }
+
+
+def _write(data: bytes, out: str | None, fmt: str) -> None:
+    if out:
+        Path(out).write_bytes(data)
+        print(f"wrote {out}", file=sys.stderr)
+    elif fmt == "parquet":
+        raise ReportError("parquet is binary: give --out FILE")
+    else:
+        sys.stdout.write(data.decode())
+
+
+def _table_command(args: argparse.Namespace, http: httpx.Client) -> None:
+    params = _period(args)
+    if args.report == "funnel":
+        path, export, text = "/v1/funnel", "/v1/exports/funnel", funnel_text
+    elif args.report == "dropoffs":
+        params["by"] = args.by
+        path, export, text = "/v1/dropoffs", "/v1/exports/dropoffs", dropoffs_text
+    else:
+        params["measure"] = args.measure
+        path, export = "/v1/time-to-event", "/v1/exports/time-to-event"
+        text = time_to_event_text
+    if args.format in ("csv", "parquet"):
+        _write(_fetch(http, f"{export}.{args.format}", params).content, args.out, args.format)
+        return
+    answer = _get(http, path, params)
+    output = json.dumps(answer, indent=2) if args.format == "json" else text(answer)
+    if args.out:
+        Path(args.out).write_text(output + "\n")
+    else:
+        print(output)
+
+
+def _event_log(args: argparse.Namespace, http: httpx.Client) -> None:
+    fmt = "csv" if args.format in ("table", "csv") else args.format
+    if fmt == "json":
+        raise ReportError("the event log comes as csv or parquet")
+    response = _fetch(http, f"/v1/event-log.{fmt}", _period(args))
+    dropped = response.headers.get("X-Dropped-Variants", "?")
+    print(
+        f"event log: rare trace variants left out: {dropped} "
+        f"({response.headers.get('X-Dropped-Cases', '?')} journeys)",
+        file=sys.stderr,
+    )
+    _write(response.content, args.out, fmt)
+
+
+def _charts(args: argparse.Namespace, http: httpx.Client) -> None:
+    folder = Path(args.out or "charts")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in CHARTS:
+        for fmt in ("png", "svg"):
+            target = folder / f"{name}.{fmt}"
+            target.write_bytes(_fetch(http, f"/v1/charts/{name}.{fmt}", _period(args)).content)
+            print(f"wrote {target}")
+
+
+def add_arguments(top: argparse.ArgumentParser) -> None:
+    """The report subcommands and their options, onto `top` (`journey report`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=DEFAULT_URL, help=f"analytics API (default {DEFAULT_URL})")
+    common.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="referred from")
+    common.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="referred up to")
+    common.add_argument("--format", choices=["table", "json", "csv", "parquet"], default="table")
+    common.add_argument("--out", help="file to write (csv, parquet); with charts: a folder")
+    reports = top.add_subparsers(dest="report", required=True)
+    reports.add_parser("funnel", parents=[common], help="journeys reaching each step")
+    dropoffs = reports.add_parser("dropoffs", parents=[common], help="drop-offs by a dimension")
+    dropoffs.add_argument("--by", choices=DIMENSIONS, default="rule")
+    waits = reports.add_parser("time-to-event", parents=[common], help="Kaplan-Meier waits")
+    waits.add_argument("--measure", choices=list(MEASURES), default=next(iter(MEASURES)))
+    reports.add_parser("event-log", parents=[common], help="process-mining export (audited)")
+    reports.add_parser("charts", parents=[common], help="every chart as PNG and SVG into --out")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed `journey report` command."""
+    token = development_token(export=args.report == "event-log")
+    try:
+        with client(args.url, token) as http:
+            if args.report == "event-log":
+                _event_log(args, http)
+            elif args.report == "charts":
+                _charts(args, http)
+            else:
+                _table_command(args, http)
+    except ReportError as error:
+        print(f"journey report: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    top = argparse.ArgumentParser(prog="journey report", description=__doc__.split("\n\n")[0])
+    add_arguments(top)
+    return run(top.parse_args(argv))

@@ -1,0 +1,142 @@
+"""Driving the analysts' dashboard in headless Chromium, and what its numbers should be.
+
+The page writes every number with a data-testid and its exact value in data-value;
+`expected` derives the same testids and values from the API's JSON, so a test compares
+two dictionaries and a mismatch names the cell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, Page, async_playwright
+
+# Debian's chromium: the test machines cannot download playwright's own browser.
+CHROMIUM = Path("/usr/bin/chromium")
+STATIC = (
+    Path(__file__).resolve().parents[2] / "services" / "analytics" / "src" / "analytics" / "static"
+)
+MEASURES = (
+    "referral_to_reasonable_grounds",
+    "reasonable_grounds_to_conclusive_grounds",
+    "support_entry_to_exit",
+)
+CHARTS = ("funnel", "dropoff-rates", "time-to-event")
+DROPOFF_FIELDS = ("raised", "open", "resolved", "journeys", "median_days_to_resolution")
+LOAD_TIMEOUT_MS = 30_000
+
+JSON = Mapping[str, Any]
+# None: suppressed; "not-reached": a median not reached; "n/a": the first step's conversion
+Value = int | float | str | None
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"]
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def script_errors(page: Page) -> list[str]:
+    """A list that fills with every uncaught exception the page's script throws."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+async def settled(page: Page) -> None:
+    """Wait until the page says it has loaded everything, or has failed (then raise)."""
+    await page.wait_for_selector(
+        'body[data-ready="true"], body[data-error]', state="attached", timeout=LOAD_TIMEOUT_MS
+    )
+    error = await page.get_attribute("body", "data-error")
+    if error is not None:
+        raise AssertionError(f"the dashboard failed: {error}")
+
+
+async def shown(page: Page) -> dict[str, tuple[str, str]]:
+    """testid -> (data-value, text as displayed) for every number on the page."""
+    cells: list[list[str]] = await page.eval_on_selector_all(
+        "[data-testid][data-value]",
+        "cells => cells.map(c => [c.dataset.testid, c.dataset.value, c.textContent.trim()])",
+    )
+    return {testid: (value, text) for testid, value, text in cells}
+
+
+def parse(data_value: str) -> Value:
+    """A data-value as the API would have said it; integers must carry no separators."""
+    if data_value == "suppressed":
+        return None
+    if data_value in ("not-reached", "n/a"):
+        return data_value
+    if re.fullmatch(r"-?\d+", data_value):
+        return int(data_value)
+    return float(data_value)
+
+
+def expected(
+    funnel: JSON, by_stage: JSON, by_rule: JSON, measures: Sequence[JSON]
+) -> dict[str, Value]:
+    """testid -> value for every number the dashboard should show for these answers."""
+    values: dict[str, Value] = {}
+    for index, step in enumerate(funnel["steps"]):
+        values[f"funnel-count-{step['step']}"] = step["count"]
+        first = index == 0 and step["conversion"] is None  # nothing before it, not hidden
+        values[f"funnel-conversion-{step['step']}"] = "n/a" if first else step["conversion"]
+    values["dropoffs-journeys-in-period"] = by_stage["journeys_in_period"]
+    for dropoffs in (by_stage, by_rule):
+        by, in_period = dropoffs["by"], dropoffs["journeys_in_period"]
+        for row in [*dropoffs["rows"], {**dropoffs["total"], "group": "all"}]:
+            for field in DROPOFF_FIELDS:
+                values[f"dropoffs-{by}-{field}-{row['group']}"] = row[field]
+            values[f"dropoffs-{by}-rate-{row['group']}"] = rate(row["journeys"], in_period)
+    for measure in measures:
+        name = measure["measure"]
+        for field in ("at_risk", "events", "censored"):
+            values[f"tte-{field}-{name}"] = measure[field]
+        median = measure["median_days"]
+        published = measure["at_risk"] is not None and measure["events"] is not None
+        reached = median is not None or not published
+        values[f"tte-median_days-{name}"] = median if reached else "not-reached"
+    return values
+
+
+def rate(journeys: int | None, in_period: int | None) -> float | None:
+    if journeys is None or not in_period:
+        return None
+    return journeys / in_period
+
+
+def mismatches(page_cells: Mapping[str, tuple[str, str]], want: Mapping[str, Value]) -> list[str]:
+    """Every way the page differs from the API: missing, extra, wrong value or wrong text."""
+    problems = [f"missing {testid}" for testid in want.keys() - page_cells.keys()]
+    problems += [f"not in the API: {testid}" for testid in page_cells.keys() - want.keys()]
+    for testid in sorted(want.keys() & page_cells.keys()):
+        data_value, text = page_cells[testid]
+        value = want[testid]
+        if parse(data_value) != value:
+            problems.append(f"{testid}: page {data_value!r}, API {value!r}")
+        elif value is None and "suppressed" not in text:
+            problems.append(f"{testid}: suppressed but displayed as {text!r}")
+        elif isinstance(value, int) and text.replace(",", "") != str(value):
+            problems.append(f"{testid}: {value} displayed as {text!r}")
+    return problems
+
+
+async def chart_sizes(page: Page) -> dict[str, tuple[float, float]]:
+    """chart name -> (width, height) of its inline SVG as laid out, (0, 0) when absent."""
+    sizes: dict[str, tuple[float, float]] = {}
+    for name in CHARTS:
+        svg = page.locator(f'[data-testid="chart-{name}"] svg')
+        box = await svg.bounding_box() if await svg.count() == 1 else None
+        sizes[name] = (box["width"], box["height"]) if box else (0.0, 0.0)
+    return sizes

@@ -1,0 +1,194 @@
+"""The analysts' dashboard in headless Chromium: every number it shows is the API's.
+
+Against hand-written answers (fulfilled inside the browser: suppressed cells, a refused
+token, the paste box), then against the real analytics service on a filled database.
+DASHBOARD_SCREENSHOT=1 saves the loaded page as docs/dashboard.png, for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser
+
+from analytics.config import AnalyticsSettings
+from analytics.main import create_app
+from tests.integration.conftest import Servers
+from tests.integration.dashboard_data import fill
+from tests.integration.dashboard_fixtures import (
+    BY_RULE,
+    BY_STAGE,
+    FAKE_ORIGIN,
+    FUNNEL,
+    TIME_TO_EVENT,
+    TOKEN,
+    FakeAnalytics,
+)
+from tests.integration.dashboard_page import (
+    CHROMIUM,
+    LOAD_TIMEOUT_MS,
+    MEASURES,
+    chart_sizes,
+    chromium,
+    expected,
+    mismatches,
+    script_errors,
+    settled,
+    shown,
+)
+from tests.integration.services import (
+    RunningService,
+    Tokens,
+    free_port,
+    running,
+    service_environment,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+async def analytics(servers: Servers, kafka: str, tokens: Tokens) -> AsyncIterator[RunningService]:
+    """The analytics service on its own database, filled with the dashboard's journeys."""
+    name = f"analytics_dashboard_{uuid.uuid4().hex[:8]}"
+    database_url = f"{servers.database_url.rsplit('/', 1)[0]}/{name}"
+    port = free_port()
+    settings = AnalyticsSettings.model_validate(
+        {**service_environment(database_url, kafka, tokens.signer.jwks_file), "http_port": port}
+    )
+    app = create_app(settings)
+    try:
+        async with running("analytics", app, port):
+            await fill(database_url)  # the service's start-up has migrated the database
+            yield RunningService("analytics", f"http://127.0.0.1:{port}", app, database_url)
+    finally:
+        admin = await asyncpg.connect(servers.database_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Browser) -> None:
+    fake = FakeAnalytics()
+    page = await browser.new_page()
+    errors = script_errors(page)
+    await page.route(f"{FAKE_ORIGIN}/**", fake.handle)
+
+    await page.goto(f"{FAKE_ORIGIN}/dashboard#token={TOKEN}")
+    await settled(page)
+
+    want = expected(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT)
+    assert mismatches(await shown(page), want) == []
+    assert None in want.values() and "not-reached" in want.values()  # the fixtures bite
+    assert all(w > 0 and h > 0 for w, h in (await chart_sizes(page)).values())
+    charged = page.get_by_test_id("funnel-count-charged")
+    assert await charged.inner_text() == "suppressed (<10)"
+    assert "suppressed" in await page.get_by_test_id("chart-funnel").inner_text()
+    # The token travelled as a bearer header, and left the address bar.
+    assert fake.authorisations and set(fake.authorisations) == {f"Bearer {TOKEN}"}
+    assert "token" not in page.url
+    assert errors == []
+
+
+async def test_a_token_can_be_pasted(browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.route(f"{FAKE_ORIGIN}/**", FakeAnalytics().handle)
+    await page.goto(f"{FAKE_ORIGIN}/dashboard")
+    await page.get_by_test_id("token-input").fill(TOKEN)
+    await page.get_by_test_id("token-submit").click()
+
+    await settled(page)
+
+    assert await page.get_by_test_id("funnel-count-referred").get_attribute("data-value") == "240"
+    assert await page.get_by_test_id("token-form").is_hidden()
+
+
+async def test_a_failed_fetch_is_shown_to_the_user(browser: Browser) -> None:
+    page = await browser.new_page()
+    await page.route(f"{FAKE_ORIGIN}/**", FakeAnalytics(fail={"/v1/funnel": 403}).handle)
+    await page.goto(f"{FAKE_ORIGIN}/dashboard#token={TOKEN}")
+
+    await page.wait_for_selector("body[data-error]", state="attached", timeout=LOAD_TIMEOUT_MS)
+
+    assert await page.get_attribute("body", "data-ready") is None
+    error = page.get_by_test_id("error")
+    assert await error.is_visible()
+    assert "HTTP 403" in await error.inner_text()
+    assert await page.get_by_test_id("token-form").is_visible()  # a chance to try another
+
+
+async def answers(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The API's JSON for the queries the dashboard makes."""
+    paths = {
+        "funnel": "/v1/funnel",
+        "by_stage": "/v1/dropoffs?by=stage",
+        "by_rule": "/v1/dropoffs?by=rule",
+        **{m: f"/v1/time-to-event?measure={m}" for m in MEASURES},
+    }
+    got: dict[str, Any] = {}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+        for key, path in paths.items():
+            response = await client.get(path)
+            assert response.status_code == 200, (path, response.text)
+            got[key] = response.json()
+    return got
+
+
+async def test_the_dashboard_shows_the_services_numbers(
+    analytics: RunningService, tokens: Tokens, browser: Browser
+) -> None:
+    headers = tokens.headers("nrm-analysts", scopes=["analytics:read"])
+    token = headers["Authorization"].removeprefix("Bearer ")
+    api = await answers(analytics.url, {"Authorization": headers["Authorization"]})
+    want = expected(api["funnel"], api["by_stage"], api["by_rule"], [api[m] for m in MEASURES])
+    # The data must exercise both sides of disclosure control, or the test proves little.
+    assert any(v is None for v in want.values()) and any(
+        isinstance(v, int) and v >= 10 for v in want.values()
+    )
+    page = await browser.new_page(viewport={"width": 1100, "height": 900})
+    errors = script_errors(page)
+
+    await page.goto(f"{analytics.url}/dashboard#token={token}")
+    await settled(page)
+
+    assert mismatches(await shown(page), want) == []
+    sizes = await chart_sizes(page)
+    assert all(w > 100 and h > 100 for w, h in sizes.values()), sizes
+    for name in ("funnel", "dropoff-rates", "time-to-event"):
+        assert await page.get_by_test_id(f"chart-{name}").is_visible()
+    assert "suppressed (<10)" in await page.get_by_test_id("chart-funnel").inner_text()
+    assert errors == []
+    if os.environ.get("DASHBOARD_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+async def test_the_dashboard_says_when_the_token_lacks_the_scope(
+    analytics: RunningService, tokens: Tokens, browser: Browser
+) -> None:
+    headers = tokens.headers("nrm-analysts", scopes=["referrals:read"])
+    page = await browser.new_page()
+
+    await page.goto(f"{analytics.url}/dashboard#token={headers['Authorization'][7:]}")
+    await page.wait_for_selector("body[data-error]", state="attached", timeout=LOAD_TIMEOUT_MS)
+
+    assert "HTTP 403" in await page.get_by_test_id("error").inner_text()
+    assert await page.get_attribute("body", "data-ready") is None
