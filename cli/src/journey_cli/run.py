@@ -1,26 +1,64 @@
-"""`journey run`: the system on this machine, until Ctrl-C.
+"""`journey run`: the whole system on this machine, a simulated cohort through it, a report.
 
-Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name servers),
-then the three partner services, each with its own database, and the journey processor
-(with the live clock), waits until each service answers /readyz, prints where their API
-docs are, and on Ctrl-C stops them (services finish in-flight requests and drain their
-outboxes; the processor commits) and then the stack it started.
+1. Starts the local stack from empty topics and databases (a demo holds generated people
+   only, and a cohort's ground truth only holds for a clean slate), unless
+   KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name servers to use as they are.
+2. Starts the three partner services (accepting the simulator's clock), the journey
+   processor (clock off: the simulator moves time), the analytics sink and the
+   analytics service, and waits until each answers.
+3. Simulates a calibrated cohort through the partner APIs over HTTP.
+4. Waits until the processor and the sink have caught up, then prints the report: the
+   funnel, the top drop-off rules, detection recall and precision against the drop-offs
+   the simulator injected, and where the charts and the dashboard are.
+5. Serves the APIs' docs and the dashboard until Ctrl-C, then stops everything cleanly
+   (services finish in-flight requests and drain their outboxes; consumers commit).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+
+import asyncpg
 
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack, StackError
+from journey_platform.kafka import consumer_lag
 
 SERVICES = {"referral": 8001, "support": 8002, "prosecution": 8003}
+ANALYTICS_PORT = 8004
+PROCESSOR_GROUP = "journey-processor"  # the faust app id is its consumer group
+SINK_GROUP = "analytics-sink"
+JOURNEY_TOPICS = ("nrm.identification", "nrm.support", "nrm.criminal-justice")
+WEDGED = 75  # the processor's exit status when its consumer wedged (a fresh one helps)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    journeys: int
+    seed: int
+    start: str
+    months: int
+
+
+class Clock:
+    """Seconds since the run began, for the progress lines."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+
+    def say(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.began:5.0f}s] {message}", flush=True)
 
 
 def _ready(url: str) -> bool:
@@ -35,79 +73,245 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-WEDGED = 75  # the processor's exit status when its consumer wedged (a fresh one helps)
+class System:
+    """The processes of one run: started with their logs in .devstack/services/."""
 
+    def __init__(self, stack: Stack, signer: DevelopmentSigner) -> None:
+        self.stack = stack
+        self.logs = stack.root / "services"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.base = stack.database_url.rsplit("/", 1)[0]
+        self.jwks = signer.jwks_file
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_files: list[IO[bytes]] = []
 
-def _start_processor(stack: Stack, logs: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        **stack.environment(),
-        "PROCESSOR_DATA_DIR": str(stack.root / "processor"),
-        "PROCESSOR_STANDBY_REPLICAS": "0",
-    }
-    with (logs / "journey-processor.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "journey.app", "worker", "--loglevel", "warn"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    def environment(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, **self.stack.environment(), **extra}
+
+    def start(self, name: str, module: str, *args: str, env: Mapping[str, str]) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        self._log_files.append(log)
+        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own modules
+            [sys.executable, "-m", module, *args], env=dict(env), stdout=log, stderr=log
         )
 
+    def start_all(self) -> None:
+        for name, port in SERVICES.items():
+            self.start(
+                name,
+                name,
+                env=self.environment(
+                    DATABASE_URL=f"{self.base}/{name}",
+                    HTTP_PORT=str(port),
+                    AUTH_JWKS_FILE=str(self.jwks),
+                    ACCEPT_SIMULATED_TIME="true",
+                ),
+            )
+        self.start_processor()
+        analytics = self.environment(
+            DATABASE_URL=f"{self.base}/analytics",
+            HTTP_PORT=str(ANALYTICS_PORT),
+            AUTH_JWKS_FILE=str(self.jwks),
+        )
+        self.start("analytics-sink", "analytics", "sink", env=analytics)
+        self.start("analytics", "analytics", "serve", env=analytics)
 
-def run(root: Path) -> int:
-    stack = Stack.from_environment()
-    started = stack.up()
-    signer = DevelopmentSigner(root / ".devstack" / "auth")
-    logs = stack.root / "services"
-    logs.mkdir(parents=True, exist_ok=True)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    base = stack.database_url.rsplit("/", 1)[0]
-    try:
-        for name, port in SERVICES.items():
-            env = {
-                **os.environ,
-                **stack.environment(),
-                "DATABASE_URL": f"{base}/{name}",
-                "HTTP_PORT": str(port),
-                "AUTH_JWKS_FILE": str(signer.jwks_file),
-            }
-            with (logs / f"{name}.log").open("ab") as log:
-                processes[name] = subprocess.Popen(  # noqa: S603 - our own modules
-                    [sys.executable, "-m", name], env=env, stdout=log, stderr=subprocess.STDOUT
-                )
-        processes["journey-processor"] = _start_processor(stack, logs)
-        deadline = time.monotonic() + 120
-        for name, port in SERVICES.items():
+    def start_processor(self) -> None:
+        self.start(
+            "journey-processor",
+            "journey.app",
+            "worker",
+            "--loglevel",
+            "warn",
+            env=self.environment(
+                PROCESSOR_DATA_DIR=str(self.stack.root / "processor"),
+                PROCESSOR_STANDBY_REPLICAS="0",
+                PROCESSOR_CLOCK_SECONDS="0",
+            ),
+        )
+
+    def wait_ready(self, within: float = 120) -> None:
+        deadline = time.monotonic() + within
+        ports = {**SERVICES, "analytics": ANALYTICS_PORT}
+        for name, port in ports.items():
             while not _ready(f"http://127.0.0.1:{port}"):
-                if processes[name].poll() is not None or time.monotonic() > deadline:
-                    raise StackError(f"the {name} service did not start; see {logs / name}.log")
+                if self.processes[name].poll() is not None or time.monotonic() > deadline:
+                    log = self.logs / f"{name}.log"
+                    raise StackError(f"the {name} service did not start; see {log}")
                 time.sleep(0.25)
-        print("\nThe partner APIs are up (logs in .devstack/services/):")
-        for name, port in SERVICES.items():
-            print(f"  {name:12} http://127.0.0.1:{port}/docs")
-        print("  journey processor: flags on journey.dropoffs, outcomes on journey.outcomes")
-        print("\nA development token: uv run journey token --agency northshire-police")
-        print("Press Ctrl-C to stop.")
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, _interrupt)
-        while True:
-            time.sleep(1)
-            if processes["journey-processor"].poll() == WEDGED:
-                print("the journey processor's consumer wedged; starting a fresh one")
-                processes["journey-processor"] = _start_processor(stack, logs)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        print("\nstopping...")
-        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut it short
-            signal.signal(signum, signal.SIG_IGN)
-        for process in processes.values():
-            process.send_signal(signal.SIGTERM)
-        for process in processes.values():
+
+    def supervise(self) -> None:
+        """Restart a processor whose consumer wedged; fail loudly if anything else died."""
+        if self.processes["journey-processor"].poll() == WEDGED:
+            print("the journey processor's consumer wedged; starting a fresh one", flush=True)
+            self.start_processor()
+        for name, process in self.processes.items():
+            if name != "journey-processor" and process.poll() is not None:
+                raise StackError(f"{name} stopped (status {process.returncode}); see its log")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if started:
+        for log in self._log_files:
+            log.close()
+
+
+def _caught_up(system: System, clock: Clock, within: float = 900) -> None:
+    """Until the processor has read every journey event and tick, and the sink every
+    output, with nothing new arriving in between (outbox relays publish a moment after
+    the APIs answer, and the processor commits every few seconds)."""
+    bootstrap = system.stack.bootstrap_servers
+    deadline = time.monotonic() + within
+    quiet = 0
+    last = -1
+    while quiet < 2:
+        system.supervise()
+        processor, sink = asyncio.run(_lags(bootstrap))
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"not caught up after {within:.0f}s: processor {processor}, sink {sink} to go"
+            )
+        if processor == sink == 0:
+            quiet += 1
+        else:
+            quiet = 0
+            if processor != last:
+                clock.say(f"processing: {processor:,} events to go; sink: {sink:,} outputs to go")
+                last = processor
+        time.sleep(3)
+
+
+async def _lags(bootstrap: str) -> tuple[int, int]:
+    return await asyncio.gather(
+        consumer_lag(bootstrap, PROCESSOR_GROUP, [*JOURNEY_TOPICS, "journey.clock"]),
+        consumer_lag(bootstrap, SINK_GROUP, ["journey.outcomes", "journey.dropoffs"]),
+    )
+
+
+async def _flags(database_url: str) -> list[tuple[str, str]]:
+    """Every drop-off flag the processor raised and did not retract (open or resolved)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT journey_id, rule_id FROM dropoff_flags WHERE status <> 'retracted'"
+        )
+    finally:
+        await conn.close()
+    return [(row["journey_id"], row["rule_id"]) for row in rows]
+
+
+def _detection(truth_file: Path, database_url: str) -> str:
+    from journey_simulator.truth import score
+
+    truth = json.loads(truth_file.read_text())
+    result = score(truth, asyncio.run(_flags(database_url)))
+    lines = [
+        f"Detection against the injected drop-offs (ground truth: {truth_file}):",
+        f"  recall    {result['recall']:.1%}  ({result['true_positives']:,} of "
+        f"{result['true_positives'] + result['false_negatives']:,} injected found)",
+        f"  precision {result['precision']:.1%}  ({result['false_positives']:,} flagged "
+        "that were not injected)",
+    ]
+    for rule, counts in sorted(result.get("by_rule", {}).items()):
+        if counts.get("false_negatives") or counts.get("false_positives"):
+            lines.append(
+                f"    {rule}: {counts.get('false_negatives', 0)} missed, "
+                f"{counts.get('false_positives', 0)} not injected"
+            )
+    return "\n".join(lines)
+
+
+def _simulate(cohort: Cohort, truth_file: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "journey_cli",
+        "simulate",
+        "--journeys",
+        str(cohort.journeys),
+        "--seed",
+        str(cohort.seed),
+        "--start",
+        cohort.start,
+        "--months",
+        str(cohort.months),
+        "--truth",
+        str(truth_file),
+    ]
+    if subprocess.call(command) != 0:  # noqa: S603 - our own command
+        raise StackError("the simulation failed (see above)")
+
+
+def _report(root: Path, system: System, truth_file: Path, token: str) -> str:
+    from analytics.report import summary
+
+    url = f"http://127.0.0.1:{ANALYTICS_PORT}"
+    charts = system.stack.root / "charts"
+    report = [sys.executable, "-m", "journey_cli", "report", "charts", "--url", url]
+    written = subprocess.call([*report, "--out", str(charts)])  # noqa: S603
+    parts = [
+        summary(url, token),
+        _detection(truth_file, f"{system.base}/analytics"),
+        f"Charts (PNG and SVG): {charts}" if written == 0 else "Charts: not written (see above)",
+    ]
+    return "\n\n".join(parts)
+
+
+def run(root: Path, cohort: Cohort, *, serve: bool = True) -> int:
+    clock = Clock()
+    stack = Stack.from_environment()
+    if stack.kafka and stack.postgres:
+        clock.say("starting the local Kafka and PostgreSQL from empty topics and databases")
+        stack.reset()
+    stack.up()
+    signer = DevelopmentSigner(root / ".devstack" / "auth")
+    system = System(stack, signer)
+    truth_file = stack.root / "simulation" / "truth.json"
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _interrupt)
+        system.start_all()
+        system.wait_ready()
+        clock.say("partner services, journey processor, analytics sink and service are up")
+        clock.say(
+            f"simulating {cohort.journeys:,} journeys (seed {cohort.seed}) from "
+            f"{cohort.start} over {cohort.months} months"
+        )
+        _simulate(cohort, truth_file)
+        clock.say("simulation done; waiting for the processor and the sink to catch up")
+        _caught_up(system, clock)
+        token = signer.mint(
+            agency_id="nrm-analysts",
+            scopes=["analytics:read", "analytics:export"],
+            lifetime_seconds=12 * 3600,
+        )
+        clock.say("report:\n")
+        print(_report(root, system, truth_file, token), flush=True)
+        print("\nServing (logs in .devstack/services/):")
+        for name, port in SERVICES.items():
+            print(f"  {name:12} API docs  http://127.0.0.1:{port}/docs")
+        print(f"  {'analytics':12} API docs  http://127.0.0.1:{ANALYTICS_PORT}/docs")
+        print(f"  dashboard    http://127.0.0.1:{ANALYTICS_PORT}/dashboard#token={token}")
+        print("  a report:    uv run journey report funnel   (or dropoffs --by rule, ...)")
+        clock.say("ready")
+        if serve:
+            print("Press Ctrl-C to stop.", flush=True)
+            while True:
+                time.sleep(1)
+                system.supervise()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping...", flush=True)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut it short
+            signal.signal(signum, signal.SIG_IGN)
+        system.stop()
+        if stack.kafka and stack.postgres:
             stack.down()
     return 0
