@@ -11,6 +11,7 @@ from journey_cli.devstack import Stack, StackError
 from journey_platform.compatibility import check_history
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
+from journey_simulator.command import add_arguments as add_simulate_arguments
 
 
 def _devstack(args: argparse.Namespace) -> int:
@@ -83,10 +84,29 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(_: argparse.Namespace) -> int:
-    from journey_cli.run import run
+def _run(args: argparse.Namespace) -> int:
+    from journey_cli.run import Cohort, run
 
-    return run(find_schemas_dir().parent)
+    cohort = Cohort(args.journeys, args.seed, args.start, args.months)
+    return run(find_schemas_dir().parent, cohort, serve=not args.exit_after_report)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from journey_simulator.command import run
+
+    stack, root = Stack.from_environment(), find_schemas_dir().parent
+    return run(
+        args,
+        bootstrap_servers=stack.bootstrap_servers,
+        devstack_dir=stack.root,
+        auth_dir=root / ".devstack" / "auth",
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from analytics.report import run
+
+    return run(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,8 +121,29 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--scope", nargs="*", help="scopes (default: all)")
     token.add_argument("--lifetime", type=int, default=3600, help="seconds (default 3600)")
     token.set_defaults(func=_token)
-    run = commands.add_parser("run", help="the stack and the partner services, until Ctrl-C")
+    run = commands.add_parser(
+        "run", help="the whole system, a simulated cohort through it and a report, until Ctrl-C"
+    )
+    run.add_argument("--journeys", type=int, default=2000, help="cohort size (default 2000)")
+    run.add_argument("--seed", type=int, default=1, help="the cohort's seed (default 1)")
+    run.add_argument("--start", default="2024-01-01", help="simulated start (default 2024-01-01)")
+    run.add_argument("--months", type=int, default=18, help="simulated months (default 18)")
+    run.add_argument(
+        "--exit-after-report", action="store_true", help="stop after the report (tests, CI)"
+    )
     run.set_defaults(func=_run)
+    simulate = commands.add_parser(
+        "simulate", help="a calibrated synthetic cohort through the partner APIs, with its truth"
+    )
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(func=_simulate)
+    report = commands.add_parser(
+        "report", help="the analytics API's funnel, drop-offs, waits, event log and charts"
+    )
+    from analytics.report import add_arguments as add_report_arguments
+
+    add_report_arguments(report)
+    report.set_defaults(func=_report)
     schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
     schemas.add_argument(
         "action", choices=["check"], help="check: no incompatible change in a major"

@@ -1,0 +1,366 @@
+"""The driver: a planned cohort through the partner APIs over HTTP, in simulated time.
+
+Simulated time moves in steps (a day by default). Within a step every due action is posted,
+journeys concurrently (at most `concurrency` at once), each journey's actions in order and
+carrying the ids earlier responses minted; each request carries its simulated recorded
+time in the `Simulated-Time` header, and its occurred time in the body. Then a clock tick
+for the step's end goes to every partition of `journey.clock`, so the journey processor's
+"now" follows. The final tick falls on the window's end, the moment the truth is judged at.
+
+The support and prosecution services learn a journey from Kafka a moment after its
+referral, so a request that opens a case there is retried while it answers 404 (polling,
+with a deadline). Any other answer but 2xx stops the simulation with the response body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from journey_platform.contracts import Contracts
+from journey_platform.envelope import Event, encode, rfc3339
+from journey_simulator.plan import REF, Action, Cohort, JourneyPlan
+
+SIMULATED_TIME_HEADER = "Simulated-Time"
+KEYS = uuid.UUID("6f0c2d0e-6a43-4c1e-9a53-5b1d1d7c2f10")  # namespace of Idempotency-Keys
+# Connections per service. httpcore walks its whole pool (a poll() per idle connection) on
+# every request, so a small pool costs the client less CPU; the services, each one process
+# on a shared 2-core machine, go no faster with more requests in flight.
+CONNECTIONS = 3
+
+
+class SimulationError(RuntimeError):
+    """A request the simulation cannot go on without failed."""
+
+
+class Clock(Protocol):
+    async def tick(self, moment: datetime) -> None: ...
+
+    async def flush(self) -> None: ...
+
+
+class KafkaClock:
+    """Ticks `uk.nrm.clock.ticked` (mode `simulated`) to every partition of journey.clock.
+
+    A tick is handed to the (idempotent, ordered) producer without waiting for the
+    broker, so a simulated day costs no round trip; `flush` waits for every tick sent.
+    """
+
+    def __init__(self, producer: Any, contracts: Contracts) -> None:
+        self.producer, self.contracts = producer, contracts
+        self.partitions = contracts.topics["journey.clock"].partitions
+        self.pending: list[asyncio.Future[Any]] = []
+        self.sent = 0
+
+    async def tick(self, moment: datetime) -> None:
+        for partition in range(self.partitions):
+            record = encode(tick_event(partition, moment), self.contracts)
+            self.pending.append(
+                await self.producer.send(
+                    record.topic,
+                    record.value,
+                    key=record.key,
+                    headers=record.headers,
+                    partition=partition,
+                )
+            )
+        if len(self.pending) >= 600:
+            await self.flush()
+
+    async def flush(self) -> None:
+        await asyncio.gather(*self.pending)  # raises if the broker refused one
+        self.sent += len(self.pending)
+        self.pending.clear()
+
+
+def tick_event(partition: int, moment: datetime) -> Event:
+    """A clock tick for one journey partition (sent to that partition explicitly); the
+    same shape as the journey processor's replay ticks."""
+    return Event(
+        type="uk.nrm.clock.ticked",
+        subject=f"clock-p{partition}",
+        time=moment,
+        data={"partition": partition, "mode": "simulated"},
+        source="journey-simulator",
+        recorded_by="clock",
+        recorded_time=moment,
+    )
+
+
+@dataclass
+class Statistics:
+    requests: int = 0
+    retries_not_known: int = 0
+    ticks: int = 0
+    journeys_started: int = 0
+    began: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.monotonic()) - self.began
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def as_dict(self, journeys: int) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "requests_per_journey": round(self.requests / journeys, 2) if journeys else 0,
+            "retries_while_not_known": self.retries_not_known,
+            "ticks": self.ticks,
+            "seconds": round(self.seconds, 1),
+            "requests_per_second": round(self.requests_per_second, 1),
+        }
+
+
+class Partners:
+    """HTTP to the three partner services, one token per agency (minted once)."""
+
+    def __init__(
+        self,
+        clients: Mapping[str, httpx.AsyncClient],
+        token_for: Callable[[str], str],
+        *,
+        run_tag: str,
+        known_within: float,
+        statistics: Statistics,
+    ) -> None:
+        self.clients, self.token_for = dict(clients), token_for
+        self.tokens: dict[str, str] = {}
+        self.run_tag, self.known_within, self.statistics = run_tag, known_within, statistics
+
+    def headers(self, agency: str, key: str, at: datetime) -> dict[str, str]:
+        if agency not in self.tokens:
+            self.tokens[agency] = self.token_for(agency)
+        return {
+            "Authorization": f"Bearer {self.tokens[agency]}",
+            "Idempotency-Key": key,
+            SIMULATED_TIME_HEADER: rfc3339(at),
+        }
+
+    async def post(
+        self, plan: JourneyPlan, index: int, action: Action, refs: dict[str, str]
+    ) -> dict[str, Any]:
+        client = self.clients[action.service]
+        url = action.path.format_map(refs)
+        body = {k: _resolve(v, refs) for k, v in action.body.items()}
+        body["occurred_at"] = rfc3339(action.occurred)
+        # One key per planned write: a retry (404 while not known, a dropped connection)
+        # replays it rather than writing twice.
+        key = str(uuid.uuid5(KEYS, f"{self.run_tag}/{plan.key}/{index}"))
+        headers = self.headers(action.agency, key, action.at)
+        deadline = time.monotonic() + self.known_within
+        pause, transport_failures = 0.02, 0
+        while True:
+            try:
+                response = await client.post(url, json=body, headers=headers)
+            except httpx.TransportError as error:
+                transport_failures += 1
+                if transport_failures > 3:
+                    raise SimulationError(
+                        f"POST {client.base_url}{url} as {action.agency}: {error!r}"
+                    ) from error
+                await asyncio.sleep(0.2 * transport_failures)
+                continue
+            self.statistics.requests += 1
+            if response.status_code == 404 and action.wait_known and time.monotonic() < deadline:
+                self.statistics.retries_not_known += 1
+                await asyncio.sleep(pause)  # the service has not learned the journey yet
+                pause = min(pause * 2, 0.5)
+                continue
+            if not response.is_success:
+                raise SimulationError(
+                    f"POST {client.base_url}{url} as {action.agency} ({plan.key}, action {index}, "
+                    f"simulated {rfc3339(action.at)}): {response.status_code} {response.text}"
+                )
+            return dict(response.json())
+
+
+def _resolve(value: Any, refs: Mapping[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith(REF):
+        return refs[value[len(REF) :]]
+    return value
+
+
+def _field(document: Mapping[str, Any], dotted: str) -> str:
+    value: Any = document
+    for part in dotted.split("."):
+        value = value[part]
+    return str(value)
+
+
+@dataclass
+class Progressed:
+    """Where one journey has got to: the next action and the ids minted so far."""
+
+    plan: JourneyPlan
+    next: int = 0
+    refs: dict[str, str] = field(default_factory=dict)
+
+
+class Driver:
+    def __init__(
+        self,
+        cohort: Cohort,
+        partners: Partners,
+        clock: Clock,
+        *,
+        step: timedelta = timedelta(days=1),
+        concurrency: int = 32,
+        progress: Progress | None = None,
+    ) -> None:
+        if step <= timedelta(0):
+            raise ValueError("the step must be positive")
+        self.cohort, self.partners, self.clock = cohort, partners, clock
+        self.step, self.progress = step, progress
+        self.limit = asyncio.Semaphore(concurrency)
+        self.journeys = [Progressed(plan) for plan in cohort.journeys]
+        self.steps = max(1, -(-(cohort.end - cohort.start) // step))
+        self.due: dict[int, list[Progressed]] = defaultdict(list)
+        for journey in self.journeys:
+            self._schedule(journey)
+
+    @property
+    def statistics(self) -> Statistics:
+        return self.partners.statistics
+
+    def journey_ids(self) -> dict[str, str]:
+        return {j.plan.key: j.refs["journey"] for j in self.journeys if "journey" in j.refs}
+
+    def _step_of(self, moment: datetime) -> int:
+        """The step whose tick is the first at or after `moment`."""
+        elapsed = moment - self.cohort.start
+        return min(max(0, -(-elapsed // self.step) - 1), self.steps - 1)
+
+    def _tick_time(self, step: int) -> datetime:
+        return min(self.cohort.start + (step + 1) * self.step, self.cohort.end)
+
+    def _schedule(self, journey: Progressed) -> None:
+        if journey.next < len(journey.plan.actions):
+            self.due[self._step_of(journey.plan.actions[journey.next].at)].append(journey)
+
+    async def run(self) -> Statistics:
+        task = None
+        if self.progress is not None:
+            task = self.progress.add_task(
+                "simulating", total=self.steps, date="", started=0, rate=0.0
+            )
+        for step in range(self.steps):
+            until = self._tick_time(step)
+            await asyncio.gather(*(self._advance(j, until) for j in self.due.pop(step, [])))
+            await self.clock.tick(until)
+            self.statistics.ticks += 1
+            if self.progress is not None and task is not None:
+                self.progress.update(
+                    task,
+                    completed=step + 1,
+                    date=until.date().isoformat(),
+                    started=self.statistics.journeys_started,
+                    rate=self.statistics.requests_per_second,
+                )
+        await self.clock.flush()
+        self.statistics.finished = time.monotonic()
+        return self.statistics
+
+    async def _advance(self, journey: Progressed, until: datetime) -> None:
+        async with self.limit:
+            actions = journey.plan.actions
+            while journey.next < len(actions) and actions[journey.next].at <= until:
+                await self._send(journey, journey.next, actions[journey.next])
+                journey.next += 1
+        self._schedule(journey)
+
+    async def _send(self, journey: Progressed, index: int, action: Action) -> None:
+        response = await self.partners.post(journey.plan, index, action, journey.refs)
+        if index == 0:
+            self.statistics.journeys_started += 1
+        for name, dotted in action.captures:
+            value = _field(response, dotted)
+            if name == "journey" and journey.refs.get(name, value) != value:
+                raise SimulationError(
+                    f"{journey.plan.key}: the re-referral landed on journey {value}, not "
+                    f"{journey.refs[name]} (is another run using the same run tag?)"
+                )
+            journey.refs[name] = value
+
+
+def progress_bar(journeys: int) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=24),
+        TextColumn("{task.fields[date]}"),
+        TextColumn(f"journeys started {{task.fields[started]:,}}/{journeys:,}"),
+        TextColumn("{task.fields[rate]:.0f} requests/s"),
+        TimeElapsedColumn(),
+    )
+
+
+def _skip_sniffio_lookups() -> None:
+    """httpcore tries `import sniffio` whenever it sets up a connection lock; where sniffio
+    is not installed (it is optional), each try scans the whole of sys.path again, which
+    made up a third of the simulator's CPU. Recording it as absent makes the try instant
+    (an import of a module that sys.modules holds as None fails at once)."""
+    if importlib.util.find_spec("sniffio") is None:
+        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+
+async def drive(
+    cohort: Cohort,
+    *,
+    urls: Mapping[str, str],
+    token_for: Callable[[str], str],
+    clock: Clock,
+    run_tag: str,
+    step: timedelta = timedelta(days=1),
+    concurrency: int = 16,
+    known_within: float = 60.0,
+    show_progress: bool = True,
+) -> tuple[dict[str, str], Statistics]:
+    """Drive `cohort` through the APIs; return each plan's journey id and the statistics."""
+    _skip_sniffio_lookups()
+    # A client per service, each with a small pool (see CONNECTIONS).
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    statistics = Statistics()
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {
+            service: await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, timeout=60, limits=limits)
+            )
+            for service, url in urls.items()
+        }
+        partners = Partners(
+            clients,
+            token_for,
+            run_tag=run_tag,
+            known_within=known_within,
+            statistics=statistics,
+        )
+        progress = progress_bar(len(cohort.journeys)) if show_progress else None
+        driver = Driver(
+            cohort, partners, clock, step=step, concurrency=concurrency, progress=progress
+        )
+        if progress is None:
+            await driver.run()
+        else:
+            with progress:
+                await driver.run()
+    return driver.journey_ids(), statistics

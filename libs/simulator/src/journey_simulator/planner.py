@@ -1,0 +1,415 @@
+"""The cohort planner: generated people, each with the requests their journey makes and the
+drop-offs those requests inject.
+
+Pure and seeded: the same seed, window and size give the same cohort. Every timing is
+either safely inside a rule's threshold or safely outside it (the margins are below), so
+the ground truth does not hinge on seconds: an RG decision in time comes within 4 days
+(the target is 5 working days), a late one after 15 working days or more; support contacts
+come every 8-12 days (the rule allows 14), a gap lasts 20-40. An expectation counts only
+if its deadline falls by the window's end, the moment of the final clock tick; referrals
+start at least 90 days before the end so that their own early deadlines are all decided.
+
+The rule ids are the journey processor's catalogue's (`journey/rules/catalogue.yaml`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from journey_simulator import calibration
+from journey_simulator.calendar import add_working_days, nation_of
+from journey_simulator.justice import criminal_justice
+from journey_simulator.people import (
+    IECA,
+    RESPONDER_AGENCIES,
+    Person,
+    draw_person,
+    duty_to_notify_body,
+)
+from journey_simulator.plan import Action, Cohort, JourneyPlan
+from journey_simulator.support import plan_support
+from journey_simulator.timeline import DAY, HOUR, Journey
+
+REFERRALS_END_BEFORE = timedelta(days=90)  # no referral in the window's last 90 days
+QUIET_BEFORE_RE_REFERRAL = timedelta(days=110)
+RULE_IDS = (
+    "reasonable-grounds-overdue",
+    "adult-declined-referral",
+    "no-first-contact",
+    "no-support-contact",
+    "missing-episode",
+    "support-ended-conclusive-grounds-pending",
+    "move-on-cliff-edge",
+    "conclusive-grounds-pending",
+    "negative-decision-not-reconsidered",
+    "no-legal-representation",
+    "police-referral-no-crime",
+    "investigation-no-victim-contact",
+    "victim-withdrew",
+    "re-referral",
+    "detained-while-decision-stands-or-pending",
+)
+WITHDRAWAL_REASONS = {"consent_withdrawn": 60, "referred_in_error": 25, "left_uk": 15}
+DETENTION_REASONS = {
+    "pending_removal": 35,
+    "foreign_national_offender": 25,
+    "asylum_inadmissibility": 25,
+    "identity_establishment": 5,
+    "other": 10,
+}
+
+
+# -- the cohort -------------------------------------------------------------------------------
+
+
+def plan_cohort(
+    journeys: int,
+    *,
+    seed: int,
+    start: datetime,
+    end: datetime,
+    run_tag: str = "",
+    cal: calibration.Calibration | None = None,
+) -> Cohort:
+    """`journeys` generated people between `start` and `end` (the final tick).
+
+    `run_tag` goes into every name, so that two runs against the same referral service
+    never match each other's people as re-referrals.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("the window's times must carry a time zone")
+    if end - start < REFERRALS_END_BEFORE + 30 * DAY:
+        raise ValueError("the window must be at least four months long")
+    cal = cal or calibration.load()
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not secrets
+    plans: list[JourneyPlan] = []
+    for index in range(journeys):
+        key = f"p{index:06d}"
+        if rng.random() < cal.duty_to_notify_share:
+            plans.append(_duty_to_notify(rng, cal, key, start, end))
+        else:
+            plans.append(_referred(rng, cal, key, run_tag, start, end))
+    for plan in plans:
+        plan.actions.sort(key=lambda a: a.at)
+    return Cohort(seed, start, end, plans, marginals(plans, cal))
+
+
+def _moment(rng: random.Random, first: datetime, last: datetime) -> datetime:
+    return first + timedelta(seconds=round(rng.uniform(0, (last - first).total_seconds())))
+
+
+def _duty_to_notify(
+    rng: random.Random, cal: calibration.Calibration, key: str, start: datetime, end: datetime
+) -> JourneyPlan:
+    plan = JourneyPlan(key, "duty_to_notify", {"age_group": "adult"})
+    journey = Journey(rng, cal, end, plan)
+    reported = _moment(rng, start, end - 2 * DAY)
+    agency, body = duty_to_notify_body(rng, cal)
+    plan.profile.update({"region": body["region"], "nationality_group": body["nationality_group"]})
+    journey.add(
+        reported,
+        "referral",
+        agency,
+        "/v1/duty-to-notify-reports",
+        body,
+        "uk.nrm.duty-to-notify.reported",
+        captures=(("journey", "journey_id"),),
+    )
+    journey.inject("adult-declined-referral")
+    return plan
+
+
+def _referred(
+    rng: random.Random,
+    cal: calibration.Calibration,
+    key: str,
+    run_tag: str,
+    start: datetime,
+    end: datetime,
+) -> JourneyPlan:
+    referred = _moment(rng, start, end - REFERRALS_END_BEFORE)
+    person = draw_person(rng, cal, key=key, run_tag=run_tag, referred=referred)
+    plan = JourneyPlan(key, "referral", person.profile())
+    journey = Journey(rng, cal, end, plan)
+    _first_referral(journey, person, referred)
+    eligible = journey.quiet_since() <= end - QUIET_BEFORE_RE_REFERRAL
+    if eligible and journey.chance(cal.assumption("re_referral_share_of_eligible")):
+        _re_referral(journey, person, end - journey.days(40, 50))
+    plan.profile["re_referred"] = plan.injected["re-referral"] > 0
+    _detention_truth(journey)
+    return plan
+
+
+# -- identification: referral, decisions, reconsideration ------------------------------------
+
+
+class Referral:
+    """One referral's names and parties within a journey."""
+
+    def __init__(self, journey: Journey, person: Person, ref: str, responder: str) -> None:
+        self.journey, self.person, self.ref, self.responder = journey, person, ref, responder
+        self.authority = person.competent_authority  # agency id = code
+        self.nation = nation_of(person.region)
+
+    def path(self, suffix: str) -> str:
+        return f"/v1/referrals/{{{self.ref}}}/{suffix}"
+
+    def submit(self, at: datetime) -> Action | None:
+        captures = (("journey", "journey_id"), (self.ref, "resource_id"))
+        return self.journey.add(
+            at,
+            "referral",
+            self.responder,
+            "/v1/referrals",
+            self.person.referral_body(),
+            "uk.nrm.referral.submitted",
+            recorded=at + self.journey.hours(0.1, 2),
+            captures=captures,
+        )
+
+    def decide(
+        self, kind: str, at: datetime, positive: bool, recorded: datetime | None = None
+    ) -> Action | None:
+        path = "reasonable-grounds-decisions" if kind == "rg" else "conclusive-grounds-decisions"
+        event = "reasonable-grounds" if kind == "rg" else "conclusive-grounds"
+        return self.journey.add(
+            at,
+            "referral",
+            self.authority,
+            self.path(path),
+            {"outcome": "positive" if positive else "negative"},
+            f"uk.nrm.{event}.decided",
+            recorded=recorded,
+        )
+
+    def reasonable_grounds(self, submitted: Action, *, may_be_late: bool) -> Action | None:
+        """The RG decision: in time (within 4 days), late (15+ working days), or taken in
+        time but recorded after the deadline."""
+        j, referred = self.journey, submitted.occurred
+        due = add_working_days(referred, 5, self.nation)
+        late_share = j.cal.assumption("rg_late_share")[self.authority]
+        recorded_late_share = j.cal.assumption("rg_recorded_late_share")
+        roll = j.rng.random() if may_be_late else 1.0
+        recorded = None
+        if roll < recorded_late_share:
+            decided = referred + j.days(0.5, 3)
+            recorded = add_working_days(referred, j.rng.randint(10, 12), self.nation)
+            recorded += j.hours(0, 4)
+        elif roll < recorded_late_share + late_share:
+            decided = add_working_days(referred, j.rng.randint(15, 40), self.nation)
+            decided += j.hours(0, 6)
+        else:
+            decided = referred + j.days(0.2, 4)
+        positive = j.chance(j.cal.rg_positive_share)
+        decision = self.decide("rg", decided, positive, recorded)
+        j.expect("reasonable-grounds-overdue", submitted, due, decision)
+        return decision
+
+    def negative(self, kind: str, decision: Action) -> Action | None:
+        """A negative decision: reconsideration asked within 30 days, or not (a drop-off).
+        Returns the new, positive decision if a reconsideration overturns it."""
+        j = self.journey
+        name = "reasonable_grounds" if kind == "rg" else "conclusive_grounds"
+        due = decision.occurred + 30 * DAY
+        if not j.chance(j.cal.assumption("reconsideration_requested_share")):
+            j.expect("negative-decision-not-reconsidered", decision, due, None)
+            return None
+        asked = max(decision.occurred + j.days(3, 25), decision.at + j.hours(2, 24))
+        request = j.add(
+            asked,
+            "referral",
+            self.responder,
+            self.path("reconsideration-requests"),
+            {"decision": name},
+            "uk.nrm.reconsideration.requested",
+        )
+        j.expect("negative-decision-not-reconsidered", decision, due, request)
+        if request is None:
+            return None
+        overturned = j.chance(j.cal.figure("reconsideration_success_share"))
+        decided = asked + j.days(14, 60)
+        answer = j.add(
+            decided,
+            "referral",
+            self.authority,
+            self.path("reconsideration-decisions"),
+            {"decision": name, "outcome": "overturned" if overturned else "upheld_original"},
+            "uk.nrm.reconsideration.decided",
+        )
+        if answer is None or not overturned:
+            return None
+        return self.decide(kind, answer.at + j.days(0.5, 5), True)
+
+
+def _first_referral(journey: Journey, person: Person, referred: datetime) -> None:
+    j, cal = journey, journey.cal
+    responder = j.rng.choice(RESPONDER_AGENCIES[person.responder_type])
+    referral = Referral(j, person, "referral", responder)
+    submitted = referral.submit(referred)
+    assert submitted is not None  # referrals start well before the end
+    if j.chance(cal.assumption("withdrawn_before_decision_share")):
+        # Withdrawn before any decision: the RG expectation is called off in time.
+        j.add(
+            referred + j.hours(6, 30),
+            "referral",
+            referral.authority,
+            referral.path("withdrawal"),
+            {"reason": j.pick(WITHDRAWAL_REASONS)},
+            "uk.nrm.referral.withdrawn",
+        )
+        j.plan.profile["withdrawn"] = True
+        return
+    decision = referral.reasonable_grounds(submitted, may_be_late=True)
+    assert decision is not None
+    j.plan.profile["rg_positive"] = decision.body["outcome"] == "positive"
+    if j.chance(cal.assumption("police_referral_share")):
+        criminal_justice(
+            j,
+            person,
+            authority=referral.authority,
+            police_referrals=referral.path("police-referrals"),
+            referred=decision.at + j.days(1, 40),
+        )
+    if decision.body["outcome"] == "negative":
+        standing = referral.negative("rg", decision)
+        if standing is None:
+            _maybe_detained_after_negative(j, referral, decision)
+            return
+        decision = standing
+    _positive_reasonable_grounds(j, person, referral, decision)
+
+
+def _positive_reasonable_grounds(
+    j: Journey, person: Person, referral: Referral, decision: Action
+) -> None:
+    """A positive RG stands: CG decision (long-tailed), legal representation, support."""
+    cal = j.cal
+    cg_positive = j.chance(cal.cg_positive_share)
+    j.plan.profile["cg_positive"] = cg_positive
+    # Log-normal around the published median referral-to-CG wait, never inside the
+    # recovery period, and never within a week of the one-year rule's deadline.
+    median = cal.median_days_referral_to_cg
+    delay = j.rng.lognormvariate(math.log(median), cal.assumption("rg_to_cg_lognormal_sigma"))
+    delay = max(delay, 60.0)
+    if 358 <= delay <= 372:
+        delay = 350.0 if delay < 365 else 380.0
+    decided = decision.occurred + timedelta(seconds=round(delay * 86400))
+    conclusive = referral.decide("cg", decided, cg_positive)
+    j.expect("conclusive-grounds-pending", decision, decision.occurred + 365 * DAY, conclusive)
+    if conclusive is not None and not cg_positive:
+        referral.negative("cg", conclusive)
+    legal = plan_support(j, person, decision, decided, conclusive)
+    j.expect("no-legal-representation", decision, decision.occurred + 60 * DAY, legal)
+    if j.chance(cal.assumption("detention_share")[referral.authority]):
+        _detained(j, decision.at + j.days(5, 200))
+
+
+def _re_referral(journey: Journey, person: Person, referred: datetime) -> None:
+    """The same person referred again, 40-50 days before the end: a re-referral drop-off.
+    Its RG decision comes in time; a negative one is asked to be reconsidered in time;
+    its later deadlines (legal representation, CG) fall after the end."""
+    j = journey
+    responder = j.rng.choice(RESPONDER_AGENCIES[person.responder_type])
+    referral = Referral(j, person, "referral2", responder)
+    submitted = referral.submit(referred)
+    if submitted is None:
+        return
+    j.inject("re-referral")
+    decision = referral.reasonable_grounds(submitted, may_be_late=False)
+    if decision is None or decision.body["outcome"] == "positive":
+        return
+    request = j.add(
+        decision.at + j.days(2, 15),
+        "referral",
+        responder,
+        referral.path("reconsideration-requests"),
+        {"decision": "reasonable_grounds"},
+        "uk.nrm.reconsideration.requested",
+    )
+    j.expect("negative-decision-not-reconsidered", decision, decision.occurred + 30 * DAY, request)
+
+
+# -- immigration detention --------------------------------------------------------------------
+
+
+def _detained(j: Journey, entered: datetime) -> None:
+    entry = j.add(
+        entered,
+        "referral",
+        IECA,
+        "/v1/immigration-detentions",
+        {"journey_id": "$ref:journey", "reason": j.pick(DETENTION_REASONS)},
+        "uk.nrm.immigration-detention.entered",
+        captures=(("detention", "resource_id"),),
+    )
+    if entry is None:
+        return
+    j.add(
+        entered + j.days(5, 90),
+        "referral",
+        IECA,
+        "/v1/immigration-detentions/{detention}/release",
+        {"reason": j.pick({"released": 70, "removed": 15, "transferred": 10, "other": 5})},
+        "uk.nrm.immigration-detention.left",
+    )
+
+
+def _maybe_detained_after_negative(j: Journey, referral: Referral, decision: Action) -> None:
+    """Detention after a negative decision that stands: not a drop-off by the rule."""
+    if referral.authority == IECA and j.chance(j.cal.assumption("detention_after_negative_share")):
+        _detained(j, max(decision.occurred + j.days(3, 60), decision.at + HOUR))
+
+
+def _detention_truth(j: Journey) -> None:
+    """A detention is a drop-off unless the latest RG or CG decision before it is negative."""
+    for action in j.plan.actions:
+        if action.event != "uk.nrm.immigration-detention.entered":
+            continue
+        before = [d for d in j.decisions if d[0] <= action.occurred]
+        if not before or max(before)[1] != "negative":
+            j.inject("detained-while-decision-stands-or-pending")
+
+
+# -- the cohort's marginals -------------------------------------------------------------------
+
+
+def _shares(values: list[Any]) -> dict[str, float]:
+    counts = Counter(str(v) for v in values)
+    total = sum(counts.values()) or 1
+    return {k: round(v / total, 4) for k, v in sorted(counts.items())}
+
+
+def marginals(plans: list[JourneyPlan], cal: calibration.Calibration) -> dict[str, Any]:
+    """The cohort's shares beside the published ones, and what it injects."""
+    referred = [p.profile for p in plans if p.kind == "referral"]
+    decided = [p["rg_positive"] for p in referred if "rg_positive" in p]
+    concluded = [p["cg_positive"] for p in referred if "cg_positive" in p]
+    nationality = _shares([p["nationality_group"] for p in referred])
+    injected: Counter[str] = Counter()
+    for plan in plans:
+        injected.update(plan.injected)
+    requests = sum(len(p.actions) for p in plans)
+    return {
+        "people": len(plans),
+        "referred": len(referred),
+        "duty_to_notify_share": round(1 - len(referred) / max(len(plans), 1), 4),
+        "age_group": _shares([p["age_group"] for p in referred]),
+        "competent_authority": _shares([p["competent_authority"] for p in referred]),
+        "rg_positive": {"positive": _shares(decided).get("True", 0.0)},
+        "cg_positive": {"positive": _shares(concluded).get("True", 0.0)},
+        "nationality_top5": {k: nationality.get(k, 0.0) for k in calibration.TOP_NATIONALITIES},
+        "first_responder": _shares([p["first_responder"] for p in referred]),
+        "gender": _shares([p["gender"] for p in referred]),
+        "re_referred_share": _shares([p.get("re_referred", False) for p in referred]).get(
+            "True", 0.0
+        ),
+        "targets": cal.marginal_targets(),
+        "injected": dict(sorted(injected.items())),
+        "journeys_with_drop_offs": sum(1 for p in plans if p.injected),
+        "requests": requests,
+        "requests_per_journey": round(requests / max(len(plans), 1), 2),
+    }
