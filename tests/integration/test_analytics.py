@@ -374,7 +374,7 @@ async def test_the_api_answers_analysts_only_with_small_cells_suppressed(
         "reasonable_grounds_positive",
     ]
     assert steps["referred"] == {"step": "referred", "label": "Referral", "count": 28,
-                                 "conversion": None}  # fmt: skip
+                                 "conversion": None, "conversion_from": None}  # fmt: skip
     assert steps["reasonable_grounds_decided"]["count"] == 16
     assert steps["reasonable_grounds_decided"]["conversion"] == round(16 / 28, 4)
     assert steps["reasonable_grounds_positive"]["count"] == 15
@@ -384,6 +384,7 @@ async def test_the_api_answers_analysts_only_with_small_cells_suppressed(
         "label": "Conclusive Grounds decision",
         "count": None,  # 3 journeys
         "conversion": None,
+        "conversion_from": "reasonable_grounds_positive",
     }
     assert steps["convicted"]["count"] is None  # zero
 

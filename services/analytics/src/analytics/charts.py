@@ -148,7 +148,8 @@ def funnel(figure: Figure, data: JSON) -> str:
     title = "Journeys through the NRM: how many reach each step"
     axes = figure.add_subplot()
     axes.set_title(title, loc="left", fontsize=12, pad=16)
-    _subtitle(axes, f"{_period(data)}; conversion is the share of the previous step")
+    _subtitle(axes, f"{_period(data)}; conversion is the share of the step it follows from")
+    labels = {s.get("step"): str(s.get("label") or s.get("step")) for s in steps}
     counts = [s["count"] for s in steps if isinstance(s.get("count"), int)]
     widest = max(counts, default=0) or 1
     marker_width = widest * 0.04  # a suppressed step is a small fixed marker, never a length
@@ -160,11 +161,12 @@ def funnel(figure: Figure, data: JSON) -> str:
         else:
             axes.barh(y, count, height=0.6, color=BLUE)
             label, end = _count(count), count
-        if y > 0:
+        source = step.get("conversion_from", steps[y - 1].get("step") if y > 0 else None)
+        if source is not None:
             label += (
                 " · conversion suppressed"
                 if conversion is None
-                else f" · {conversion:.0%} of previous"
+                else f" · {conversion:.0%} of {labels.get(source, source)}"
             )
         axes.text(end + widest * 0.01, y, label, va="center", fontsize=8.5)
     axes.set_yticks(range(len(steps)), [str(s.get("label") or s.get("step")) for s in steps])

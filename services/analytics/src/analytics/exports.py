@@ -26,6 +26,7 @@ def funnel_rows(answer: Mapping[str, Any]) -> tuple[list[Row], dict[str, Any]]:
         "label": pa.string(),
         "count": pa.int64(),
         "conversion": pa.float64(),
+        "conversion_from": pa.string(),
     }
 
 

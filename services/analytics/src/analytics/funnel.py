@@ -3,8 +3,12 @@
 Steps are milestones of the outcome record, from referral through the NRM decisions
 (Reasonable Grounds: is there reason to believe this is a victim; Conclusive Grounds: on
 the balance of probabilities, is it) and support, to the criminal-justice steps. Counts
-are of journeys that reached the step, whatever they reached before; a conversion is a
-step's count over the previous step's, null when either count is suppressed.
+are of journeys that reached the step, whatever they reached before. The steps are two
+branches, not one chain: the NRM decisions and support, and, from the referral, the
+police referral on to a conviction. So each step converts from the step it follows in its
+branch (`conversion_from`), not from the line above it: a police referral is not a
+subset of positive Conclusive Grounds decisions. A conversion is null when either count
+is suppressed.
 """
 
 from __future__ import annotations
@@ -16,46 +20,46 @@ from analytics.disclosure import ratio, suppress
 from analytics.period import Period
 from journey_platform.db import Connection
 
-STEPS: tuple[tuple[str, str], ...] = (
-    ("referred", "Referral"),
-    ("reasonable_grounds_decided", "Reasonable Grounds decision"),
-    ("reasonable_grounds_positive", "Positive Reasonable Grounds"),
-    ("support_entered", "Support entered"),
-    ("conclusive_grounds_decided", "Conclusive Grounds decision"),
-    ("conclusive_grounds_positive", "Positive Conclusive Grounds"),
-    ("police_referral", "Police referral"),
-    ("crime_recorded", "Crime recorded"),
-    ("charged", "Charged"),
-    ("convicted", "Convicted"),
+# (step, label, the step it converts from)
+STEPS: tuple[tuple[str, str, str | None], ...] = (
+    ("referred", "Referral", None),
+    ("reasonable_grounds_decided", "Reasonable Grounds decision", "referred"),
+    ("reasonable_grounds_positive", "Positive Reasonable Grounds", "reasonable_grounds_decided"),
+    ("support_entered", "Support entered", "reasonable_grounds_positive"),
+    ("conclusive_grounds_decided", "Conclusive Grounds decision", "reasonable_grounds_positive"),
+    ("conclusive_grounds_positive", "Positive Conclusive Grounds", "conclusive_grounds_decided"),
+    ("police_referral", "Police referral", "referred"),
+    ("crime_recorded", "Crime recorded", "police_referral"),
+    ("charged", "Charged", "crime_recorded"),
+    ("convicted", "Convicted", "charged"),
 )
 
 
 def funnel(counts: Mapping[str, int], *, period: Period, threshold: int) -> dict[str, Any]:
     """The funnel JSON from raw counts per step (disclosure-controlled here)."""
-    steps, previous = [], None
-    for index, (step, label) in enumerate(STEPS):
-        count = suppress(counts.get(step, 0), threshold)
-        steps.append(
-            {
-                "step": step,
-                "label": label,
-                "count": count,
-                "conversion": None if index == 0 else ratio(count, previous),
-            }
-        )
-        previous = count
+    shown = {step: suppress(counts.get(step, 0), threshold) for step, _, _ in STEPS}
+    steps = [
+        {
+            "step": step,
+            "label": label,
+            "count": shown[step],
+            "conversion": None if source is None else ratio(shown[step], shown[source]),
+            "conversion_from": source,
+        }
+        for step, label, source in STEPS
+    ]
     return {"period": period.json(), "threshold": threshold, "steps": steps}
 
 
 async def count_steps(conn: Connection, period: Period) -> dict[str, int]:
     where, parameters = period.where("referred_at", 1)
-    columns = ", ".join(f"count({step}_at) AS {step}" for step, _ in STEPS)
+    columns = ", ".join(f"count({step}_at) AS {step}" for step, _, _ in STEPS)
     row = await conn.fetchrow(
         f"SELECT {columns} FROM journey_outcomes WHERE {where}",  # noqa: S608 - fixed names
         *parameters,
     )
     assert row is not None
-    return {step: int(row[step]) for step, _ in STEPS}
+    return {step: int(row[step]) for step, _, _ in STEPS}
 
 
 async def get(conn: Connection, *, period: Period, threshold: int) -> dict[str, Any]:

@@ -22,7 +22,12 @@ class FunnelStep(BaseModel):
     label: str
     count: int | None = Field(description="Journeys that reached the step; null if suppressed")
     conversion: float | None = Field(
-        description="count over the previous step's count; null if either is suppressed"
+        description="count over the count of the step it converts from; null if either is "
+        "suppressed, or for the first step"
+    )
+    conversion_from: str | None = Field(
+        description="the step it converts from: the one before it in its branch (the NRM "
+        "decisions and support, or the criminal-justice steps)"
     )
 
 

@@ -80,11 +80,17 @@ def _percent(value: float | None) -> str:
 
 def funnel_text(answer: Mapping[str, Any]) -> str:
     threshold = answer["threshold"]
+    labels = {s["step"]: s["label"] for s in answer["steps"]}
     rows = [
-        [s["label"], _cell(s["count"], threshold), _percent(s["conversion"])]
+        [
+            s["label"],
+            _cell(s["count"], threshold),
+            _percent(s["conversion"]),
+            labels.get(s.get("conversion_from") or "", ""),
+        ]
         for s in answer["steps"]
     ]
-    return aligned(["Step", "Journeys", "From previous"], rows)
+    return aligned(["Step", "Journeys", "Conversion", "Of"], rows)
 
 
 def dropoffs_text(answer: Mapping[str, Any], limit: int | None = None) -> str:

@@ -155,7 +155,7 @@ def test_suppressed_funnel_steps_are_labelled_not_drawn_as_zero() -> None:
 
     assert text.count("suppressed (<10)") >= 3  # two steps and the legend
     assert "conversion suppressed" in text
-    assert "480" in text and "25 · 42% of previous" in text
+    assert "480" in text and "25 · 42% of Police referral" in text
 
 
 def test_a_suppressed_stage_is_marked_and_the_others_show_their_rate() -> None:

@@ -24,4 +24,5 @@ def test_suppressed_counts_print_as_below_the_threshold() -> None:
         == "1,234"
     )
     charged = next(line for line in text.splitlines() if line.startswith("Charged"))
-    assert charged.split()[-1] == "<10"
+    assert charged.split()[1] == "<10"
+    assert charged.split()[-2:] == ["Crime", "recorded"]  # what it converts from

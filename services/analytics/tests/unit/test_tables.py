@@ -44,8 +44,13 @@ def test_funnel_suppresses_small_steps_and_their_conversions() -> None:
     answer = funnel(counts, period=Period(), threshold=10)
     steps = {s["step"]: s for s in answer["steps"]}
     assert steps["referred"] == {"step": "referred", "label": "Referral", "count": 200,
-                                 "conversion": None}  # fmt: skip
+                                 "conversion": None, "conversion_from": None}  # fmt: skip
     assert steps["reasonable_grounds_decided"]["conversion"] == 0.75
+    # Two branches from the referral: support and Conclusive Grounds decisions convert
+    # from positive Reasonable Grounds; a police referral from the referral itself.
+    assert steps["conclusive_grounds_decided"]["conversion"] == round(40 / 120, 4)
+    assert steps["police_referral"]["conversion_from"] == "referred"
+    assert steps["police_referral"]["conversion"] == round(25 / 200, 4)
     assert steps["charged"]["count"] is None and steps["charged"]["conversion"] is None
     assert steps["convicted"]["count"] is None and steps["convicted"]["conversion"] is None
     assert answer["threshold"] == 10 and answer["period"] == {"from": None, "to": None}
@@ -136,7 +141,8 @@ def test_exports_keep_nulls_as_nulls() -> None:
     rows, columns = exports.funnel_rows(answer)
     text = exports.render(rows, columns, "csv").decode()
     parsed = list(csv.DictReader(io.StringIO(text)))
-    assert parsed[0] == {"step": "referred", "label": "Referral", "count": "50", "conversion": ""}
+    assert parsed[0] == {"step": "referred", "label": "Referral", "count": "50", "conversion": "",
+                         "conversion_from": ""}  # fmt: skip
     assert parsed[1]["count"] == ""
     frame = pq.read_table(io.BytesIO(exports.render(rows, columns, "parquet"))).to_pylist()
     assert frame[0]["count"] == 50 and frame[1]["count"] is None

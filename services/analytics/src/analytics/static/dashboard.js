@@ -88,6 +88,7 @@
   function showFunnel(funnel) {
     const body = document.querySelector('[data-testid="table-funnel"] tbody');
     body.replaceChildren();
+    const labels = Object.fromEntries(funnel.steps.map((step) => [step.step, step.label]));
     funnel.steps.forEach((step, index) => {
       const row = document.createElement("tr");
       row.dataset.testid = `funnel-row-${step.step}`;
@@ -97,6 +98,9 @@
         text("th", step.label, { scope: "row" }),
         cell("td", `funnel-count-${step.step}`, step.count, "count"),
         conversion,
+        text("td", step.conversion_from ? labels[step.conversion_from] : "", {
+          "data-testid": `funnel-conversion-from-${step.step}`,
+        }),
       );
       body.append(row);
     });
