@@ -9,27 +9,30 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from journey_platform.settings import find_schemas_dir
 from tests.integration.services import free_port
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_main_job_simulates_a_cohort_and_reports_full_recall_and_precision(
-    tmp_path: Path,
-) -> None:
+def test_the_main_job_simulates_a_cohort_and_reports_full_recall_and_precision() -> None:
+    # In the project's .devstack, not pytest's private tmp: the PostgreSQL server runs as
+    # its own user, which must be able to reach its data folder.
+    folder = find_schemas_dir().parent / ".devstack" / "test-run"
+    shutil.rmtree(folder, ignore_errors=True)
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")  # its own stack, not ours
     }
     env |= {
-        "DEVSTACK_DIR": str(tmp_path / "devstack"),
+        "DEVSTACK_DIR": str(folder),
         "DEVSTACK_KAFKA_PORT": str(free_port()),
         "DEVSTACK_POSTGRES_PORT": str(free_port()),
     }
@@ -54,7 +57,7 @@ def test_the_main_job_simulates_a_cohort_and_reports_full_recall_and_precision(
 
     # The report shows the funnel and the charts, and the dashboard's address.
     assert "Referral" in output
-    charts = tmp_path / "devstack" / "charts"
+    charts = folder / "charts"
     assert {p.suffix for p in charts.iterdir()} >= {".png", ".svg"}, output[-2000:]
     assert "/dashboard#token=" in output
     # Shut down cleanly: nothing left listening on the services' ports.
