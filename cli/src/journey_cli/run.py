@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,8 +147,9 @@ class System:
             print("the journey processor's consumer wedged; starting a fresh one", flush=True)
             self.start_processor()
         for name, process in self.processes.items():
-            if name != "journey-processor" and process.poll() is not None:
-                raise StackError(f"{name} stopped (status {process.returncode}); see its log")
+            if process.poll() is not None:
+                log = self.logs / f"{name}.log"
+                raise StackError(f"{name} stopped (status {process.returncode}); see {log}")
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -169,7 +171,7 @@ def _caught_up(system: System, clock: Clock, within: float = 900) -> None:
     bootstrap = system.stack.bootstrap_servers
     deadline = time.monotonic() + within
     quiet = 0
-    last = -1
+    said = 0.0
     while quiet < 2:
         system.supervise()
         processor, sink = asyncio.run(_lags(bootstrap))
@@ -181,9 +183,9 @@ def _caught_up(system: System, clock: Clock, within: float = 900) -> None:
             quiet += 1
         else:
             quiet = 0
-            if processor != last:
+            if time.monotonic() - said > 15:
                 clock.say(f"processing: {processor:,} events to go; sink: {sink:,} outputs to go")
-                last = processor
+                said = time.monotonic()
         time.sleep(3)
 
 
@@ -269,6 +271,11 @@ def run(root: Path, cohort: Cohort, *, serve: bool = True) -> int:
     if stack.kafka and stack.postgres:
         clock.say("starting the local Kafka and PostgreSQL from empty topics and databases")
         stack.reset()
+    # The processor's local state (RocksDB) and the last cohort's truth belong to the
+    # topics just emptied: a processor finding state newer than its changelog refuses to
+    # start, and an old truth would score the wrong cohort.
+    for leftover in ("processor", "simulation", "charts"):
+        shutil.rmtree(stack.root / leftover, ignore_errors=True)
     stack.up()
     signer = DevelopmentSigner(root / ".devstack" / "auth")
     system = System(stack, signer)

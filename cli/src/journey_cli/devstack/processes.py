@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,18 +16,31 @@ class StackError(RuntimeError):
 
 
 def read_pid(pid_file: Path) -> int | None:
-    """The pid in `pid_file` if that process is still alive."""
+    """The pid in `pid_file` if that process is still alive (a zombie is not)."""
     try:
         pid = int(pid_file.read_text().split()[0])
     except (FileNotFoundError, ValueError, IndexError):
         return None
+    # A server started by this very process (`journey run` starts and stops the stack) is
+    # its child: once it exits it lingers as a zombie until reaped, and would still
+    # answer a signal 0 as if it were running.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return None
     except PermissionError:
         return pid
-    return pid
+    return None if _zombie(pid) else pid
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def port_open(host: str, port: int) -> bool:

@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from analytics.disclosure import Relation, enough, protect, suppress
 from analytics.period import Period
@@ -26,7 +26,8 @@ PROFILE_DIMENSIONS = (
     "age_band",
     "nationality_group",
 )
-DIMENSIONS = (
+# A Literal, so that the API's OpenAPI lists the dimensions as an enum.
+Dimension = Literal[
     "rule",
     "stage",
     "first_responder_type",
@@ -35,7 +36,8 @@ DIMENSIONS = (
     "exploitation_type",
     "age_band",
     "nationality_group",
-)
+]
+DIMENSIONS: tuple[str, ...] = get_args(Dimension)
 # A flag falls in exactly one group of these, so the groups' flag counts add up to the total.
 FLAG_EXCLUSIVE = frozenset(DIMENSIONS) - {"exploitation_type"}
 # A journey falls in exactly one group of these (its profile has one value).
