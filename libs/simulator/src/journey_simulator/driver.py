@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -314,15 +312,6 @@ def progress_bar(journeys: int) -> Progress:
     )
 
 
-def _skip_sniffio_lookups() -> None:
-    """httpcore tries `import sniffio` whenever it sets up a connection lock; where sniffio
-    is not installed (it is optional), each try scans the whole of sys.path again, which
-    made up a third of the simulator's CPU. Recording it as absent makes the try instant
-    (an import of a module that sys.modules holds as None fails at once)."""
-    if importlib.util.find_spec("sniffio") is None:
-        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-
 async def drive(
     cohort: Cohort,
     *,
@@ -336,7 +325,6 @@ async def drive(
     show_progress: bool = True,
 ) -> tuple[dict[str, str], Statistics]:
     """Drive `cohort` through the APIs; return each plan's journey id and the statistics."""
-    _skip_sniffio_lookups()
     # A client per service, each with a small pool (see CONNECTIONS).
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     statistics = Statistics()
