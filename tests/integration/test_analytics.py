@@ -472,13 +472,15 @@ async def test_the_api_answers_analysts_only_with_small_cells_suppressed(
     assert [p["survival"] for p in points] == [p["survival"] for p in waits["curve"]]
     assert {p["median_days"] for p in points} == {waits["median_days"]}
 
-    # The event log: export scope, fresh case ids, rare variants dropped and said so.
+    # The event log: export scope, fresh case ids, a rare path cut short and said so.
     exporter = bearer(tokens, scopes=("analytics:read", "analytics:export"))
     log = await client.get("/v1/event-log.parquet", params=world.period, headers=exporter)
     assert log.status_code == 200
-    assert log.headers["X-Dropped-Variants"] == "1" and log.headers["X-Dropped-Cases"] == "1"
+    # wales[0] went on to a legal-help event no other journey has: cut after its start.
+    assert (log.headers["X-Truncated-Cases"], log.headers["X-Dropped-Cases"]) == ("1", "0")
+    assert log.headers["X-Dropped-Events"] == "1"
     rows_out = pq.read_table(io.BytesIO(log.content)).to_pylist()
-    assert len(rows_out) == 16 * 2 + 11
+    assert len(rows_out) == 16 * 2 + 12
     assert set(rows_out[0]) == {"case_id", "activity", "timestamp"}
     assert not {r["case_id"] for r in rows_out} & set(world.journeys)
     assert all(r["timestamp"].hour == 0 and r["timestamp"].minute == 0 for r in rows_out)

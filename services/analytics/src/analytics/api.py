@@ -231,8 +231,9 @@ async def export_time_to_event(
         200: {
             **TABLE_DOCS[200],
             "headers": {
-                "X-Dropped-Variants": {"description": "Rare trace variants left out"},
-                "X-Dropped-Cases": {"description": "Journeys left out with them"},
+                "X-Truncated-Cases": {"description": "Journeys cut where their path is rare"},
+                "X-Dropped-Cases": {"description": "Journeys left out (a rare first step)"},
+                "X-Dropped-Events": {"description": "Events not exported"},
             },
         },
     },
@@ -248,7 +249,8 @@ async def export_event_log(
     """The event log (case_id, activity, timestamp) for process mining; audited.
 
     Case ids are pseudonymised afresh for each export, timestamps are cut to the day,
-    and journeys whose trace variant fewer than the threshold share are left out.
+    and each journey is cut to the longest beginning of its path that at least the
+    threshold of journeys share.
     """
     async with snapshot(runtime) as conn:
         log = await eventlog.get(conn, period=when, threshold=threshold)
@@ -260,12 +262,13 @@ async def export_event_log(
             journey_id=None,
             resource_id=(
                 f"format={fmt};period={when.json()};cases={log.cases};"
-                f"variants={log.variants};dropped_variants={log.dropped_variants}"
+                f"truncated={log.truncated_cases};dropped={log.dropped_cases}"
             ),
         )
     response = table_response("event-log", log.rows, exports.event_log_schema(), fmt)
-    response.headers["X-Dropped-Variants"] = str(log.dropped_variants)
+    response.headers["X-Truncated-Cases"] = str(log.truncated_cases)
     response.headers["X-Dropped-Cases"] = str(log.dropped_cases)
+    response.headers["X-Dropped-Events"] = str(log.dropped_events)
     return response
 
 

@@ -217,10 +217,12 @@ def _event_log(args: argparse.Namespace, http: httpx.Client) -> None:
     if fmt == "json":
         raise ReportError("the event log comes as csv or parquet")
     response = _fetch(http, f"/v1/event-log.{fmt}", _period(args))
-    dropped = response.headers.get("X-Dropped-Variants", "?")
+    headers = response.headers
     print(
-        f"event log: rare trace variants left out: {dropped} "
-        f"({response.headers.get('X-Dropped-Cases', '?')} journeys)",
+        f"event log: journeys cut short where their path is rare: "
+        f"{headers.get('X-Truncated-Cases', '?')}; left out: "
+        f"{headers.get('X-Dropped-Cases', '?')}; events not exported: "
+        f"{headers.get('X-Dropped-Events', '?')}",
         file=sys.stderr,
     )
     _write(response.content, args.out, fmt)

@@ -111,7 +111,7 @@ def test_labels_read_as_words() -> None:
     assert label("north_east") == "North east"
 
 
-def test_the_event_log_drops_rare_variants_and_repseudonymises_per_export() -> None:
+def test_the_event_log_cuts_rare_paths_and_repseudonymises_per_export() -> None:
     t = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
     common = ["uk.nrm.referral.submitted", "uk.nrm.reasonable-grounds.decided"]
     events = [
@@ -119,13 +119,21 @@ def test_the_event_log_drops_rare_variants_and_repseudonymises_per_export() -> N
         for i in range(12)
         for n, activity in enumerate(common)
     ]
-    events += [("jny_rare", "uk.nrm.referral.submitted", t)]
+    # Shares its first step with the twelve, then goes where nobody else did: cut there.
+    events += [
+        ("jny_rare", "uk.nrm.referral.submitted", t),
+        ("jny_rare", "uk.nrm.immigration-detention.entered", t + timedelta(days=1)),
+    ]
+    # Begins where nobody else did: left out altogether.
+    events += [("jny_alone", "uk.nrm.duty-to-notify.reported", t)]
     first = build(events, threshold=10, key=b"k" * 32)
     second = build(events, threshold=10, key=b"x" * 32)
-    assert (first.cases, first.variants, first.dropped_cases, first.dropped_variants) == (
-        12, 1, 1, 1,
-    )  # fmt: skip
-    assert len(first.rows) == 24
+    assert (first.cases, first.truncated_cases, first.dropped_cases) == (13, 1, 1)
+    assert first.dropped_events == 2
+    assert len(first.rows) == 24 + 1
+    activities = [r["activity"] for r in first.rows]
+    assert "uk.nrm.immigration-detention.entered" not in activities
+    assert "uk.nrm.duty-to-notify.reported" not in activities
     assert not {r["case_id"] for r in first.rows} & {r["case_id"] for r in second.rows}
     assert all(not r["case_id"].startswith("jny_") for r in first.rows)
     assert {r["timestamp"] for r in first.rows} == {
