@@ -53,11 +53,13 @@ POLICE = "police_force"
 COUNCIL = "local_authority"
 NGO = "ngo_first_responder"
 HOME_OFFICE = "home_office_first_responder"
+ANALYST = "analyst"  # reads analytics only: no partner record, to write or to read
 SCA = "competent_authority_sca"
 IECA = "competent_authority_ieca"
 SUPPORT = "support_provider"
 CPS = "cps"
-ALL_TYPES = frozenset({POLICE, COUNCIL, NGO, HOME_OFFICE, SCA, IECA, SUPPORT, CPS})
+PARTNERS = frozenset({POLICE, COUNCIL, NGO, HOME_OFFICE, SCA, IECA, SUPPORT, CPS})
+ALL_TYPES = PARTNERS | {ANALYST}
 
 FIRST_RESPONDERS = frozenset({POLICE, COUNCIL, NGO, HOME_OFFICE})
 PUBLIC_AUTHORITIES = frozenset({POLICE, COUNCIL, HOME_OFFICE})  # who owes the Duty to Notify
@@ -110,20 +112,20 @@ MAY_WRITE: dict[str, frozenset[str]] = {
 
 # Every GET (but the probes) -> the agency types that may make it, when they take part.
 MAY_READ: dict[str, frozenset[str]] = {
-    "referral:/v1/referrals/{resource_id}": ALL_TYPES,
-    "referral:/v1/referrals": ALL_TYPES,
+    "referral:/v1/referrals/{resource_id}": PARTNERS,
+    "referral:/v1/referrals": PARTNERS,
     "referral:/v1/referrals/{resource_id}/identity": FIRST_RESPONDERS | COMPETENT_AUTHORITIES,
-    "referral:/v1/duty-to-notify-reports/{resource_id}": ALL_TYPES,
-    "referral:/v1/duty-to-notify-reports": ALL_TYPES,
-    "referral:/v1/immigration-detentions/{resource_id}": ALL_TYPES,
-    "referral:/v1/immigration-detentions": ALL_TYPES,
-    "referral:/v1/journeys/{journey_id}/timeline": ALL_TYPES,
-    "support:/v1/support-cases/{resource_id}": ALL_TYPES,
-    "support:/v1/support-cases": ALL_TYPES,
-    "support:/v1/journeys/{journey_id}/timeline": ALL_TYPES,
-    "prosecution:/v1/criminal-cases/{resource_id}": ALL_TYPES,
-    "prosecution:/v1/criminal-cases": ALL_TYPES,
-    "prosecution:/v1/journeys/{journey_id}/timeline": ALL_TYPES,
+    "referral:/v1/duty-to-notify-reports/{resource_id}": PARTNERS,
+    "referral:/v1/duty-to-notify-reports": PARTNERS,
+    "referral:/v1/immigration-detentions/{resource_id}": PARTNERS,
+    "referral:/v1/immigration-detentions": PARTNERS,
+    "referral:/v1/journeys/{journey_id}/timeline": PARTNERS,
+    "support:/v1/support-cases/{resource_id}": PARTNERS,
+    "support:/v1/support-cases": PARTNERS,
+    "support:/v1/journeys/{journey_id}/timeline": PARTNERS,
+    "prosecution:/v1/criminal-cases/{resource_id}": PARTNERS,
+    "prosecution:/v1/criminal-cases": PARTNERS,
+    "prosecution:/v1/journeys/{journey_id}/timeline": PARTNERS,
 }
 
 # The one scope each endpoint needs: a token with only that scope must do.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal
 from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
@@ -52,7 +53,17 @@ async def visible(
         raise not_found("such record")
 
 
+def _partners_only(principal: Principal) -> None:
+    # Analysts see journeys only through the analytics service's disclosure control,
+    # never record by record, whatever scopes a token carries.
+    if principal.agency_type is AgencyType.ANALYST:
+        raise Problem(
+            403, "Forbidden", "An analyst may not read partner records.", kind="agency-type"
+        )
+
+
 def _require_scope(principal: Principal, scope: str) -> None:
+    _partners_only(principal)
     if scope not in principal.scopes:
         raise Problem(403, "Forbidden", f"This needs the {scope} scope.", kind="insufficient-scope")
 
@@ -143,6 +154,7 @@ def timeline_router(read_scopes: Iterable[str]) -> APIRouter:
     scopes = frozenset(read_scopes)
 
     async def timeline(request: Request, principal: CurrentPrincipal, journey_id: JourneyId) -> Any:
+        _partners_only(principal)
         if not scopes & principal.scopes:
             raise Problem(
                 403,
