@@ -250,7 +250,7 @@ def _simulate(cohort: Cohort, truth_file: Path) -> None:
         raise StackError("the simulation failed (see above)")
 
 
-def _report(root: Path, system: System, truth_file: Path, token: str) -> str:
+def _report(system: System, truth_file: Path, token: str) -> str:
     from analytics.report import summary
 
     url = f"http://127.0.0.1:{ANALYTICS_PORT}"
@@ -299,7 +299,7 @@ def run(root: Path, cohort: Cohort, *, serve: bool = True) -> int:
             lifetime_seconds=12 * 3600,
         )
         clock.say("report:\n")
-        print(_report(root, system, truth_file, token), flush=True)
+        print(_report(system, truth_file, token), flush=True)
         print("\nServing (logs in .devstack/services/):")
         for name, port in SERVICES.items():
             print(f"  {name:12} API docs  http://127.0.0.1:{port}/docs")
