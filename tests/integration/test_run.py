@@ -8,8 +8,10 @@ injected and nothing else.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -19,6 +21,26 @@ from journey_platform.settings import find_schemas_dir
 from tests.integration.services import free_port
 
 pytestmark = pytest.mark.integration
+
+
+def kafka_port() -> int:
+    """A broker port whose neighbour (the KRaft controller's) is free too, below the
+    ephemeral range, where an outgoing connection cannot take it in the meantime."""
+    ports = list(range(21000, 32000, 2))
+    random.shuffle(ports)
+    for port in ports:
+        if all(_free(p) for p in (port, port + 1)):
+            return port
+    raise AssertionError("no two free ports next to each other")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def test_the_main_job_simulates_a_cohort_and_reports_full_recall_and_precision() -> None:
@@ -33,7 +55,7 @@ def test_the_main_job_simulates_a_cohort_and_reports_full_recall_and_precision()
     }
     env |= {
         "DEVSTACK_DIR": str(folder),
-        "DEVSTACK_KAFKA_PORT": str(free_port()),
+        "DEVSTACK_KAFKA_PORT": str(kafka_port()),
         "DEVSTACK_POSTGRES_PORT": str(free_port()),
     }
     command = ["run", "--journeys", "80", "--seed", "3", "--exit-after-report"]
