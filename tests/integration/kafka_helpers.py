@@ -102,14 +102,17 @@ async def start_at_end(bootstrap: str, group: str, topic: str) -> None:
     them at the end of the topic (deterministically, not with a racy 'latest' reset)
     spares them replaying what earlier runs left on a long-lived development broker.
     """
+    await start_group_at(bootstrap, group, await end_offsets(bootstrap, [topic]))
+
+
+async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commit these offsets for a new consumer group: where its first member starts."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:
-        count = Contracts.load(find_schemas_dir()).topics[topic].partitions
-        partitions = [TopicPartition(topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        await consumer.commit(dict(await consumer.end_offsets(partitions)))
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
     finally:
         await consumer.stop()

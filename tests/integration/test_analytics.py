@@ -24,7 +24,7 @@ import asyncpg
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from analytics.config import AnalyticsSettings
@@ -34,7 +34,13 @@ from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from tests.integration.analytics_events import dropoff, journey_event, outcome, publish
 from tests.integration.events import new_journey_id
-from tests.integration.kafka_helpers import end_offsets, header, read_all, start_at_end
+from tests.integration.kafka_helpers import (
+    end_offsets,
+    header,
+    read_all,
+    start_at_end,
+    start_group_at,
+)
 from tests.integration.services import Tokens, free_port, running
 
 pytestmark = pytest.mark.integration
@@ -170,17 +176,6 @@ async def committed(kafka: str, group: str) -> dict[TopicPartition, int]:
         await admin.close()
 
 
-async def commit_offsets(kafka: str, group: str, offsets: dict[TopicPartition, int]) -> None:
-    """Start a new consumer group at these offsets (the start of what this test wrote)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
-
-
 @contextlib.asynccontextmanager
 async def sink_running(
     settings: AnalyticsSettings,
@@ -313,7 +308,7 @@ async def test_the_sink_folds_idempotently_and_dead_letters_what_it_cannot_read(
 
         # Re-consume everything this test wrote with a new group: nothing changes.
         again = settings_for(database, kafka)
-        await commit_offsets(kafka, again.consumer_group("sink"), before)
+        await start_group_at(kafka, again.consumer_group("sink"), before)
         async with sink_running(again, contracts, pool, producer) as replay:
             await caught_up(kafka, again.consumer_group("sink"), after, replay)
         assert replay.counters.records >= len(world.events) + len(world.noise)
