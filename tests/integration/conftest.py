@@ -1,7 +1,9 @@
 """Real Kafka and PostgreSQL for integration tests, chosen by fixture, never by editing tests.
 
 1. KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL set (as `make test` does): use those servers.
-2. Otherwise, where a Docker engine answers: testcontainers' Kafka and PostgreSQL.
+2. Otherwise, where a Docker API answers (Docker, or podman's service: `make
+   test-containers`): testcontainers' Kafka and PostgreSQL, as docker-compose.yml runs
+   them (tests/integration/containers.py).
 3. Otherwise: the no-Docker local stack (`journey devstack`), stopped again afterwards
    if this session started it.
 """
@@ -11,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,8 +22,10 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from journey_api.tokens import DevelopmentSigner
@@ -32,6 +34,7 @@ from journey_platform.kafka import ensure_topics, start_producer
 from journey_platform.logs import JsonFormatter
 from journey_platform.migrations import migrate
 from journey_platform.settings import find_schemas_dir
+from tests.integration.containers import HOST, compose_service, docker_answers
 from tests.integration.kafka_helpers import start_at_end
 from tests.integration.services import (
     RunningService,
@@ -50,25 +53,15 @@ class Servers:
     database_url: str
 
 
-def _docker_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    result = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20)
-    return result.returncode == 0
-
-
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
     bootstrap, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
     if bootstrap and database:
         yield Servers(bootstrap, database)
-    elif _docker_answers():
-        from testcontainers.kafka import KafkaContainer
-        from testcontainers.postgres import PostgresContainer
-
-        with KafkaContainer().with_kraft() as kafka, PostgresContainer("postgres:17") as postgres:
-            url = postgres.get_connection_url().replace("postgresql+psycopg2", "postgresql")
-            yield Servers(kafka.get_bootstrap_server(), url)
+    elif docker_answers():
+        with compose_service("kafka") as kafka, compose_service("postgres") as postgres:
+            # The compose file's PostgreSQL trusts its clients: development data only.
+            yield Servers(f"{HOST}:{kafka}", f"postgresql://postgres@{HOST}:{postgres}/postgres")
     else:
         from journey_cli.devstack import Stack
 
@@ -124,12 +117,16 @@ async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def spans() -> InMemorySpanExporter:
-    """Every finished span of the session, kept in memory so tests can follow a trace."""
+    """Every finished span of the session, kept in memory so tests can follow a trace, and
+    sent to the real trace backend too when there is one (`make test` runs Jaeger), so
+    the privacy test can scan what Jaeger holds after the whole run."""
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
+    provider = TracerProvider(resource=Resource.create({"service.name": "integration-tests"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return exporter
 
@@ -197,3 +194,36 @@ async def partner_services(
         logging.getLogger().addHandler(SERVICE_LOGS)
         yield running_services
         logging.getLogger().removeHandler(SERVICE_LOGS)
+
+
+@pytest.fixture(scope="module")
+async def flags_service(
+    servers: Servers,
+    kafka: str,
+    contracts: Contracts,
+    tokens: Tokens,
+    partner_services: dict[str, RunningService],
+) -> AsyncIterator[RunningService]:
+    """The flags service on its own fresh database, its consumer group at the topics' end,
+    its timeline links pointing at this session's partner services. One per test module:
+    a service started at the session's beginning would have to fold everything the
+    modules before had published (the processor's tests publish tens of thousands of
+    records) before it saw a test's own, which in CI took longer than any test waits."""
+    from flags.adapters.consumers import CONSUMER
+    from flags.config import FlagsSettings
+    from flags.main import create_app
+
+    database_url = servers.database_url.rsplit("/", 1)[0] + f"/flags_{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    environment: dict[str, Any] = {
+        **service_environment(database_url, kafka, tokens.signer.jwks_file),
+        **{f"{name}_api_url": s.url for name, s in partner_services.items()},
+    }
+    settings = FlagsSettings(**environment, http_port=port)
+    for topic in contracts.consumed_by(CONSUMER):
+        await start_at_end(kafka, settings.consumer_group("fold"), topic)
+    app = create_app(settings)
+    # Building the app configured logging afresh: keep capturing every service's lines.
+    logging.getLogger().addHandler(SERVICE_LOGS)
+    async with running("flags", app, port):
+        yield RunningService("flags", f"http://127.0.0.1:{port}", app, database_url)

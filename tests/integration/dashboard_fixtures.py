@@ -15,6 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.async_api import Route
 
 from analytics.charts import render
+from analytics.disclosure import hidden_count, hidden_statistic
+from analytics.dropoffs import labels as dropoff_labels
+from analytics.funnel import CONVERSION_HIDDEN
+from analytics.nrm_layout import Quarter
+from analytics.nrm_statistics import Measured, Referral
+from analytics.nrm_statistics import render as nrm_render
+from analytics.survival import NOT_REACHED
 from tests.integration.dashboard_page import STATIC
 
 FAKE_ORIGIN = "http://analytics.test"
@@ -40,14 +47,19 @@ FUNNEL: dict[str, Any] = {
         {"step": step, "label": label, "count": count, "conversion": conversion}
         for step, label, count, conversion in _STEPS
     ],
+    "labels": {"count": hidden_count(10, "journeys"), "conversion": CONVERSION_HIDDEN},
 }
 
 
 def _dropoff(
-    group: str, label: str, counts: tuple[int | None, int | None, int | None, int | None]
+    group: str,
+    label: str,
+    counts: tuple[int | None, int | None, int | None, int | None],
+    band: tuple[int, int | None] | None = None,
 ) -> dict[str, Any]:
     raised, open_, resolved, journeys = counts
-    median = None if resolved is None else 14.5
+    if band is None and resolved:
+        band = (resolved, resolved)
     return {
         "group": group,
         "label": label,
@@ -55,7 +67,9 @@ def _dropoff(
         "open": open_,
         "resolved": resolved,
         "journeys": journeys,
-        "median_days_to_resolution": median,
+        "median_days_to_resolution": None if band is None else 14.5,
+        "median_n_low": None if band is None else band[0],
+        "median_n_high": None if band is None else band[1],
     }
 
 
@@ -67,6 +81,7 @@ def _dropoffs(by: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "journeys_in_period": 240,
         "rows": rows,
         "total": _dropoff("all", "All", (70, 25, 45, 61)),
+        "labels": dropoff_labels(10),
     }
 
 
@@ -82,6 +97,10 @@ BY_RULE = _dropoffs(
     "rule",
     [
         _dropoff("reasonable-grounds-overdue", "Reasonable Grounds overdue", (30, 12, 18, 28)),
+        # Issue 16's cases: a median over a hidden resolved count, its n as a band; and
+        # a rule nothing resolves, its resolved count a published zero.
+        _dropoff("victim-withdrew", "Victim withdrew", (45, None, None, 40), band=(36, 45)),
+        _dropoff("adult-declined-referral", "Adult declined referral", (24, 24, 0, 24)),
         _dropoff("no-support-contact", "No support contact", (22, None, 13, 21)),
         _dropoff("move-on-cliff-edge", "Move-on cliff edge", (None, None, None, None)),
     ],
@@ -95,6 +114,10 @@ def _curve(per_day: float, until: int) -> list[dict[str, float]]:
     ]
 
 
+_WAIT_LABELS = {
+    **{field: hidden_count(10, "journeys") for field in ("at_risk", "events", "censored")},
+    "median_days": hidden_statistic(10, "journeys or events"),
+}
 TIME_TO_EVENT: list[dict[str, Any]] = [
     {
         "measure": "referral_to_reasonable_grounds",
@@ -106,6 +129,7 @@ TIME_TO_EVENT: list[dict[str, Any]] = [
         "censored": 40,
         "median_days": 21.5,
         "curve": _curve(0.02, 45),
+        "labels": _WAIT_LABELS,
     },
     {
         "measure": "reasonable_grounds_to_conclusive_grounds",
@@ -117,6 +141,7 @@ TIME_TO_EVENT: list[dict[str, Any]] = [
         "censored": 90,
         "median_days": None,  # fewer than half decided: not reached, not suppressed
         "curve": _curve(0.004, 90),
+        "labels": {**_WAIT_LABELS, "median_days": NOT_REACHED},
     },
     {
         "measure": "support_entry_to_exit",
@@ -128,9 +153,32 @@ TIME_TO_EVENT: list[dict[str, Any]] = [
         "censored": None,
         "median_days": None,
         "curve": [],
+        "labels": _WAIT_LABELS,
     },
 ]
 _MEASURES = {measure["measure"]: measure for measure in TIME_TO_EVENT}
+
+
+def _nrm() -> dict[str, Any]:
+    """The quarterly tables for 40 referrals: 30 adults and 10 children from Albania and
+    the UK, and 4 of unknown age (hidden, with the children's count beside them)."""
+    referral = Referral("police", "adult", "sca", ["labour"], "albania", "male")
+    referrals = [referral] * 30
+    referrals += [Referral("local_authority", "child", "sca", ["criminal"], "uk", "female")] * 10
+    referrals += [Referral("ngo", "unknown", "ieca", ["sexual"], "iran", "male")] * 4
+    measured = Measured(
+        referrals=referrals,
+        decisions={
+            "reasonable_grounds_decisions": (21, 19),
+            "conclusive_grounds_decisions": (12, 0),
+        },
+        duty_to_notify_reports=12,
+        days_to_conclusive_grounds=[float(d) for d in range(500, 512)],
+    )
+    return nrm_render(measured, Quarter(2024, 4), threshold=10)
+
+
+NRM = _nrm()
 _CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
@@ -180,6 +228,8 @@ class FakeAnalytics:
         elif path == "/v1/dropoffs":
             by = query.get("by", ["stage"])[0]
             await route.fulfill(json={"stage": BY_STAGE, "rule": BY_RULE}[by])
+        elif path == "/v1/nrm-statistics":
+            await route.fulfill(json={**NRM, "quarter": query.get("quarter", ["?"])[0]})
         elif path == "/v1/time-to-event":
             await route.fulfill(json=_MEASURES[query["measure"][0]])
         else:

@@ -84,10 +84,10 @@ def parse(data_value: str) -> Value:
 
 
 def expected(
-    funnel: JSON, by_stage: JSON, by_rule: JSON, measures: Sequence[JSON]
+    funnel: JSON, by_stage: JSON, by_rule: JSON, measures: Sequence[JSON], nrm: JSON
 ) -> dict[str, Value]:
     """testid -> value for every number the dashboard should show for these answers."""
-    values: dict[str, Value] = {}
+    values: dict[str, Value] = expected_nrm(nrm)
     for index, step in enumerate(funnel["steps"]):
         values[f"funnel-count-{step['step']}"] = step["count"]
         first = index == 0 and step["conversion"] is None  # nothing before it, not hidden
@@ -110,14 +110,59 @@ def expected(
     return values
 
 
+def expected_nrm(nrm: JSON) -> dict[str, Value]:
+    """testid -> value for the numbers of the published-vs-measured panel."""
+    values: dict[str, Value] = {}
+    for table in nrm["tables"]:
+        for row in table["rows"]:
+            name = f"{table['name']}-{row['group']}"
+            values[f"nrm-count-{name}"] = row["count"]
+            values[f"nrm-share-{name}"] = None if row["count"] is None else row["share"]
+    return values
+
+
+def expected_labels(
+    funnel: JSON, by_stage: JSON, by_rule: JSON, measures: Sequence[JSON], nrm: JSON
+) -> dict[str, str]:
+    """testid -> what the page must say there when the API hid the value (its label)."""
+    said: dict[str, str] = {}
+    for table in nrm["tables"]:
+        for row in table["rows"]:
+            name = f"{table['name']}-{row['group']}"
+            said[f"nrm-count-{name}"] = nrm["labels"]["count"]
+            said[f"nrm-share-{name}"] = nrm["labels"]["share"]
+    for step in funnel["steps"]:
+        said[f"funnel-count-{step['step']}"] = funnel["labels"]["count"]
+        said[f"funnel-conversion-{step['step']}"] = funnel["labels"]["conversion"]
+    said["dropoffs-journeys-in-period"] = by_stage["labels"]["journeys_in_period"]
+    for dropoffs in (by_stage, by_rule):
+        by = dropoffs["by"]
+        for row in [*dropoffs["rows"], {**dropoffs["total"], "group": "all"}]:
+            for field in DROPOFF_FIELDS:
+                said[f"dropoffs-{by}-{field}-{row['group']}"] = dropoffs["labels"][field]
+            said[f"dropoffs-{by}-rate-{row['group']}"] = RATE_HIDDEN
+    for measure in measures:
+        for field in ("at_risk", "events", "censored", "median_days"):
+            said[f"tte-{field}-{measure['measure']}"] = measure["labels"][field]
+    return said
+
+
+RATE_HIDDEN = "not published (a count it is worked out from is suppressed)"
+
+
 def rate(journeys: int | None, in_period: int | None) -> float | None:
     if journeys is None or not in_period:
         return None
     return journeys / in_period
 
 
-def mismatches(page_cells: Mapping[str, tuple[str, str]], want: Mapping[str, Value]) -> list[str]:
-    """Every way the page differs from the API: missing, extra, wrong value or wrong text."""
+def mismatches(
+    page_cells: Mapping[str, tuple[str, str]],
+    want: Mapping[str, Value],
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Every way the page differs from the API: missing, extra, wrong value or wrong text
+    (a hidden value must read as the API's label for it: what was hidden, and why)."""
     problems = [f"missing {testid}" for testid in want.keys() - page_cells.keys()]
     problems += [f"not in the API: {testid}" for testid in page_cells.keys() - want.keys()]
     for testid in sorted(want.keys() & page_cells.keys()):
@@ -125,7 +170,9 @@ def mismatches(page_cells: Mapping[str, tuple[str, str]], want: Mapping[str, Val
         value = want[testid]
         if parse(data_value) != value:
             problems.append(f"{testid}: page {data_value!r}, API {value!r}")
-        elif value is None and "suppressed" not in text:
+        elif value is None and labels is not None and " ".join(text.split()) != labels[testid]:
+            problems.append(f"{testid}: hidden, {labels[testid]!r}, displayed as {text!r}")
+        elif value is None and not text.startswith(("suppressed", "not published")):
             problems.append(f"{testid}: suppressed but displayed as {text!r}")
         elif isinstance(value, int) and text.replace(",", "") != str(value):
             problems.append(f"{testid}: {value} displayed as {text!r}")

@@ -10,6 +10,7 @@ from typing import Any, TypeAlias
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from journey_platform.contracts import Contracts
+from journey_platform.kafka import read_to_end
 from journey_platform.settings import find_schemas_dir
 
 # aiokafka ships no type information: records are typed loosely here.
@@ -41,6 +42,7 @@ async def collect(
         group_id=f"test-reader-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        isolation_level="read_committed",  # what an aborted transaction wrote never counts
     )
     await consumer.start()
     kept: list[Record] = []
@@ -59,26 +61,11 @@ async def collect(
 async def read_all(
     bootstrap: str, topic: str, since: dict[TopicPartition, int] | None = None
 ) -> list[Record]:
-    """Every record on `topic` (from the `since` offsets, if given) up to its end offsets
-    when the call starts."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        count = Contracts.load(find_schemas_dir()).topics[topic].partitions
-        partitions = [TopicPartition(topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        for partition, offset in (since or {}).items():
-            if partition.topic == topic:
-                consumer.seek(partition, offset)
-        end = await consumer.end_offsets(partitions)
-        records: list[Record] = []
-        while [p for p in partitions if await consumer.position(p) < end[p]]:
-            batches = await consumer.getmany(timeout_ms=500)
-            records.extend(r for batch in batches.values() for r in batch)
-        return records
-    finally:
-        await consumer.stop()
+    """Every committed record on `topic` (from the `since` offsets, if given) up to its last
+    stable offsets when the call starts."""
+    count = Contracts.load(find_schemas_dir()).topics[topic].partitions
+    partitions = [TopicPartition(topic, p) for p in range(count)]
+    return [r async for batch in read_to_end(bootstrap, partitions, since=since) for r in batch]
 
 
 async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:

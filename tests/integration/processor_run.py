@@ -3,7 +3,11 @@
 Each test gets an application id of its own (its consumer group and changelog topics),
 starts the group at the end of the journey topics, so it sees only the records the test
 sends, and folds journey.dropoffs and journey.outcomes the way a consumer must: by
-CloudEvents id, first occurrence wins (outputs are at least once, with stable ids).
+CloudEvents id, first occurrence wins (the faust engine's outputs are at least once, with
+stable ids; the default engine's are exactly once, which `published` also counts).
+
+Workers of the default engine are never restarted by the harness: a worker that exits
+fails the test. Only the faust engine gets a supervisor (see its README).
 """
 
 from __future__ import annotations
@@ -17,20 +21,43 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from journey.processor import CLOCK_TOPIC, JOURNEY_TOPICS
+from journey_platform.contracts import Contracts
+from journey_platform.envelope import Event
+from journey_platform.settings import find_schemas_dir
+from journey_processor.core.events import JourneyEvent
+from journey_processor.core.outcomes import Happened, summarise
+from journey_processor.core.rules.catalogue import load
+from journey_processor.testing.oracle import evaluate
 from tests.integration.kafka_helpers import header, read_all, start_at_end
 
-SOURCE_TOPICS = (*JOURNEY_TOPICS, CLOCK_TOPIC)
-LOG_LEVEL = os.environ.get("PROCESSOR_TEST_LOGLEVEL", "warn")  # info when debugging
+CONTRACTS = Contracts.load(find_schemas_dir())
+SOURCE_TOPICS = CONTRACTS.consumed_by("journey-processor")
+OUTPUT_TOPICS = ("journey.dropoffs", "journey.outcomes")
+# The generated logs the processor tests replay: how many journeys, from when.
+JOURNEYS = int(os.environ.get("PROCESSOR_TEST_JOURNEYS", "2000"))
+START = datetime(2024, 1, 1, tzinfo=UTC)
 LIVENESS_SECONDS = 30
+
+
+@asynccontextmanager
+async def admin_client(kafka: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
 
 
 @dataclass
@@ -39,13 +66,21 @@ class Workers:
 
     kafka: str
     root: Path
+    engine: str = "kafka"
+    transaction_timeout: int = 10  # seconds; how soon a dead worker's transaction is aborted
     app_id: str = field(default_factory=lambda: f"processor-test-{uuid.uuid4().hex[:8]}")
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # each worker's /metrics
     restarts: int = 0
 
     async def prepare(self) -> None:
         for topic in SOURCE_TOPICS:
             await start_at_end(self.kafka, self.app_id, topic)
+
+    @property
+    def supervised(self) -> bool:
+        """faust workers exit (75) to be replaced, and can wedge: they get a supervisor."""
+        return self.engine == "faust"
 
     def start(self, name: str) -> None:
         env = {
@@ -59,17 +94,19 @@ class Workers:
             "PROCESSOR_WEDGED_AFTER_SECONDS": "20",
             "PROCESSOR_SESSION_TIMEOUT_SECONDS": "8",
             "PROCESSOR_WORKER_PORT": str(free_port()),
-            "LOG_LEVEL": "WARNING",
+            "PROCESSOR_ENGINE": self.engine,
+            "PROCESSOR_INSTANCE_ID": name,
+            "PROCESSOR_VALIDATE_OUTPUTS": "true",  # every output keeps its contract
+            "PROCESSOR_TRANSACTION_TIMEOUT_SECONDS": str(self.transaction_timeout),
+            "METRICS_PORT": str(self.metrics_ports.setdefault(name, free_port())),
+            "LOG_LEVEL": os.environ.get("PROCESSOR_TEST_LOGLEVEL", "INFO").upper(),
         }
         log = (self.root / f"{name}.log").open("ab")
         self.running[name] = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "journey.app",
-                "worker",
-                "--loglevel",
-                os.environ.get("PROCESSOR_TEST_LOGLEVEL", "warn"),
+                "journey_processor",
             ],
             env=env,
             stdout=log,
@@ -81,6 +118,33 @@ class Workers:
         worker = self.running.pop(name)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
+
+    def stop(self, name: str) -> None:
+        """SIGTERM: a clean goodbye (the group rebalances at once)."""
+        worker = self.running.pop(name)
+        worker.terminate()
+        assert worker.wait(timeout=60) == 0, self.log(name)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP: the worker freezes mid-whatever, as a long GC pause or a stalled node."""
+        self.running[name].send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self.running[name].send_signal(signal.SIGCONT)
+
+    def holds(self, name: str) -> list[int]:
+        """The partitions a worker of the default engine was last assigned (its log)."""
+        held: list[int] = []
+        for line in self.log(name).splitlines():
+            if '"partitions ' not in line or not line.startswith("{"):
+                continue
+            said = json.loads(line)
+            if said.get("message") in ("partitions assigned", "partitions revoked"):
+                held = said["partitions"]
+        return held
+
+    def log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(errors="replace")
 
     def stop_all(self) -> None:
         for worker in self.running.values():
@@ -98,30 +162,33 @@ class Workers:
         for name, worker in list(self.running.items()):
             if worker.poll() is None:
                 continue
-            if worker.returncode == 75:
+            if worker.returncode == 75 and self.supervised:
                 self.restarts += 1
                 self.start(name)
                 continue
-            log = (self.root / f"{name}.log").read_text(errors="replace")[-3000:]
-            raise AssertionError(f"worker {name} exited {worker.returncode}:\n{log}")
+            raise AssertionError(
+                f"worker {name} exited {worker.returncode}:\n{self.log(name)[-3000:]}"
+            )
 
-    async def committed(self) -> dict[TopicPartition, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)
-        await admin.start()
-        try:
-            offsets = await admin.list_consumer_group_offsets(self.app_id)
-        finally:
-            await admin.close()
+    async def committed(
+        self, admin: AIOKafkaAdminClient | None = None
+    ) -> dict[TopicPartition, int]:
+        """The group's committed offsets; through `admin` if given (a caller polling fast
+        keeps one client rather than connecting anew each time)."""
+        if admin is None:
+            async with admin_client(self.kafka) as admin:
+                return await self.committed(admin)
+        offsets = await admin.list_consumer_group_offsets(self.app_id)
         return {tp: meta.offset for tp, meta in offsets.items() if tp.topic in SOURCE_TOPICS}
 
     async def wait_until_caught_up(self, ends: dict[TopicPartition, int], timeout: float) -> None:
-        """Poll the group's committed offsets until they reach `ends` (faust commits only
-        after flushing what it published).
+        """Poll the group's committed offsets until they reach `ends` (both engines commit
+        offsets only with, or after, what they published).
 
-        Like a liveness probe on consumer lag: when the committed offsets stand still for
-        `LIVENESS_SECONDS` with work waiting, the workers are SIGKILLed and started again
-        (faust-streaming can wedge after rebalances; a fresh consumer resumes from the
-        committed offsets). Restarts are counted in `self.restarts`.
+        For faust only, like a liveness probe on consumer lag: when the committed offsets
+        stand still for `LIVENESS_SECONDS` with work waiting, the workers are SIGKILLed and
+        started again (faust-streaming can wedge after rebalances; a fresh consumer resumes
+        from the committed offsets). Restarts are counted in `self.restarts`.
         """
         deadline = time.monotonic() + timeout
         last, moved_at = -1, time.monotonic()
@@ -136,7 +203,7 @@ class Workers:
             progress = sum(committed.values())
             if progress != last:
                 last, moved_at = progress, time.monotonic()
-            elif time.monotonic() - moved_at > LIVENESS_SECONDS:
+            elif self.supervised and time.monotonic() - moved_at > LIVENESS_SECONDS:
                 for name in list(self.running):
                     self.kill(name)
                     self.start(name)
@@ -158,18 +225,29 @@ def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-async def published(
-    kafka: str, journeys: set[str], since: dict[TopicPartition, int]
-) -> tuple[dict[str, set[Flag]], dict[str, Any]]:
-    """The final flags (retracted ones dropped) and the latest outcome of each journey,
-    from what was published after the `since` offsets (earlier runs used the same ids)."""
+@dataclass
+class Published:
+    """What the processor published, folded as a consumer folds it."""
+
+    flags: dict[str, set[Flag]]  # journey -> final flags, retracted ones dropped
+    outcomes: dict[str, Any]  # journey -> latest outcome
+    repeats: int  # records whose CloudEvents id came before (none, when exactly once)
+
+
+async def published(kafka: str, journeys: set[str], since: dict[TopicPartition, int]) -> Published:
+    """The final flags and the latest outcome of each journey, from the committed records
+    published after the `since` offsets (earlier runs used the same ids)."""
     seen: set[str] = set()
+    repeats = 0
     latest_by_flag: dict[str, tuple[str, dict[str, Any]]] = {}
     for record in await read_all(kafka, "journey.dropoffs", since):
-        journey, event_id = record.key.decode(), header(record, "ce_id")
-        if journey not in journeys or event_id in seen:
+        journey, event_id = record.key.decode(), str(header(record, "ce_id"))
+        if journey not in journeys:
             continue
-        seen.add(str(event_id))
+        if event_id in seen:
+            repeats += 1
+            continue
+        seen.add(event_id)
         data = json.loads(record.value)
         latest_by_flag[data["flag_id"]] = (journey, data)
     flags: dict[str, set[Flag]] = {}
@@ -187,7 +265,54 @@ async def published(
         )
     outcomes: dict[str, Any] = {}
     for record in await read_all(kafka, "journey.outcomes", since):
-        journey = record.key.decode()
+        journey, event_id = record.key.decode(), str(header(record, "ce_id"))
         if journey in journeys:
+            repeats += event_id in seen
+            seen.add(event_id)
             outcomes[journey] = json.loads(record.value)
+    return Published(flags, outcomes, repeats)
+
+
+def oracle(
+    contracts: Contracts, events: list[Event], now: datetime
+) -> tuple[dict[str, set[Flag]], dict[str, Any]]:
+    """The batch oracle's flags and outcome for every journey of a log, as of `now`."""
+    rules = load(contracts).values()
+    by_journey: dict[str, dict[str, Event]] = defaultdict(dict)
+    for event in events:
+        by_journey[event.subject][event.id] = event
+    flags, outcomes = {}, {}
+    for journey, log in by_journey.items():
+        found = evaluate(
+            rules,
+            [JourneyEvent(e.id, e.type, e.time, e.recorded_time, e.data) for e in log.values()],
+            now,
+        )
+        flags[journey] = {
+            (f.rule_id, f.started_by, f.due_at, f.resolved_at, f.resolution) for f in found
+        }
+        outcome = summarise(
+            [Happened(e.id, e.type, e.time, e.data) for e in log.values()],
+            [f.rule_id for f in found if f.open],
+        )
+        outcomes[journey] = outcome | {"flags_raised": len(found)}
     return flags, outcomes
+
+
+def assert_matches_oracle(found: Published, events: list[Event], now: datetime) -> None:
+    """Final flags and latest outcomes equal the oracle's for every journey of the log."""
+    journeys = {e.subject for e in events}
+    expected_flags, expected_outcomes = oracle(CONTRACTS, events, now)
+    assert sum(len(f) for f in expected_flags.values()) > len(journeys), "the log raises flags"
+    mismatched = [j for j in journeys if found.flags.get(j, set()) != expected_flags[j]]
+    if mismatched:
+        example = mismatched[0]
+        published_only = sorted(found.flags.get(example, set()) - expected_flags[example])
+        oracle_only = sorted(expected_flags[example] - found.flags.get(example, set()))
+        raise AssertionError(
+            f"{len(mismatched)} journeys differ, e.g. {example}: "
+            f"published only {published_only}; oracle only {oracle_only}"
+        )
+    assert found.outcomes.keys() == journeys, "every journey has an outcome: no event lost"
+    wrong = [j for j in journeys if found.outcomes[j] != expected_outcomes[j]]
+    assert not wrong, f"{len(wrong)} outcomes differ, e.g. {found.outcomes[wrong[0]]}"

@@ -8,12 +8,9 @@ control, only to analysts, in JSON, CSV and Parquet that agree.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import random
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,14 +22,14 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from analytics.config import AnalyticsSettings
 from analytics.main import create_app
-from analytics.sink import Sink, prepare
+from analytics.sink import prepare
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from tests.integration.analytics_events import dropoff, journey_event, outcome, publish
+from tests.integration.analytics_sink import caught_up, settings_for, sink_running
 from tests.integration.events import new_journey_id
 from tests.integration.kafka_helpers import (
     end_offsets,
@@ -154,60 +151,6 @@ def scenario(contracts: Contracts) -> Scenario:
         )
     noise = [*stale, *flags[:5], events[1], stale_outcome]
     return Scenario(london, wales, [*raws, *events, *flags], noise, year)
-
-
-def settings_for(database: str, kafka: str, tokens: Tokens | None = None) -> AnalyticsSettings:
-    return AnalyticsSettings(
-        database_url=database,
-        kafka_bootstrap_servers=kafka,
-        consumer_group_prefix=f"analytics-test-{uuid.uuid4().hex[:8]}",
-        create_database=False,
-        auth_jwks_file=tokens.signer.jwks_file if tokens else None,
-    )
-
-
-async def committed(kafka: str, group: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-        return {tp: meta.offset for tp, meta in offsets.items()}
-    finally:
-        await admin.close()
-
-
-@contextlib.asynccontextmanager
-async def sink_running(
-    settings: AnalyticsSettings,
-    contracts: Contracts,
-    pool: asyncpg.Pool,
-    producer: AIOKafkaProducer,
-) -> AsyncIterator[Sink]:
-    sink = Sink(settings=settings, contracts=contracts, pool=pool, producer=producer)
-    stop = asyncio.Event()
-    task = asyncio.create_task(sink.run(stop))
-    try:
-        yield sink
-    finally:
-        stop.set()
-        await task
-
-
-async def caught_up(
-    kafka: str, group: str, target: dict[TopicPartition, int], task_check: Sink, timeout: float = 60
-) -> None:
-    """Poll until the group has committed up to `target` everywhere (or fail with where)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        done = await committed(kafka, group)
-        behind = {
-            tp: (done.get(tp, -1), end) for tp, end in target.items() if done.get(tp, -1) < end
-        }
-        if not behind:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"sink did not catch up: {behind}; {task_check.counters}")
-        await asyncio.sleep(0.2)
 
 
 async def snapshot(pool: asyncpg.Pool, journeys: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -391,7 +334,11 @@ async def test_the_api_answers_analysts_only_with_small_cells_suppressed(
     rows = {r["group"]: r for r in by_rule["rows"]}
     assert "victim-withdrew" not in rows  # retracted flags are not drop-offs
     assert set(rows) == {"missing-episode", "no-support-contact", "re-referral"}
-    assert all(rows["re-referral"][c] is None for c in ("raised", "open", "resolved", "journeys"))
+    assert all(rows["re-referral"][c] is None for c in ("raised", "open", "journeys"))
+    # Nothing resolves a re-referral flag (the processor's catalogue): its resolved count
+    # is zero by construction, published as 0, not hidden as a small count.
+    assert rows["re-referral"]["resolved"] == 0
+    assert by_rule["labels"]["open"] == "suppressed (fewer than 10 flags, or would reveal one)"
     assert rows["missing-episode"]["label"] == "Missing episode"
     total = by_rule["total"]
     assert (total["group"], total["raised"], total["open"], total["resolved"]) == (
@@ -447,9 +394,12 @@ async def test_the_api_answers_analysts_only_with_small_cells_suppressed(
     csv_funnel = await client.get("/v1/exports/funnel.csv", params=world.period, headers=headers)
     assert csv_funnel.status_code == 200
     parsed = list(csv.DictReader(io.StringIO(csv_funnel.text)))
-    assert [int(r["count"]) if r["count"] else None for r in parsed] == [
+    assert [int(r["count"]) if r["count"].isdigit() else None for r in parsed] == [
         s["count"] for s in funnel["steps"]
     ]
+    # A hidden cell says what was hidden and why, not "<10" nor an empty field.
+    hidden = {r["count"] for r in parsed if not r["count"].isdigit()}
+    assert hidden == {"suppressed (fewer than 10 journeys, or would reveal one)"}
     parquet = await client.get(
         "/v1/exports/dropoffs.parquet", params={**world.period, "by": "rule"}, headers=headers
     )

@@ -27,6 +27,7 @@ from tests.integration.dashboard_fixtures import (
     BY_STAGE,
     FAKE_ORIGIN,
     FUNNEL,
+    NRM,
     TIME_TO_EVENT,
     TOKEN,
     FakeAnalytics,
@@ -38,6 +39,8 @@ from tests.integration.dashboard_page import (
     chart_sizes,
     chromium,
     expected,
+    expected_labels,
+    expected_nrm,
     mismatches,
     script_errors,
     settled,
@@ -95,13 +98,35 @@ async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Br
     await page.goto(f"{FAKE_ORIGIN}/dashboard#token={TOKEN}")
     await settled(page)
 
-    want = expected(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT)
-    assert mismatches(await shown(page), want) == []
+    want = expected(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT, NRM)
+    labels = expected_labels(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT, NRM)
+    assert mismatches(await shown(page), want, labels) == []
     assert None in want.values() and "not-reached" in want.values()  # the fixtures bite
     assert all(w > 0 and h > 0 for w, h in (await chart_sizes(page)).values())
     charged = page.get_by_test_id("funnel-count-charged")
-    assert await charged.inner_text() == "suppressed (<10)"
-    assert "suppressed" in await page.get_by_test_id("chart-funnel").inner_text()
+    said = " ".join((await charged.inner_text()).split())
+    assert said == "suppressed (fewer than 10 journeys, or would reveal one)"
+    assert "<10" not in await page.inner_text("main")
+    # Issue 16: a rule nothing resolves shows its zero and all its flags open...
+    declined = "dropoffs-rule-{}-adult-declined-referral"
+    for field, value in (("open", "24"), ("resolved", "0")):
+        assert await page.get_by_test_id(declined.format(field)).inner_text() == value
+    # ...and a median over a hidden resolved count is shown, its n as a band.
+    median = page.get_by_test_id("dropoffs-rule-median_days_to_resolution-victim-withdrew")
+    assert await median.get_attribute("data-value") == "14.5"
+    assert await median.get_attribute("data-n") == "36-45"
+    assert "(n 36 to 45)" in await median.inner_text()
+    assert "suppressed (fewer than 10)" in await page.get_by_test_id("chart-funnel").inner_text()
+    # Published vs measured: the live share beside the published one, marked where it differs.
+    adults = "referrals_by_age-adult"
+    assert await page.get_by_test_id(f"nrm-published-{adults}").inner_text() == "68%"
+    adult_difference = page.get_by_test_id(f"nrm-difference-{adults}")
+    assert (
+        await adult_difference.inner_text() == "+0.2 pts"
+    )  # 30 of 44 against 68%: within 2 points
+    labour = page.get_by_test_id("nrm-difference-referrals_by_exploitation_type-labour")
+    assert " ".join((await labour.inner_text()).split()) == "+36 pts (differs)"
+    assert "1 shares outside" not in await page.get_by_test_id("nrm-status").inner_text()
     # The token travelled as a bearer header, and left the address bar.
     assert fake.authorisations and set(fake.authorisations) == {f"Bearer {TOKEN}"}
     assert "token" not in page.url
@@ -142,6 +167,7 @@ async def answers(url: str, headers: dict[str, str]) -> dict[str, Any]:
         "by_stage": "/v1/dropoffs?by=stage",
         "by_rule": "/v1/dropoffs?by=rule",
         **{m: f"/v1/time-to-event?measure={m}" for m in MEASURES},
+        "nrm": "/v1/nrm-statistics?quarter=2024Q4",  # the dashboard's first quarter
     }
     got: dict[str, Any] = {}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
@@ -158,23 +184,42 @@ async def test_the_dashboard_shows_the_services_numbers(
     headers = tokens.headers("nrm-analysts", scopes=["analytics:read"])
     token = headers["Authorization"].removeprefix("Bearer ")
     api = await answers(analytics.url, {"Authorization": headers["Authorization"]})
-    want = expected(api["funnel"], api["by_stage"], api["by_rule"], [api[m] for m in MEASURES])
+    want = expected(
+        api["funnel"], api["by_stage"], api["by_rule"], [api[m] for m in MEASURES], api["nrm"]
+    )
+    labels = expected_labels(
+        api["funnel"], api["by_stage"], api["by_rule"], [api[m] for m in MEASURES], api["nrm"]
+    )
     # The data must exercise both sides of disclosure control, or the test proves little.
     assert any(v is None for v in want.values()) and any(
         isinstance(v, int) and v >= 10 for v in want.values()
     )
+    # A rule nothing resolves: its small zero is published, its other counts hidden.
+    assert want["dropoffs-rule-resolved-move-on-cliff-edge"] == 0
+    assert want["dropoffs-rule-open-move-on-cliff-edge"] is None
     page = await browser.new_page(viewport={"width": 1100, "height": 900})
     errors = script_errors(page)
 
     await page.goto(f"{analytics.url}/dashboard#token={token}")
     await settled(page)
 
-    assert mismatches(await shown(page), want) == []
+    assert mismatches(await shown(page), want, labels) == []
     sizes = await chart_sizes(page)
     assert all(w > 100 and h > 100 for w, h in sizes.values()), sizes
     for name in ("funnel", "dropoff-rates", "time-to-event"):
         assert await page.get_by_test_id(f"chart-{name}").is_visible()
-    assert "suppressed (<10)" in await page.get_by_test_id("chart-funnel").inner_text()
+    assert "suppressed (fewer than 10)" in await page.get_by_test_id("chart-funnel").inner_text()
+
+    # Published vs measured for the quarter the journeys were referred in.
+    await page.get_by_test_id("nrm-quarter").fill("2026Q1")
+    await page.get_by_test_id("nrm-submit").click()
+    await page.wait_for_selector('[data-testid="nrm-form"][data-ready="2026Q1"]', state="attached")
+    async with httpx.AsyncClient(base_url=analytics.url, headers=headers, timeout=30) as client:
+        nrm = (await client.get("/v1/nrm-statistics", params={"quarter": "2026Q1"})).json()
+    nrm_want = expected_nrm(nrm)
+    cells = {k: v for k, v in (await shown(page)).items() if k.startswith("nrm-")}
+    assert mismatches(cells, nrm_want) == []
+    assert any(isinstance(v, int) and v >= 10 for v in nrm_want.values())
     assert errors == []
     if os.environ.get("DASHBOARD_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(exist_ok=True)

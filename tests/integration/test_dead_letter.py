@@ -14,7 +14,7 @@ from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode
 from tests.integration.events import example_event, new_journey_id
-from tests.integration.kafka_helpers import Record, collect, header
+from tests.integration.kafka_helpers import Record, collect, header, start_at_end
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +33,10 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
     )
     impostor_body = {**json.loads(impostor.value), "support_case_id": "Zebedee Example"}
 
+    # The consumer's group starts where the topic ends now: on a broker that already holds
+    # millions of records it would otherwise read them all first.
+    group = f"dlq-test-{uuid.uuid4().hex}"
+    await start_at_end(kafka, group, TOPIC)
     # A plain client, as a misbehaving integration would be: no envelope checks at all.
     plain = AIOKafkaProducer(bootstrap_servers=kafka)
     await plain.start()
@@ -54,7 +58,6 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
         if event.subject == journey:
             handled.append(event)
 
-    group = f"dlq-test-{uuid.uuid4().hex}"
     dlq_producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
     await dlq_producer.start()
     stop = asyncio.Event()

@@ -9,8 +9,9 @@ documented status code and content type, a body matching its schema (problem+jso
 included), and a 405 with a true Allow for undocumented methods.
 
 Random ids only ever find nothing (404), so one journey is seeded first, with a referral,
-a detention, a support case and a criminal case on it; half the generated ids are
-swapped for those (a Schemathesis fuzz dictionary), and the domain rules get exercised.
+a detention, a support case and a criminal case on it, and a drop-off flag the flags
+service shows the fuzzing council; half the generated ids are swapped for those (a
+Schemathesis fuzz dictionary), and the domain rules get exercised.
 
 Reproducible: derandomised generation (the same cases every run, no example database)
 and a bounded number of examples per operation. Two runs at a time: while one
@@ -23,13 +24,18 @@ import asyncio
 import json
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from journey_platform.contracts import Contracts
+from tests.integration.analytics_events import publish
+from tests.integration.events import example_event
 from tests.integration.journeys import Partner, days_ago, referral_body, synthetic_person
 from tests.integration.services import BY_TYPE, RunningService, Tokens
 
@@ -71,7 +77,10 @@ RUNS = [  # longest first, so the two lanes finish together
     Run("support", "local_authority"),  # a first responder and a provider: every write
     Run("prosecution", "police_force"),  # all but the CPS's charge and trial records
     Run("referral", "police_force", only=FIRST_RESPONDER_WRITES),
+    Run("flags", "local_authority"),  # provider of the seeded support case: sees its flag
 ]
+# The path parameter that names a seeded resource, where it is not `resource_id`.
+ID_PARAMETER = {"flags": "flag_id"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,12 @@ class Seeded:
     resources: dict[str, list[str]]  # by service
 
 
-async def seed(services: dict[str, RunningService], tokens: Tokens) -> Seeded:
+async def seed(
+    services: dict[str, RunningService],
+    tokens: Tokens,
+    producer: AIOKafkaProducer,
+    contracts: Contracts,
+) -> Seeded:
     """A journey each fuzzing agency takes part in, with a resource in every service."""
     referral, support, justice = (services[n] for n in ("referral", "support", "prosecution"))
     async with httpx.AsyncClient(timeout=30) as client:
@@ -118,17 +132,49 @@ async def seed(services: dict[str, RunningService], tokens: Tokens) -> Seeded:
                 "police_force_region": "london",
             },
         )
+        flag = await seed_flag(client, services["flags"], tokens, producer, contracts, journey)
     return Seeded(
         journey,
         {
             "referral": [submitted["resource_id"], detention["resource_id"]],
             "support": [case["resource_id"]],
             "prosecution": [crime["resource_id"]],
+            "flags": [flag],
         },
     )
 
 
-def config(resources: Sequence[str], journey_id: str) -> str:
+async def seed_flag(
+    client: httpx.AsyncClient,
+    flags: RunningService,
+    tokens: Tokens,
+    producer: AIOKafkaProducer,
+    contracts: Contracts,
+    journey: str,
+) -> str:
+    """A missing-episode flag on the journey, as the processor raises it, once the flags
+    service shows it to the council (which learned it takes part from the support case)."""
+    flag_id = str(uuid.uuid4())
+    raised = example_event(
+        contracts,
+        "uk.nrm.dropoff.raised",
+        journey_id=journey,
+        flag_id=flag_id,
+        rule_id="missing-episode",
+        stage="support",
+        severity="critical",
+        sequence=0,
+    )
+    await publish(producer, contracts, [raised])
+    headers = tokens.headers(BY_TYPE["local_authority"])
+    deadline = time.monotonic() + 60
+    while (await client.get(f"{flags.url}/v1/flags/{flag_id}", headers=headers)).status_code != 200:
+        assert time.monotonic() < deadline, "the seeded flag never reached the flags service"
+        await asyncio.sleep(0.2)
+    return flag_id
+
+
+def config(resources: Sequence[str], journey_id: str, id_parameter: str = "resource_id") -> str:
     """schemathesis.toml: swap a share of generated ids for the seeded ones."""
     known = f"probability = {KNOWN_ID_SHARE}"
     return f"""
@@ -139,7 +185,7 @@ values = {json.dumps(list(resources))}
 values = {json.dumps([journey_id])}
 
 [parameters]
-"path.resource_id" = {{ dictionary = "resources", {known} }}
+"path.{id_parameter}" = {{ dictionary = "resources", {known} }}
 "path.journey_id" = {{ dictionary = "journeys", {known} }}
 "body.journey_id" = {{ dictionary = "journeys", {known} }}
 """
@@ -190,16 +236,28 @@ async def schemathesis(command: list[str], folder: Path) -> tuple[int, str]:
 
 
 async def test_every_api_answers_only_what_its_openapi_document_says(
-    partner_services: dict[str, RunningService], tokens: Tokens, tmp_path: Path
+    partner_services: dict[str, RunningService],
+    flags_service: RunningService,
+    tokens: Tokens,
+    producer: AIOKafkaProducer,
+    contracts: Contracts,
+    tmp_path: Path,
 ) -> None:
-    seeded = await seed(partner_services, tokens)
+    services = {**partner_services, "flags": flags_service}
+    seeded = await seed(services, tokens, producer, contracts)
     lanes = asyncio.Semaphore(CONCURRENT_RUNS)
 
     async def fuzz(number: int, run: Run) -> tuple[Run, int, str]:
         token = tokens.headers(BY_TYPE[run.agency_type])["Authorization"].removeprefix("Bearer ")
         config_file = tmp_path / f"schemathesis-{number}.toml"
-        config_file.write_text(config(seeded.resources[run.service], seeded.journey_id))
-        command = schemathesis_command(run, partner_services[run.service], token, config_file)
+        config_file.write_text(
+            config(
+                seeded.resources[run.service],
+                seeded.journey_id,
+                ID_PARAMETER.get(run.service, "resource_id"),
+            )
+        )
+        command = schemathesis_command(run, services[run.service], token, config_file)
         async with lanes:
             started = time.monotonic()
             code, report = await schemathesis(command, tmp_path)

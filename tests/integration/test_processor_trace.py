@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import threading
 import uuid
 from pathlib import Path
 
@@ -13,11 +13,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from journey.app import ProcessorSettings, create_app
 from journey_platform.contracts import Contracts
+from journey_processor.engines.kafka.worker import Worker
+from journey_processor.settings import ProcessorSettings
 from tests.integration.journeys import Partner, days_ago
 from tests.integration.kafka_helpers import collect, header, start_at_end
-from tests.integration.processor_run import SOURCE_TOPICS, free_port
+from tests.integration.processor_run import SOURCE_TOPICS
 from tests.integration.services import RunningService, Tokens
 
 pytestmark = pytest.mark.integration
@@ -35,26 +36,20 @@ async def test_one_trace_runs_from_the_partner_request_to_the_flag_it_raised(
     app_id = f"processor-trace-{uuid.uuid4().hex[:8]}"
     for topic in SOURCE_TOPICS:
         await start_at_end(kafka, app_id, topic)
-    processor = create_app(
+    # The default engine, in this process (its spans reach the test's exporter), with no
+    # clock at all: an immediate flag is raised as its event is processed, not at a tick.
+    worker = Worker(
         ProcessorSettings(
             kafka_bootstrap_servers=kafka,
             processor_app_id=app_id,
             processor_data_dir=tmp_path,
-            processor_standby_replicas=0,
-            processor_clock_seconds=0.5,
-            processor_exit_on_gap=False,  # never end the test session
-            processor_worker_port=free_port(),
+            processor_clock_seconds=0,
+            processor_validate_outputs=True,
         )
     )
-    await processor.start()
+    running = threading.Thread(target=worker.run, daemon=True)
+    running.start()
     try:
-        # The live clock (the leader's timer) reaches every partition first, so the report
-        # raises its flag as it is processed, inside the trace of the request that made it.
-        deadline = time.monotonic() + 60
-        journeys = processor.processor.journeys  # type: ignore[attr-defined]
-        while not all(journeys.get(f"clock-p{p}".encode()) for p in range(6)):
-            assert time.monotonic() < deadline, "the live clock never ticked"
-            await asyncio.sleep(0.1)
         async with httpx.AsyncClient(timeout=30) as client:
             police = Partner(client, partner_services["referral"], tokens, "police_force")
             report = await police.post(
@@ -75,7 +70,8 @@ async def test_one_trace_runs_from_the_partner_request_to_the_flag_it_raised(
             timeout=120,
         )
     finally:
-        await processor.stop()
+        worker.stopping.set()
+        await asyncio.to_thread(running.join, 60)
 
     assert json.loads(raised.value)["rule_id"] == "adult-declined-referral"
     traceparent = header(raised, "traceparent")

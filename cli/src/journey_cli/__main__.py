@@ -16,8 +16,11 @@ from journey_simulator.command import add_arguments as add_simulate_arguments
 
 def _devstack(args: argparse.Namespace) -> int:
     stack = Stack.from_environment()
+    # `up --kube` and `run --kube -- CMD`: the flag lands in the remainder after the action.
+    kube = args.command[:1] == ["--kube"]
+    arguments = args.command[1:] if kube else args.command
     if args.action == "up":
-        started = stack.up()
+        started = stack.up(kube=kube)
         print(f"started: {', '.join(started) or 'nothing (already running)'}")
         for name, value in stack.environment().items():
             print(f"{name}={value}")
@@ -33,11 +36,11 @@ def _devstack(args: argparse.Namespace) -> int:
             print(f"{name}: {state}")
         return 0 if all(s.startswith("up") for s in states.values()) else 1
     # run: bring the stack up for one command, and take down only what this call started.
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = arguments[1:] if arguments[:1] == ["--"] else arguments
     if not command:
-        print("journey devstack run -- COMMAND [ARGS...]", file=sys.stderr)
+        print("journey devstack run [--kube] -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
-    started = stack.up()
+    started = stack.up(kube=kube)
     try:
         return subprocess.call(command, env={**os.environ, **stack.environment()})  # noqa: S603
     finally:
@@ -103,8 +106,59 @@ def _simulate(args: argparse.Namespace) -> int:
     )
 
 
+def _desk(args: argparse.Namespace) -> int:
+    from journey_simulator.desk import run
+
+    root = find_schemas_dir().parent
+    return run(
+        args,
+        auth_dir=root / ".devstack" / "auth",
+        registry_path=root / "deploy" / "local" / "agencies.yaml",
+    )
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from journey_cli.migrate import run
+
+    return run(args)
+
+
+def _images(args: argparse.Namespace) -> int:
+    from journey_cli.images import run
+
+    return run(args)
+
+
+def _testcontainers(args: argparse.Namespace) -> int:
+    from journey_cli.images.docker_api import run
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print("journey testcontainers -- COMMAND [ARGS...]", file=sys.stderr)
+        return 2
+    return run(command)
+
+
+def _deadletter(args: argparse.Namespace) -> int:
+    from journey_cli.deadletter import run
+
+    return run(args, bootstrap_servers=Stack.from_environment().bootstrap_servers)
+
+
+def _trace(args: argparse.Namespace) -> int:
+    from journey_cli.traces import command
+
+    return command(args)
+
+
 def _report(args: argparse.Namespace) -> int:
     from analytics.report import run
+
+    return run(args)
+
+
+def _whatif(args: argparse.Namespace) -> int:
+    from analytics.whatif_cli import run
 
     return run(args)
 
@@ -112,9 +166,17 @@ def _report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journey", description=__doc__)
     commands = parser.add_subparsers(dest="area", required=True)
-    devstack = commands.add_parser("devstack", help="the local Kafka and PostgreSQL (no Docker)")
+    devstack = commands.add_parser(
+        "devstack",
+        help="the local Kafka, PostgreSQL, Jaeger (traces) and Prometheus (metrics); no Docker",
+    )
     devstack.add_argument("action", choices=["up", "down", "status", "run"])
-    devstack.add_argument("command", nargs=argparse.REMAINDER, help="with run: the command to run")
+    devstack.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        help="with run: the command to run; `up --kube` or `run --kube -- ...` also start a "
+        "Kubernetes API server (etcd and kube-apiserver, built on first use; or DEVSTACK_KUBE=1)",
+    )
     devstack.set_defaults(func=_devstack)
     token = commands.add_parser("token", help="mint a development access token (local key)")
     token.add_argument("--agency", required=True, help="agency id from deploy/local/agencies.yaml")
@@ -137,6 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_simulate_arguments(simulate)
     simulate.set_defaults(func=_simulate)
+    desk = commands.add_parser(
+        "desk",
+        help="the simulated agencies' webhook endpoints: told about flags, they acknowledge "
+        "them as calibrated",
+    )
+    from journey_simulator.desk import add_arguments as add_desk_arguments
+
+    add_desk_arguments(desk)
+    desk.set_defaults(func=_desk)
     report = commands.add_parser(
         "report", help="the analytics API's funnel, drop-offs, waits, event log and charts"
     )
@@ -144,6 +215,48 @@ def main(argv: list[str] | None = None) -> int:
 
     add_report_arguments(report)
     report.set_defaults(func=_report)
+    whatif = commands.add_parser(
+        "whatif", help="replay the stored history under other rule thresholds, and compare"
+    )
+    from analytics.whatif_cli import add_arguments as add_whatif_arguments
+
+    add_whatif_arguments(whatif)
+    whatif.set_defaults(func=_whatif)
+    migrate = commands.add_parser(
+        "migrate", help="every service's database and the catalogued topics, prepared; then exit"
+    )
+    from journey_cli.migrate import add_arguments as add_migrate_arguments
+
+    add_migrate_arguments(migrate)
+    migrate.set_defaults(func=_migrate)
+    images = commands.add_parser(
+        "images", help="the container images, built with podman or docker (make images)"
+    )
+    from journey_cli.images import add_arguments as add_images_arguments
+
+    add_images_arguments(images)
+    images.set_defaults(func=_images)
+    testcontainers = commands.add_parser(
+        "testcontainers",
+        help="run a command with a Docker API for testcontainers (podman's, on a private "
+        "socket, if podman built the images) and no KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL",
+    )
+    testcontainers.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    testcontainers.set_defaults(func=_testcontainers)
+    deadletter = commands.add_parser(
+        "deadletter", help="records consumers could not process: list them, replay them"
+    )
+    from journey_cli.deadletter import add_arguments as add_deadletter_arguments
+
+    add_deadletter_arguments(deadletter)
+    deadletter.set_defaults(func=_deadletter)
+    trace = commands.add_parser(
+        "trace", help="a trace from Jaeger as a tree of spans: by trace id, or a flag's by its id"
+    )
+    trace.add_argument("trace_id", nargs="?", help="32 hex digits (a traceparent's second part)")
+    trace.add_argument("--flag", help="a flag id: the trace of each of its publications")
+    trace.add_argument("--jaeger", help="Jaeger's base URL (default: $JAEGER_URL)")
+    trace.set_defaults(func=_trace)
     schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
     schemas.add_argument(
         "action", choices=["check"], help="check: no incompatible change in a major"

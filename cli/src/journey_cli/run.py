@@ -3,13 +3,16 @@
 1. Starts the local stack from empty topics and databases (a demo holds generated people
    only, and a cohort's ground truth only holds for a clean slate), unless
    KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name servers to use as they are.
-2. Starts the three partner services (accepting the simulator's clock), the journey
-   processor (clock off: the simulator moves time), the analytics sink and the
-   analytics service, and waits until each answers.
+2. Starts the three partner services and the flags service (accepting the simulator's
+   clock), the journey processor (clock off: the simulator moves time), the analytics
+   sink and the analytics service, and waits until each answers; then the simulated
+   agencies' desk, which subscribes every agency to its flags' webhooks.
 3. Simulates a calibrated cohort through the partner APIs over HTTP.
-4. Waits until the processor and the sink have caught up, then prints the report: the
-   funnel, the top drop-off rules, detection recall and precision against the drop-offs
-   the simulator injected, and where the charts and the dashboard are.
+4. Waits until the processor, the sink and the flags service have caught up and every
+   webhook is delivered, then prints the report: the funnel, the top drop-off rules,
+   detection recall and precision against the drop-offs the simulator injected, what
+   each kind of agency was told and how fast it acted, and where the charts and the
+   dashboards are.
 5. Serves the APIs' docs and the dashboard until Ctrl-C, then stops everything cleanly
    (services finish in-flight requests and drain their outboxes; consumers commit).
 """
@@ -33,15 +36,28 @@ from typing import IO
 import asyncpg
 
 from journey_api.tokens import DevelopmentSigner
+from journey_cli import partners
 from journey_cli.devstack import Stack, StackError
+from journey_cli.traces import flag_trace_link
+from journey_platform.contracts import Contracts
 from journey_platform.kafka import consumer_lag
+from journey_platform.settings import find_schemas_dir
 
-SERVICES = {"referral": 8001, "support": 8002, "prosecution": 8003}
+SERVICES = {"referral": 8001, "support": 8002, "prosecution": 8003, "flags": 8005}
 ANALYTICS_PORT = 8004
-PROCESSOR_GROUP = "journey-processor"  # the faust app id is its consumer group
+# Each process's Prometheus metrics port; the name is its `job` in Prometheus.
+METRICS_PORTS = {
+    "referral": 9101,
+    "support": 9102,
+    "prosecution": 9103,
+    "journey-processor": 9104,
+    "analytics-sink": 9105,
+    "analytics": 9106,
+    "flags": 9107,
+}
+PROCESSOR_GROUP = "journey-processor"  # the processor's app id is its consumer group
 SINK_GROUP = "analytics-sink"
-JOURNEY_TOPICS = ("nrm.identification", "nrm.support", "nrm.criminal-justice")
-WEDGED = 75  # the processor's exit status when its consumer wedged (a fresh one helps)
+CONTRACTS = Contracts.load(find_schemas_dir())
 
 
 @dataclass(frozen=True)
@@ -90,11 +106,19 @@ class System:
         return {**os.environ, **self.stack.environment(), **extra}
 
     def start(self, name: str, module: str, *args: str, env: Mapping[str, str]) -> None:
+        """Start one process, serving its metrics on its port (if it has one in
+        METRICS_PORTS), which Prometheus scrapes."""
         log = (self.logs / f"{name}.log").open("ab")
         self._log_files.append(log)
+        port = METRICS_PORTS.get(name)
         self.processes[name] = subprocess.Popen(  # noqa: S603 - our own modules
-            [sys.executable, "-m", module, *args], env=dict(env), stdout=log, stderr=log
+            [sys.executable, "-m", module, *args],
+            env={**env, "METRICS_PORT": str(port or 0)},
+            stdout=log,
+            stderr=log,
         )
+        if port:
+            self.stack.scrape(name, port)
 
     def start_all(self) -> None:
         for name, port in SERVICES.items():
@@ -120,13 +144,10 @@ class System:
     def start_processor(self) -> None:
         self.start(
             "journey-processor",
-            "journey.app",
-            "worker",
-            "--loglevel",
-            "warn",
+            "journey_processor",
             env=self.environment(
+                LOG_LEVEL="WARNING",
                 PROCESSOR_DATA_DIR=str(self.stack.root / "processor"),
-                PROCESSOR_STANDBY_REPLICAS="0",
                 PROCESSOR_CLOCK_SECONDS="0",
             ),
         )
@@ -142,16 +163,27 @@ class System:
                 time.sleep(0.25)
 
     def supervise(self) -> None:
-        """Restart a processor whose consumer wedged; fail loudly if anything else died."""
-        if self.processes["journey-processor"].poll() == WEDGED:
-            print("the journey processor's consumer wedged; starting a fresh one", flush=True)
-            self.start_processor()
+        """Fail loudly if any process died: nothing here restarts a process."""
         for name, process in self.processes.items():
             if process.poll() is not None:
                 log = self.logs / f"{name}.log"
                 raise StackError(f"{name} stopped (status {process.returncode}); see {log}")
 
+    def start_desk(self, summary: Path) -> None:
+        """The simulated agencies' webhook endpoints, subscribed before the simulation."""
+        flags_url = f"http://127.0.0.1:{SERVICES['flags']}"
+        self.start(
+            "desk",
+            "journey_cli",
+            *partners.desk_arguments(flags_url, summary),
+            env=self.environment(),
+        )
+        partners.wait_subscribed(summary, self.supervise)
+
     def stop(self) -> None:
+        for name in self.processes:
+            if name in METRICS_PORTS:
+                self.stack.unscrape(name)
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -191,7 +223,7 @@ def _caught_up(system: System, clock: Clock, within: float = 900) -> None:
 
 async def _lags(bootstrap: str) -> tuple[int, int]:
     return await asyncio.gather(
-        consumer_lag(bootstrap, PROCESSOR_GROUP, [*JOURNEY_TOPICS, "journey.clock"]),
+        consumer_lag(bootstrap, PROCESSOR_GROUP, CONTRACTS.consumed_by(PROCESSOR_GROUP)),
         consumer_lag(bootstrap, SINK_GROUP, ["journey.outcomes", "journey.dropoffs"]),
     )
 
@@ -250,7 +282,7 @@ def _simulate(cohort: Cohort, truth_file: Path) -> None:
         raise StackError("the simulation failed (see above)")
 
 
-def _report(system: System, truth_file: Path, token: str) -> str:
+def _report(system: System, truth_file: Path, token: str, desk: Path) -> str:
     from analytics.report import summary
 
     url = f"http://127.0.0.1:{ANALYTICS_PORT}"
@@ -260,16 +292,33 @@ def _report(system: System, truth_file: Path, token: str) -> str:
     parts = [
         summary(url, token),
         _detection(truth_file, f"{system.base}/analytics"),
+        partners.report(system.stack.bootstrap_servers, CONTRACTS, desk),
         f"Charts (PNG and SVG): {charts}" if written == 0 else "Charts: not written (see above)",
     ]
     return "\n\n".join(parts)
+
+
+def _print_operations(stack: Stack) -> None:
+    """Where an operator looks: traces, metrics and alerts, and one flag's trace."""
+    environment = stack.environment()
+    jaeger, prometheus = environment.get("JAEGER_URL"), environment.get("PROMETHEUS_URL")
+    if jaeger:
+        print(f"  traces       {jaeger}   (Jaeger)")
+        link = flag_trace_link(stack.bootstrap_servers, jaeger)
+        print(f"  a flag's trace, from the partner's request to the flag:  {link or 'none found'}")
+    if prometheus:
+        # The HTTP API: a Prometheus built from its Go module has no web UI assets.
+        print(f"  metrics      {prometheus}/api/v1/targets   (Prometheus; alerts: /api/v1/alerts)")
 
 
 def run(root: Path, cohort: Cohort, *, serve: bool = True) -> int:
     clock = Clock()
     stack = Stack.from_environment()
     if stack.kafka and stack.postgres:
-        clock.say("starting the local Kafka and PostgreSQL from empty topics and databases")
+        clock.say(
+            "starting the local Kafka, PostgreSQL, Jaeger and Prometheus from empty topics, "
+            "databases, traces and metrics"
+        )
         stack.reset()
     # The processor's local state (RocksDB) and the last cohort's truth belong to the
     # topics just emptied: a processor finding state newer than its changelog refuses to
@@ -280,12 +329,17 @@ def run(root: Path, cohort: Cohort, *, serve: bool = True) -> int:
     signer = DevelopmentSigner(root / ".devstack" / "auth")
     system = System(stack, signer)
     truth_file = stack.root / "simulation" / "truth.json"
+    desk = stack.root / "simulation" / "desk.json"
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _interrupt)
         system.start_all()
         system.wait_ready()
-        clock.say("partner services, journey processor, analytics sink and service are up")
+        system.start_desk(desk)
+        clock.say(
+            "partner services, flags service, journey processor, analytics sink and service "
+            "are up; every agency subscribed to its flags' webhooks"
+        )
         clock.say(
             f"simulating {cohort.journeys:,} journeys (seed {cohort.seed}) from "
             f"{cohort.start} over {cohort.months} months"
@@ -293,19 +347,28 @@ def run(root: Path, cohort: Cohort, *, serve: bool = True) -> int:
         _simulate(cohort, truth_file)
         clock.say("simulation done; waiting for the processor and the sink to catch up")
         _caught_up(system, clock)
+        partners.wait_told(
+            stack.bootstrap_servers, CONTRACTS, f"{system.base}/flags", desk, system.supervise
+        )
         token = signer.mint(
             agency_id="nrm-analysts",
             scopes=["analytics:read", "analytics:export"],
             lifetime_seconds=12 * 3600,
         )
         clock.say("report:\n")
-        print(_report(system, truth_file, token), flush=True)
+        print(_report(system, truth_file, token, desk), flush=True)
         print("\nServing (logs in .devstack/services/):")
         for name, port in SERVICES.items():
             print(f"  {name:12} API docs  http://127.0.0.1:{port}/docs")
         print(f"  {'analytics':12} API docs  http://127.0.0.1:{ANALYTICS_PORT}/docs")
         print(f"  dashboard    http://127.0.0.1:{ANALYTICS_PORT}/dashboard#token={token}")
+        provider = signer.mint(
+            agency_id="haven-support", scopes=["flags:read"], lifetime_seconds=12 * 3600
+        )
+        flags_page = f"http://127.0.0.1:{SERVICES['flags']}/dashboard#token={provider}"
+        print(f"  a support provider's open flags  {flags_page}")
         print("  a report:    uv run journey report funnel   (or dropoffs --by rule, ...)")
+        _print_operations(stack)
         clock.say("ready")
         if serve:
             print("Press Ctrl-C to stop.", flush=True)

@@ -1,8 +1,20 @@
-"""`journey devstack`: a real Kafka broker and PostgreSQL server on this machine, no Docker.
+"""`journey devstack`: a real Kafka broker, PostgreSQL server, Jaeger and Prometheus on this
+machine, no Docker.
 
-State and logs live under one project-local folder (`.devstack/`, or DEVSTACK_DIR).
+State and logs live under one project-local folder (`.devstack/`, or DEVSTACK_DIR); Jaeger
+and Prometheus are built once per user from the Go module proxy (see `gotools`).
 KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL, when set, name existing servers to use
-instead: the stack then only waits for them and creates the catalogued topics.
+instead: the stack then only waits for them and creates the catalogued topics. Likewise
+OTEL_EXPORTER_OTLP_ENDPOINT names an existing trace collector, and no Jaeger is started.
+
+Ports (each overridable): Kafka 19092 (DEVSTACK_KAFKA_PORT), PostgreSQL 15432
+(DEVSTACK_POSTGRES_PORT), Jaeger OTLP/HTTP 14318, OTLP/gRPC 14317 and UI/query API 16686
+(DEVSTACK_JAEGER_OTLP_HTTP_PORT, DEVSTACK_JAEGER_OTLP_GRPC_PORT, DEVSTACK_JAEGER_QUERY_PORT),
+Prometheus 19090 (DEVSTACK_PROMETHEUS_PORT).
+
+On request only (`up --kube`, or DEVSTACK_KUBE=1), a Kubernetes API server with its etcd
+(see `kube`): 16443, 12379 and 12380 (DEVSTACK_KUBE_PORT, DEVSTACK_KUBE_ETCD_PORT,
+DEVSTACK_KUBE_ETCD_PEER_PORT). `down` stops it whenever it runs.
 """
 
 from __future__ import annotations
@@ -11,6 +23,7 @@ import asyncio
 import os
 import shutil
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +31,12 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from journey_cli.devstack.jaeger import LocalJaeger
 from journey_cli.devstack.kafka import LocalKafka
+from journey_cli.devstack.kube import LocalKube
 from journey_cli.devstack.postgres import LocalPostgres
 from journey_cli.devstack.processes import StackError
+from journey_cli.devstack.prometheus import ALERT_RULES, LocalPrometheus
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import ensure_topics
 from journey_platform.settings import find_schemas_dir
@@ -32,6 +48,10 @@ def _project_root() -> Path:
     return find_schemas_dir().parent
 
 
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"DEVSTACK_{name}_PORT", str(default)))
+
+
 @dataclass(frozen=True)
 class Stack:
     """Where the stack's parts live and how to reach them."""
@@ -39,8 +59,12 @@ class Stack:
     root: Path
     kafka: LocalKafka | None  # None: an existing broker named by KAFKA_BOOTSTRAP_SERVERS
     postgres: LocalPostgres | None  # None: an existing server named by DATABASE_URL
+    jaeger: LocalJaeger | None  # None: an existing collector named by OTEL_EXPORTER_OTLP_ENDPOINT
+    prometheus: LocalPrometheus
     bootstrap_servers: str
     database_url: str
+    otlp_endpoint: str
+    kube: LocalKube  # started only when asked: up(kube=True) or DEVSTACK_KUBE=1
 
     @classmethod
     def from_environment(cls) -> Stack:
@@ -52,35 +76,90 @@ class Stack:
             kafka = LocalKafka(
                 home=root / "kafka",
                 pom=project / "deploy" / "local" / "pom.xml",
-                port=int(os.environ.get("DEVSTACK_KAFKA_PORT", "19092")),
+                port=_port("KAFKA", 19092),
             )
             bootstrap = kafka.bootstrap
         database_url = os.environ.get("DATABASE_URL")
         if not database_url:
-            postgres = LocalPostgres(
-                home=root / "postgres", port=int(os.environ.get("DEVSTACK_POSTGRES_PORT", "15432"))
-            )
+            postgres = LocalPostgres(home=root / "postgres", port=_port("POSTGRES", 15432))
             database_url = postgres.url
-        return cls(root, kafka, postgres, bootstrap, database_url)
+        jaeger = None
+        otlp_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if not otlp_endpoint:
+            jaeger = LocalJaeger(
+                home=root / "jaeger",
+                otlp_http_port=_port("JAEGER_OTLP_HTTP", 14318),
+                otlp_grpc_port=_port("JAEGER_OTLP_GRPC", 14317),
+                query_port=_port("JAEGER_QUERY", 16686),
+            )
+            otlp_endpoint = jaeger.otlp_endpoint
+        prometheus = LocalPrometheus(
+            home=root / "prometheus", port=_port("PROMETHEUS", 19090), rules=project / ALERT_RULES
+        )
+        kube = LocalKube(
+            home=root / "kube",
+            port=_port("KUBE", 16443),
+            etcd_port=_port("KUBE_ETCD", 12379),
+            etcd_peer_port=_port("KUBE_ETCD_PEER", 12380),
+        )
+        return cls(
+            root, kafka, postgres, jaeger, prometheus, bootstrap, database_url, otlp_endpoint, kube
+        )
+
+    @staticmethod
+    def kube_requested() -> bool:
+        return os.environ.get("DEVSTACK_KUBE", "").lower() in {"1", "true", "yes"}
 
     @property
     def env_file(self) -> Path:
         return self.root / "env"
 
     def environment(self) -> dict[str, str]:
-        return {
+        env = {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "DATABASE_URL": self.database_url,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self.otlp_endpoint,
+            # The local Jaeger's endpoint is its OTLP/HTTP base URL; an existing collector's
+            # protocol is the caller's to choose.
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"
+            if self.jaeger
+            else os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         }
+        # With an existing collector, JAEGER_URL passes through if the caller named one.
+        jaeger_url = self.jaeger.url if self.jaeger else os.environ.get("JAEGER_URL")
+        if jaeger_url:
+            env["JAEGER_URL"] = jaeger_url
+        env["PROMETHEUS_URL"] = self.prometheus.url
+        if self.kube.running():
+            env["KUBECONFIG"] = str(self.kube.kubeconfig)
+        return env
 
-    def up(self) -> list[str]:
-        """Start what is not running, wait for both servers, create topics. Safe to repeat."""
+    def scrape(self, job: str, port: int) -> None:
+        """Have Prometheus scrape 127.0.0.1:<port>/metrics with the label job=<job>."""
+        self.prometheus.scrape(job, port)
+
+    def unscrape(self, job: str) -> None:
+        """Stop scraping `job` (a process that served metrics has stopped)."""
+        self.prometheus.unscrape(job)
+
+    def up(self, *, kube: bool = False) -> list[str]:
+        """Start what is not running, wait for every server, create topics. Safe to repeat.
+
+        The Kubernetes API server starts too with `kube` or DEVSTACK_KUBE=1."""
         self.root.mkdir(parents=True, exist_ok=True)
         started = []
         if self.postgres and self.postgres.start():
             started.append("postgres")
         if self.kafka and self.kafka.start():
             started.append("kafka")
+        # The first start on a machine builds them from the Go module proxy (minutes, once).
+        if self.jaeger and self.jaeger.start():
+            started.append("jaeger")
+        if self.prometheus.start():
+            started.append("prometheus")
+        # Its first start builds etcd and kube-apiserver (tens of minutes, once).
+        if (kube or self.kube_requested()) and self.kube.start():
+            started.append("kube")
         asyncio.run(self._wait_and_prepare(within=120))
         self.env_file.write_text(
             "".join(f"export {k}={v}\n" for k, v in self.environment().items())
@@ -90,6 +169,12 @@ class Stack:
     def down(self) -> list[str]:
         """Stop what this stack started (existing servers are left alone)."""
         stopped = []
+        if self.kube.stop():
+            stopped.append("kube")
+        if self.prometheus.stop():
+            stopped.append("prometheus")
+        if self.jaeger and self.jaeger.stop():
+            stopped.append("jaeger")
         if self.kafka and self.kafka.stop():
             stopped.append("kafka")
         if self.postgres and self.postgres.stop():
@@ -97,14 +182,22 @@ class Stack:
         return stopped
 
     def reset(self) -> None:
-        """Stop the local servers and delete their data (kept: downloaded jars, binaries):
-        the next `up` starts from empty topics and databases. Existing servers named by
-        the environment are never touched."""
+        """Stop the local servers and delete their data (kept: downloaded jars, binaries,
+        the per-user cache of built Go tools): the next `up` starts from empty topics,
+        databases, traces and metrics. Existing servers named by the environment are never
+        touched."""
         self.down()
         if self.kafka:
             shutil.rmtree(self.kafka.home / "data", ignore_errors=True)
         if self.postgres:
             shutil.rmtree(self.postgres.data, ignore_errors=True)
+        # Jaeger keeps traces in memory; its folder holds only a config and a log.
+        if self.jaeger:
+            shutil.rmtree(self.jaeger.home, ignore_errors=True)
+        shutil.rmtree(self.prometheus.data, ignore_errors=True)
+        shutil.rmtree(self.prometheus.targets, ignore_errors=True)
+        # Its keys, certificates and token stay, so a kubeconfig handed out stays valid.
+        shutil.rmtree(self.kube.etcd_data, ignore_errors=True)
 
     def status(self) -> dict[str, str]:
         return asyncio.run(self._status())
@@ -113,10 +206,21 @@ class Stack:
         kafka_ok, postgres_ok = await asyncio.gather(
             self._kafka_answers(), self._postgres_answers()
         )
-        return {
+        states = {
             "kafka": f"{'up' if kafka_ok else 'down'} at {self.bootstrap_servers}",
             "postgres": f"{'up' if postgres_ok else 'down'} at {self.database_url}",
         }
+        if self.jaeger:
+            jaeger_ok = await asyncio.to_thread(_answers, f"{self.jaeger.url}/api/services")
+            states["jaeger"] = f"{'up' if jaeger_ok else 'down'} at {self.jaeger.url}"
+        else:
+            states["traces"] = f"sent to {self.otlp_endpoint} (not started here)"
+        prometheus_ok = await asyncio.to_thread(_answers, f"{self.prometheus.url}/-/ready")
+        states["prometheus"] = f"{'up' if prometheus_ok else 'down'} at {self.prometheus.url}"
+        if self.kube.running() or self.kube_requested():
+            kube_ok = await asyncio.to_thread(self.kube.ready)
+            states["kube"] = f"{'up' if kube_ok else 'down'} at {self.kube.url}"
+        return states
 
     async def _kafka_answers(self) -> bool:
         admin = AIOKafkaAdminClient(
@@ -150,3 +254,20 @@ class Stack:
                 raise StackError(f"Kafka at {self.bootstrap_servers} does not answer")
             await asyncio.sleep(0.5)
         await ensure_topics(self.bootstrap_servers, Contracts.load(find_schemas_dir()))
+        checks = [(f"{self.prometheus.url}/-/ready", "Prometheus")]
+        if self.jaeger:
+            checks.append((f"{self.jaeger.url}/api/services", "Jaeger"))
+        for url, what in checks:
+            while not await asyncio.to_thread(_answers, url):
+                if time.monotonic() > deadline:
+                    raise StackError(f"{what} at {url} does not answer")
+                await asyncio.sleep(0.25)
+
+
+def _answers(url: str) -> bool:
+    """True if a GET of `url` (a loopback address built here) returns 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False

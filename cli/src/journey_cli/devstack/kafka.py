@@ -16,7 +16,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from journey_cli.devstack.processes import StackError, port_open, read_pid, stop_process, wait_until
+from journey_cli.devstack.processes import (
+    StackError,
+    launch,
+    port_open,
+    read_pid,
+    stop_process,
+)
 
 MIN_JAVA = 17
 
@@ -52,7 +58,7 @@ class LocalKafka:
                 "or KAFKA_BOOTSTRAP_SERVERS to use an existing broker"
             )
         java = find_java()
-        classpath = self._resolve_jars()
+        classpath = self.resolve_jars()
         config = self._write_config()
         data = self.home / "data"
         if not (data / "meta.properties").exists():
@@ -68,8 +74,7 @@ class LocalKafka:
                 str(config),
                 check=True,
             )
-        out = (self.home / "logs" / "stdout.log").open("ab")
-        process = subprocess.Popen(
+        launch(
             [
                 java,
                 "-Xms256m",
@@ -80,21 +85,13 @@ class LocalKafka:
                 "kafka.Kafka",
                 str(config),
             ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: Ctrl-C on `make` does not orphan it
-        )
-        self.pid_file.write_text(str(process.pid))
-        wait_until(
-            lambda: port_open("127.0.0.1", self.port) or process.poll() is not None,
-            timeout=90,
             what="Kafka",
-            log_file=self.log_file,
+            pid_file=self.pid_file,
+            log_file=self.home / "logs" / "stdout.log",
+            ports=(self.port,),
+            timeout=90,
+            server_log=self.log_file,
         )
-        if process.poll() is not None:
-            self.pid_file.unlink(missing_ok=True)
-            raise StackError(f"Kafka exited with {process.returncode}; see {self.log_file}")
         return True
 
     def stop(self) -> bool:
@@ -117,7 +114,7 @@ class LocalKafka:
         if check and result.returncode != 0:
             raise StackError(f"{args[0]} failed:\n{result.stdout}{result.stderr}")
 
-    def _resolve_jars(self) -> str:
+    def resolve_jars(self) -> str:
         libs = self.home / "libs"
         stamp = libs / ".resolved-from"
         pom_text = self.pom.read_text()

@@ -6,8 +6,9 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -78,3 +79,40 @@ def stop_process(pid_file: Path, *, timeout: float = 30) -> bool:
         os.killpg(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
     return True
+
+
+def launch(
+    command: Sequence[str],
+    *,
+    what: str,
+    pid_file: Path,
+    log_file: Path,
+    ports: Sequence[int],
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    server_log: Path | None = None,
+) -> None:
+    """Start a server in its own process group (Ctrl-C on `make` leaves no orphan), its
+    output in `log_file`; record its pid, and wait until it listens on every one of
+    `ports`. If it exits first, or is not up in time, raise with the tail of its own log
+    (`server_log`, where it keeps one apart from its output)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as out:
+        process = subprocess.Popen(
+            list(command),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+        )
+    pid_file.write_text(str(process.pid))
+    wait_until(
+        lambda: all(port_open("127.0.0.1", p) for p in ports) or process.poll() is not None,
+        timeout=timeout,
+        what=what,
+        log_file=server_log or log_file,
+    )
+    if process.poll() is not None:
+        pid_file.unlink(missing_ok=True)
+        raise StackError(f"{what} exited with {process.returncode}; see {server_log or log_file}")

@@ -40,8 +40,11 @@ SCOPES = {
     "support:write": "Record support",
     "justice:read": "Read criminal cases on journeys you take part in",
     "justice:write": "Record crimes, investigations, victim engagement, charges and trials",
+    "flags:read": "Read the drop-off flags on journeys you take part in that concern your agency",
+    "flags:write": "Acknowledge a drop-off flag: what your agency did about it",
     "analytics:read": "Read disclosure-controlled journey analytics (no row about one person)",
     "analytics:export": "Export the pseudonymised, record-level event log (audited)",
+    "webhooks:write": "Register and manage your agency's webhooks",
 }
 
 

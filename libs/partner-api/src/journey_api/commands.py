@@ -77,13 +77,15 @@ def command_model(
     omit: Iterable[str] = (),
     add: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> type[BaseModel]:
-    """A request model with the event's fields (less `omit`), `occurred_at` and `add`."""
+    """A request model with the event's fields (less `omit`), `occurred_at` and `add`
+    (which replaces an event field of the same name)."""
     document = contracts.schema(event_type, contracts.latest_major(event_type)).document
     omitted, required = set(omit), set(document.get("required", ()))
     fields: dict[str, Any] = {"occurred_at": (OccurredAt, ...)}
     fields.update(add or {})
     for prop, schema in document.get("properties", {}).items():
-        if prop not in omitted:
+        # A field in `add` wins: the API may declare an event field more strictly.
+        if prop not in omitted and prop not in fields:
             fields[prop] = _field(contracts, schema, prop in required, document["$id"])
     examples = [
         {

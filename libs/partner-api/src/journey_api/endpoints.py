@@ -61,6 +61,8 @@ class RecordSpec:
     api_only: Mapping[str, tuple[Any, Any]] = field(
         default_factory=dict
     )  # body fields kept off the event
+    # Event fields the API declares more strictly (required where the event has them optional)
+    stricter: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     minted: tuple[str, ...] = ()  # further ids the server mints, e.g. a stay id
     derived: tuple[str, ...] = ()  # event fields the server works out (`derive`)
     derive: Derive | None = None
@@ -98,7 +100,7 @@ def _add_write(
     router: APIRouter, collection: Collection, spec: RecordSpec, contracts: Contracts
 ) -> None:
     action = spec.action
-    add: dict[str, tuple[Any, Any]] = dict(spec.api_only)
+    add: dict[str, tuple[Any, Any]] = {**spec.api_only, **spec.stricter}
     if spec.creates and not spec.new_journey:
         add["journey_id"] = (JourneyId, ...)
     model = command_model(

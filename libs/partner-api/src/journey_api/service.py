@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from opentelemetry.trace import SpanKind
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import Field
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,10 +48,11 @@ from journey_platform.db import Connection, ensure_database
 from journey_platform.envelope import Event
 from journey_platform.kafka import start_producer
 from journey_platform.logs import configure_logging
+from journey_platform.metrics import HTTP_REQUEST_DURATION
 from journey_platform.migrations import migrate
 from journey_platform.outbox import Outbox, OutboxRelay
 from journey_platform.settings import PlatformSettings, find_schemas_dir
-from journey_platform.tracing import context_from, tracer
+from journey_platform.telemetry import start_telemetry
 
 log = logging.getLogger(__name__)
 API_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -107,7 +108,16 @@ def get_runtime(request: Request) -> Runtime:
 
 
 CurrentRuntime = Annotated[Runtime, Depends(get_runtime)]
-ConsumersFactory = Callable[[Runtime], Sequence[EventConsumer]]
+
+
+class Background(Protocol):
+    """Work a service runs beside its requests until `stop` is set: an EventConsumer, or
+    any loop of the same shape (such as a webhook dispatcher)."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+ConsumersFactory = Callable[[Runtime], Sequence[Background]]
 
 
 FactsOf = Callable[[Event], dict[str, Any] | None]
@@ -168,6 +178,8 @@ def create_service_app(
     migrations: Path,
     consumers: ConsumersFactory | None = None,
 ) -> FastAPI:
+    """`consumers(runtime)` gives the background work started with the service: event
+    consumers and any other `Background` loop; all stop, and are awaited, on shutdown."""
     configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
@@ -203,8 +215,8 @@ def create_service_app(
             [],
         )
         runtime.tasks.append(asyncio.create_task(relay.run(stop)))
-        for consumer in consumers(runtime) if consumers else ():
-            runtime.tasks.append(asyncio.create_task(consumer.run(stop)))
+        for work in consumers(runtime) if consumers else ():
+            runtime.tasks.append(asyncio.create_task(work.run(stop)))
         app.state.runtime = runtime
         # What start-up built (app, routes, models, contracts, pool) lives as long as the
         # process: keep it out of the collector's full passes, each of which would otherwise
@@ -232,6 +244,11 @@ def create_service_app(
     )
     install_problem_handlers(app, on_problem=_audit_refusal)
     _install_request_context(app, settings.service_name)
+    # The server span of each request, continuing the caller's trace (W3C traceparent);
+    # health probes, polled every few seconds, would only bury the traces that matter.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="livez,readyz", exclude_spans=["receive", "send"]
+    )
     for router in routers:
         app.include_router(router)
     app.include_router(_health_router())
@@ -290,8 +307,8 @@ def _install_request_context(app: FastAPI, service: str) -> None:
 
 
 class RequestContext:
-    """Per request: its id (X-Request-ID), a server span continuing the caller's trace, and
-    one access log line.
+    """Per request: its id (X-Request-ID), its duration in the RED metric, and one access
+    log line. (The server span comes from the FastAPI instrumentation.)
 
     Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs
     the rest of the app in another task and copies each response through a memory stream,
@@ -300,7 +317,6 @@ class RequestContext:
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
-        self.tracer = tracer(service)
         self.access = logging.getLogger(f"{service}.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -310,8 +326,6 @@ class RequestContext:
         request = Request(scope)
         rid = new_request_id(request.headers.get("x-request-id"))
         started = time.perf_counter()
-        route = scope.get("route")
-        name = f"{request.method} {getattr(route, 'path', request.url.path)}"
         status, ms = 0, 0.0
 
         async def send_with_id(message: Message) -> None:
@@ -321,14 +335,16 @@ class RequestContext:
                 MutableHeaders(scope=message)["X-Request-ID"] = rid
             await send(message)
 
-        with self.tracer.start_as_current_span(
-            name,
-            context=context_from(request.headers.get("traceparent")),
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "url.path": request.url.path},
-        ) as span:
+        try:
             await self.app(scope, receive, send_with_id)
-            span.set_attribute("http.response.status_code", status)
+        finally:
+            # The router has now put the matched route in the scope: its template, never
+            # the path itself, is the label (a path holds ids: unbounded, and not for
+            # metrics). An unmatched path is one label, "unmatched".
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUEST_DURATION.labels(
+                method=request.method, route=route, status=str(status or 500)
+            ).observe(time.perf_counter() - started)
         # Paths carry only pseudonymous ids and record uuids, never personal data.
         self.access.info(
             "request",
@@ -375,9 +391,11 @@ def _health_router() -> APIRouter:
 
 def serve(app: FastAPI, settings: ApiSettings) -> None:
     """Run a service under uvicorn; on SIGTERM it finishes in-flight requests, then the
-    lifespan drains the outbox relay."""
+    lifespan drains the outbox relay. The process's telemetry starts here, not in the
+    app: tests build many apps in one process, under a tracer provider of their own."""
     import uvicorn
 
+    start_telemetry(settings)
     uvicorn.run(
         app,
         host=settings.http_host,

@@ -9,20 +9,22 @@ partition, offset and the reason in headers, and the consumer commits past it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from opentelemetry.trace import Link, SpanKind, get_current_span
+from opentelemetry.trace import SpanKind
 
-from journey_platform.contracts import Contracts, ContractViolation
+from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
-from journey_platform.envelope import Event, decode
-from journey_platform.tracing import context_from, tracer
+from journey_platform.envelope import Event, decode_or_reason
+from journey_platform.metrics import CONSUMER_LAG, DEAD_LETTERS
+from journey_platform.tracing import context_from, links_to, messaging, tracer
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +104,47 @@ class Origin(Protocol):
     headers: Any
 
 
+# Why a record was dead-lettered, as a code from a closed list: the metric's label and
+# the `dlq_reason` header. The free-text reason stays in `dlq_error`.
+REASON_CODES = ("envelope", "body", "unknown-type", "rejected", "processing-failed")
+
+
+def reason_code(reason: str) -> str:
+    """The code of a dead-letter reason (see `decode_or_reason` and the consumers)."""
+    if reason.startswith("envelope"):
+        return "envelope"
+    if reason.startswith("rejected by handler"):
+        return "rejected"
+    if reason.startswith("processing failed"):
+        return "processing-failed"
+    if reason.startswith(("unknown event type", "no schema for")) or "is on no topic" in reason:
+        return "unknown-type"
+    return "body"  # the data: not JSON, or breaking its event type's schema
+
+
+def expect_dead_letters(group: str, topics: Iterable[str]) -> None:
+    """Create a consumer's dead-letter series at 0 before any record fails: a counter
+    that first appears at 1 shows no increase() in Prometheus, and the alert on any dead
+    letter would miss the first one."""
+    for topic in topics:
+        for code in REASON_CODES:
+            DEAD_LETTERS.labels(group=group, topic=topic, reason=code)
+
+
 def dead_letter_headers(record: Origin, *, group_id: str, reason: str) -> list[tuple[str, bytes]]:
-    """The original headers plus where the record came from and why it was rejected."""
+    """The original headers plus where the record came from and why it was rejected; the
+    rejection is logged and counted here, once for every consumer."""
+    code = reason_code(reason)
+    log.warning(
+        "record dead-lettered",
+        extra={
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "reason": reason,
+        },
+    )
+    DEAD_LETTERS.labels(group=group_id, topic=record.topic, reason=code).inc()
     original = record.headers or ()
     return [
         *(original.items() if isinstance(original, Mapping) else original),
@@ -112,6 +153,7 @@ def dead_letter_headers(record: Origin, *, group_id: str, reason: str) -> list[t
         ("dlq_original_offset", str(record.offset).encode()),
         ("dlq_consumer_group", group_id.encode()),
         ("dlq_error", reason.encode()),
+        ("dlq_reason", code.encode()),
         ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
     ]
 
@@ -151,6 +193,7 @@ class EventConsumer:
             isolation_level="read_committed",
         )
         self._tracer = tracer(__name__)
+        expect_dead_letters(group_id, self.topics)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
@@ -164,31 +207,21 @@ class EventConsumer:
                     else:
                         for record, event in readable:
                             await self._handle(record, event)
-                    # Commit only after every effect and dead-letter write is durable.
-                    await self.consumer.commit({partition: records[-1].offset + 1})
+                    # Commit only after every effect and dead-letter write is durable; the
+                    # position also steps over any transaction markers after the records.
+                    position = await self.consumer.position(partition)
+                    await self.consumer.commit({partition: position})
+                await record_lag(self.consumer, self.group_id)
         finally:
             await self.consumer.stop()
 
     async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | None:
         """The record as an event, or None once it has been dead-lettered."""
-        try:
-            return decode(
-                topic=record.topic,
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-                contracts=self.contracts,
-            )
-        except ContractViolation as violation:
-            await self._dead_letter(record, str(violation))
+        event = decode_or_reason(record, self.contracts)
+        if isinstance(event, str):
+            await self._dead_letter(record, event)
             return None
-
-    def _attributes(self, topic: str) -> dict[str, str]:
-        return {
-            "messaging.system": "kafka",
-            "messaging.destination.name": topic,
-            "messaging.consumer.group.name": self.group_id,
-        }
+        return event
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes], event: Event) -> None:
         assert self.handler is not None
@@ -197,9 +230,14 @@ class EventConsumer:
             context=context_from(event.traceparent),
             kind=SpanKind.CONSUMER,
             attributes={
-                **self._attributes(record.topic),
+                **messaging(
+                    record.topic,
+                    "process",
+                    group=self.group_id,
+                    message_id=event.id,
+                    partition=record.partition,
+                ),
                 "messaging.kafka.offset": record.offset,
-                "cloudevents.event_id": event.id,
                 "cloudevents.event_type": event.type,
             },
         ):
@@ -214,19 +252,12 @@ class EventConsumer:
         assert self.batch_handler is not None
         if not readable:
             return
-        # One span for the batch, linked to the trace of every event in it.
-        links = [
-            Link(span)
-            for _, event in readable
-            if (
-                span := get_current_span(context_from(event.traceparent)).get_span_context()
-            ).is_valid
-        ]
+        # One span for the batch, linked to the traces of the events in it.
         with self._tracer.start_as_current_span(
             f"{topic} process",
             kind=SpanKind.CONSUMER,
-            links=links,
-            attributes={**self._attributes(topic), "messaging.batch.message_count": len(readable)},
+            links=links_to(event.traceparent for _, event in readable),
+            attributes=messaging(topic, "process", group=self.group_id, count=len(readable)),
         ):
             await self.batch_handler([event for _, event in readable])
 
@@ -235,12 +266,24 @@ class EventConsumer:
         await self.producer.send_and_wait(
             self.dead_letter_topic, value=record.value, key=record.key, headers=headers
         )
-        log.warning(
-            "record dead-lettered",
-            extra={
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
-                "reason": reason,
-            },
-        )
+
+
+async def record_lag(consumer: AIOKafkaConsumer, group: str) -> None:
+    """Set the lag gauge of every partition assigned to `consumer`: the high watermark the
+    last fetch saw minus the position. A partition not fetched from yet is left unset
+    (its position may still be resetting, and asking for it would wait)."""
+    for partition in consumer.assignment():
+        highwater = consumer.highwater(partition)
+        if highwater is not None:
+            lag = highwater - await consumer.position(partition)
+            set_lag(group, partition.topic, partition.partition, lag)
+
+
+def set_lag(group: str, topic: str, partition: int, lag: int) -> None:
+    CONSUMER_LAG.labels(group=group, topic=topic, partition=str(partition)).set(max(0, lag))
+
+
+def forget_lag(group: str, topic: str, partition: int) -> None:
+    """A partition no longer assigned here: its new owner reports its lag."""
+    with contextlib.suppress(KeyError):
+        CONSUMER_LAG.remove(group, topic, str(partition))

@@ -149,6 +149,10 @@ class Contracts:
         except KeyError:
             raise ContractViolation(f"event type {event_type!r} is on no topic") from None
 
+    def consumed_by(self, consumer: str) -> tuple[str, ...]:
+        """The topics the catalogue says `consumer` reads, in catalogue order."""
+        return tuple(name for name, spec in self.topics.items() if consumer in spec.consumers)
+
     def knows(self, event_type: str) -> bool:
         return any(known == event_type for known, _ in self.schemas)
 

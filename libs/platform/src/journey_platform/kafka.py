@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -85,7 +88,7 @@ async def ensure_topics(
             # Another process may create them first: the partition check below still applies.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-        described = await admin.describe_topics(list(contracts.topics))
+        described = await _described(admin, list(contracts.topics))
         for topic in described:
             spec = contracts.topics[topic["topic"]]
             if len(topic["partitions"]) != spec.partitions:
@@ -99,6 +102,21 @@ async def ensure_topics(
         return created
     finally:
         await admin.close()
+
+
+async def _described(
+    admin: AIOKafkaAdminClient, names: list[str], *, within: float = 30
+) -> list[dict[str, Any]]:
+    """describe_topics, asked again while a topic has no metadata yet: just after it is
+    created (on a broker just started, seen under podman kube play) the answer for it is an
+    error code and no partitions, which would read as a partition count of 0."""
+    deadline = time.monotonic() + within
+    while True:
+        described: list[dict[str, Any]] = await admin.describe_topics(names)
+        settled = all(t["error_code"] == 0 and t["partitions"] for t in described)
+        if settled or time.monotonic() > deadline:
+            return described
+        await asyncio.sleep(0.2)  # polling the broker's metadata with a deadline
 
 
 async def consumer_lag(bootstrap_servers: str, group: str, topics: Sequence[str]) -> int:
@@ -122,3 +140,40 @@ async def consumer_lag(bootstrap_servers: str, group: str, topics: Sequence[str]
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def read_to_end(
+    bootstrap_servers: str,
+    partitions: Sequence[TopicPartition],
+    *,
+    since: Mapping[TopicPartition, int] | None = None,
+) -> AsyncGenerator[list[ConsumerRecord[bytes, bytes]], None]:
+    """Every committed record on `partitions` (from the `since` offsets where given, else
+    the beginning) up to the last stable offsets when the call starts, a batch at a time.
+
+    No consumer group: nothing is committed and no consumer's position moves. For tools
+    and tests that read a topic whole (dead letters, traces, checks); each poll returns
+    within half a second, so the caller can bound the whole read.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(partitions))
+        await consumer.seek_to_beginning(*partitions)
+        for partition, offset in (since or {}).items():
+            if partition in partitions:
+                consumer.seek(partition, offset)
+        ends = await consumer.end_offsets(list(partitions))
+        pending = {p for p in partitions if await consumer.position(p) < ends[p]}
+        while pending:
+            for partition, records in (await consumer.getmany(*pending, timeout_ms=500)).items():
+                yield [r for r in records if r.offset < ends[partition]]
+            done = {p for p in pending if await consumer.position(p) >= ends[p]}
+            consumer.pause(*done)
+            pending -= done
+    finally:
+        await consumer.stop()

@@ -43,6 +43,11 @@ class PlatformSettings(BaseSettings):
     outbox_poll_interval_seconds: float = 0.2
     outbox_batch_size: int = 500
     dead_letter_topic: str = "journey.deadletter"
+    # Telemetry (telemetry.py): Prometheus metrics on this port (0: not served), and the
+    # deployment.environment.name resource attribute on every span.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    deployment_environment: str = "development"
 
     @field_validator("pseudonym_key")
     @classmethod

@@ -10,6 +10,8 @@ so that the whole cohort still matches the published mix.
 from __future__ import annotations
 
 import json
+import math
+import random
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,6 +39,19 @@ def _solve_adult(
 
 
 @dataclass(frozen=True)
+class AcknowledgementHabit:
+    """How an agency of one type acts on a flag it is told about (an assumption)."""
+
+    share: float  # of the flags it is told about, the share it acknowledges
+    median_hours: float
+    spread: float  # sigma of the delay's logarithm
+    action: str  # the coded action it records
+
+    def delay_hours(self, rng: random.Random) -> float:
+        return self.median_hours * math.exp(rng.gauss(0.0, self.spread))
+
+
+@dataclass(frozen=True)
 class Calibration:
     document: dict[str, Any]
 
@@ -45,6 +60,14 @@ class Calibration:
 
     def assumption(self, name: str) -> Any:
         return self.document["assumptions"][name]["value"]
+
+    @property
+    def acknowledgement_habits(self) -> dict[str, AcknowledgementHabit]:
+        """Per agency type: how it acts on the flags it is told about."""
+        return {
+            kind: AcknowledgementHabit(**habit)
+            for kind, habit in self.assumption("flag_acknowledgement").items()
+        }
 
     # -- who is referred --------------------------------------------------------------------
 

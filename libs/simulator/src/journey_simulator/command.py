@@ -140,8 +140,11 @@ async def simulate(
 def run(
     args: argparse.Namespace, *, bootstrap_servers: str, devstack_dir: Path, auth_dir: Path
 ) -> int:
+    from journey_platform.settings import PlatformSettings
+    from journey_platform.telemetry import start_telemetry
     from journey_simulator.driver import SimulationError
 
+    start_telemetry(PlatformSettings(service_name="journey-simulator", metrics_port=0))
     try:
         options = Options.from_arguments(args, devstack_dir=devstack_dir)
     except ValueError as error:

@@ -20,11 +20,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
+from opentelemetry.trace import SpanKind
 from rich.progress import (
     BarColumn,
     Progress,
@@ -34,6 +35,7 @@ from rich.progress import (
 
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode, rfc3339
+from journey_platform.tracing import current_traceparent, messaging, tracer
 from journey_simulator.plan import REF, Action, Cohort, JourneyPlan
 
 SIMULATED_TIME_HEADER = "Simulated-Time"
@@ -68,19 +70,31 @@ class KafkaClock:
         self.sent = 0
 
     async def tick(self, moment: datetime) -> None:
-        for partition in range(self.partitions):
-            record = encode(tick_event(partition, moment), self.contracts)
-            self.pending.append(
-                await self.producer.send(
-                    record.topic,
-                    record.value,
-                    key=record.key,
-                    headers=record.headers,
-                    partition=partition,
-                )
-            )
+        # One trace per tick, across its partitions: the flags a deadline raises at this
+        # tick are found in it.
+        with tracer(__name__).start_as_current_span(
+            "journey.clock send",
+            kind=SpanKind.PRODUCER,
+            attributes=messaging("journey.clock", "send", count=self.partitions),
+        ):
+            traceparent = current_traceparent()
+            for partition in range(self.partitions):
+                await self._send(replace(tick_event(partition, moment), traceparent=traceparent))
         if len(self.pending) >= 600:
             await self.flush()
+
+    async def _send(self, event: Event) -> None:
+        partition = event.data["partition"]
+        record = encode(event, self.contracts)
+        self.pending.append(
+            await self.producer.send(
+                record.topic,
+                record.value,
+                key=record.key,
+                headers=record.headers,
+                partition=partition,
+            )
+        )
 
     async def flush(self) -> None:
         await asyncio.gather(*self.pending)  # raises if the broker refused one

@@ -13,23 +13,17 @@ from datetime import datetime
 from journey_simulator.people import CPS, POLICE_FORCES, Person
 from journey_simulator.plan import Action
 from journey_simulator.timeline import DAY, Journey
-
-OFFENCES = {
-    "modern_slavery_act_s1_slavery_servitude_forced_labour": 35,
-    "modern_slavery_act_s2_human_trafficking": 45,
-    "other": 20,
-}
-ENGAGEMENT_REASONS = {
-    "fear_of_reprisal": 30,
-    "distrust_of_authorities": 15,
-    "immigration_concerns": 10,
-    "trauma": 20,
-    "lack_of_support": 8,
-    "relocated": 5,
-    "no_contact_from_police": 5,
-    "other": 7,
-}
-CONTACT_MODES = {"in_person": 45, "phone": 40, "video": 10, "other": 5}
+from journey_simulator.vocabulary import (
+    CONTACT_MODES,
+    ENGAGEMENT_REASONS,
+    NO_FURTHER_ACTION,
+    NOT_CHARGED,
+    NOT_CONVICTED,
+    OFFENCES,
+    POLICE_REFERRAL_BASES,
+    STATEMENT_TYPES,
+    VICTIM_CONTACT_INITIATORS,
+)
 
 
 def criminal_justice(
@@ -45,7 +39,7 @@ def criminal_justice(
         authority,
         police_referrals,
         {
-            "basis": j.pick({"with_consent": 70, "third_party_without_personal_details": 30}),
+            "basis": j.pick(POLICE_REFERRAL_BASES),
             "region": person.region,
         },
         "uk.nrm.police-referral.made",
@@ -102,7 +96,7 @@ def _investigation(j: Journey, police: str, crime: Action) -> None:
         "prosecution",
         police,
         f"{case}/victim-contacts",
-        {"contact_mode": j.pick(CONTACT_MODES), "initiated_by": "police"},
+        {"contact_mode": j.pick(CONTACT_MODES), "initiated_by": j.pick(VICTIM_CONTACT_INITIATORS)},
         "uk.nrm.victim-contact.made",
     )
     j.expect("investigation-no-victim-contact", opened, opened.occurred + 28 * DAY, contact)
@@ -114,11 +108,7 @@ def _investigation(j: Journey, police: str, crime: Action) -> None:
         "prosecution",
         police,
         f"{case}/statements",
-        {
-            "statement_type": j.pick(
-                {"witness_statement": 40, "achieving_best_evidence_interview": 60}
-            )
-        },
+        {"statement_type": j.pick(STATEMENT_TYPES)},
         "uk.nrm.statement.given",
         recorded=stated + j.days(1, 10),
     )
@@ -155,7 +145,7 @@ def _investigation(j: Journey, police: str, crime: Action) -> None:
     elif j.chance(cal.assumption("referred_to_cps_share")):
         outcome = "referred_to_cps"
     else:
-        outcome = j.pick({"no_further_action_evidential": 75, "no_further_action_other": 25})
+        outcome = j.pick(NO_FURTHER_ACTION)
     closure = j.add(
         closed,
         "prosecution",
@@ -175,13 +165,7 @@ def _prosecution(j: Journey, closure: Action) -> None:
     decision = {"decision": "charged", "offences_charged": j.rng.randint(1, 3)}
     if not charged:
         decision = {
-            "decision": j.pick(
-                {
-                    "no_charge_evidential": 70,
-                    "no_charge_public_interest": 10,
-                    "out_of_court_disposal": 20,
-                }
-            ),
+            "decision": j.pick(NOT_CHARGED),
             "offences_charged": 0,
         }
     charge = j.add(
@@ -201,7 +185,7 @@ def _prosecution(j: Journey, closure: Action) -> None:
         CPS,
         f"{case}/trial-outcome",
         {
-            "outcome": "convicted" if convicted else j.pick({"acquitted": 75, "discontinued": 25}),
+            "outcome": "convicted" if convicted else j.pick(NOT_CONVICTED),
             "modern_slavery_conviction": convicted,
         },
         "uk.nrm.trial.concluded",

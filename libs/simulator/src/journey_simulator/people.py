@@ -7,14 +7,13 @@ attributes only.
 
 from __future__ import annotations
 
-import bisect
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from journey_simulator.calibration import Calibration
+from journey_simulator.vocabulary import ADULT_AGE_BANDS, DECLINED_REFERRAL, pick
 
 # The registry's agencies (deploy/local/agencies.yaml), by the part they play.
 RESPONDER_AGENCIES = {
@@ -27,6 +26,28 @@ POLICE_FORCES = RESPONDER_AGENCIES["police"]
 COUNCILS = RESPONDER_AGENCIES["local_authority"]
 SUPPORT_PROVIDERS = ("haven-support", "lighthouse-support")
 CPS = "cps"
+# What the referral service records as `first_responder_type` for each kind of responder
+# (it derives it from the recording agency's registry type).
+FIRST_RESPONDER_TYPE = {
+    "police": "police",
+    "local_authority": "local_authority",
+    "government_agency": "home_office_ukvi",
+    "ngo": "ngo",
+}
+RESPONDER_OF_AGENCY = {
+    agency: kind for kind, agencies in RESPONDER_AGENCIES.items() for agency in agencies
+}
+# Age bands by age in whole years, as the referral service derives them from the date of birth.
+AGE_BANDS = (
+    (0, 11, "0-11"),
+    (12, 15, "12-15"),
+    (16, 17, "16-17"),
+    (18, 24, "18-24"),
+    (25, 34, "25-34"),
+    (35, 44, "35-44"),
+    (45, 54, "45-54"),
+    (55, 64, "55-64"),
+)
 IECA = "ieca"  # the agency id of each competent authority is its code
 AGENCIES = tuple(
     sorted({*sum(RESPONDER_AGENCIES.values(), ()), *SUPPORT_PROVIDERS, CPS, "sca", IECA})
@@ -56,28 +77,6 @@ ISO3 = {
     "stateless": "XXA",
     "unknown": "XXX",
 }
-ADULT_AGE_BANDS = {"18-24": 25, "25-34": 32, "35-44": 22, "45-54": 11, "55-64": 4, "65+": 1}
-DECLINED_REFERRAL = {
-    "does_not_identify_as_victim": 25,
-    "fear_of_reprisal": 15,
-    "distrust_of_authorities": 15,
-    "immigration_concerns": 15,
-    "does_not_want_support": 15,
-    "wants_to_return_home": 5,
-    "other": 5,
-    "unknown": 5,
-}
-
-
-def pick(rng: random.Random, weights: Mapping[str, float]) -> str:
-    """A value drawn with the given relative weights."""
-    values = list(weights)
-    cumulative: list[float] = []
-    total = 0.0
-    for weight in weights.values():
-        total += weight
-        cumulative.append(total)
-    return values[min(bisect.bisect(cumulative, rng.random() * total), len(values) - 1)]
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,12 @@ class Person:
     @property
     def is_child(self) -> bool:
         return self.age_group == "child"
+
+    def age_band(self, on: date) -> str:
+        born = date.fromisoformat(self.identity["date_of_birth"])
+        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+        band = next((band for low, high, band in AGE_BANDS if low <= age <= high), None)
+        return band or ("65+" if age >= 65 else "unknown")
 
     def profile(self) -> dict[str, Any]:
         return {

@@ -20,8 +20,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from journey_platform.calendar import add_working_days, nation_of
 from journey_simulator import calibration
-from journey_simulator.calendar import add_working_days, nation_of
 from journey_simulator.justice import criminal_justice
 from journey_simulator.people import (
     IECA,
@@ -33,6 +33,7 @@ from journey_simulator.people import (
 from journey_simulator.plan import Action, Cohort, JourneyPlan
 from journey_simulator.support import plan_support
 from journey_simulator.timeline import DAY, HOUR, Journey
+from journey_simulator.vocabulary import DETENTION_ENDINGS, DETENTION_REASONS, WITHDRAWAL_REASONS
 
 REFERRALS_END_BEFORE = timedelta(days=90)  # no referral in the window's last 90 days
 QUIET_BEFORE_RE_REFERRAL = timedelta(days=110)
@@ -53,14 +54,6 @@ RULE_IDS = (
     "re-referral",
     "detained-while-decision-stands-or-pending",
 )
-WITHDRAWAL_REASONS = {"consent_withdrawn": 60, "referred_in_error": 25, "left_uk": 15}
-DETENTION_REASONS = {
-    "pending_removal": 35,
-    "foreign_national_offender": 25,
-    "asylum_inadmissibility": 25,
-    "identity_establishment": 5,
-    "other": 10,
-}
 
 
 # -- the cohort -------------------------------------------------------------------------------
@@ -353,7 +346,7 @@ def _detained(j: Journey, entered: datetime) -> None:
         "referral",
         IECA,
         "/v1/immigration-detentions/{detention}/release",
-        {"reason": j.pick({"released": 70, "removed": 15, "transferred": 10, "other": 5})},
+        {"reason": j.pick(DETENTION_ENDINGS)},
         "uk.nrm.immigration-detention.left",
     )
 

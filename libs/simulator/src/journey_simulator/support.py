@@ -16,30 +16,23 @@ from datetime import datetime
 from journey_simulator.people import COUNCILS, SUPPORT_PROVIDERS, Person
 from journey_simulator.plan import Action
 from journey_simulator.timeline import DAY, HOUR, Journey
+from journey_simulator.vocabulary import (
+    ADULT_ACCOMMODATION,
+    CLIFF_EDGE_ENDINGS,
+    CONTACT_INITIATORS,
+    CONTACT_MODES,
+    EARLY_SUPPORT_ENDINGS,
+    LEGAL_MATTERS,
+    MISSING_OUTCOMES,
+    MOVE_ON_DESTINATIONS,
+    NEED_AREAS,
+    PRIORITIES,
+    RISK_LEVELS,
+    SUPPORT_DECLINED_REASONS,
+)
 
 CASE = "/v1/support-cases/{case}"
 ROUTE_OF_REGION = {"scotland": "scotland", "northern_ireland": "northern_ireland"}
-EARLY_ENDINGS = {
-    "disengaged": 40,
-    "declined_further_support": 25,
-    "left_uk": 10,
-    "missing": 10,
-    "transferred_to_local_authority": 5,
-    "other": 10,
-}
-DECLINED = {
-    "own_arrangements": 20,
-    "distrust_of_provider": 15,
-    "fear_of_reprisal": 10,
-    "immigration_concerns": 15,
-    "location_unsuitable": 15,
-    "no_longer_needed": 15,
-    "other": 10,
-}
-CONTACT_MODES = {"in_person": 45, "phone": 40, "video": 10, "other": 5}
-NEED_AREAS = ("accommodation", "medical", "mental_health", "legal", "financial", "interpreting")
-ADULT_ACCOMMODATION = {"safe_house": 55, "outreach": 25, "dispersal_accommodation": 15, "other": 5}
-MISSING_OUTCOMES = {"returned": 55, "found_by_police": 25, "found_elsewhere": 15, "other": 5}
 
 
 class Case:
@@ -109,7 +102,10 @@ def plan_support(
         return None
     if j.chance(cal.assumption("support_declined_share")):
         case.add(
-            offer.at + j.hours(1, 48), "decline", {"reason": j.pick(DECLINED)}, "support.declined"
+            offer.at + j.hours(1, 48),
+            "decline",
+            {"reason": j.pick(SUPPORT_DECLINED_REASONS)},
+            "support.declined",
         )
         return None
     accepted = case.add(offer.at + j.hours(1, 24), "acceptance", {}, "support.accepted")
@@ -142,11 +138,11 @@ def plan_support(
         "needs-assessments",
         {
             "need_areas": sorted(j.rng.sample(NEED_AREAS, j.rng.randint(1, 3))),
-            "priority": j.pick({"low": 20, "medium": 50, "high": 30}),
+            "priority": j.pick(PRIORITIES),
         },
         "needs-assessment.completed",
     )
-    matter = j.pick({"immigration": 70, "compensation": 10, "criminal": 10, "other": 10})
+    matter = j.pick(LEGAL_MATTERS)
     legal_request = case.add(
         first.at + j.days(1, 14),
         "legal-representation-requests",
@@ -192,7 +188,9 @@ def _ending(
     if j.chance(cal.assumption("support_ends_early_share")):
         leaves = first.occurred + j.days(60, 400)
         if leaves < conclusive_at - 2 * DAY:
-            ended = case.add(leaves, "end", {"reason": j.pick(EARLY_ENDINGS)}, "support.ended")
+            ended = case.add(
+                leaves, "end", {"reason": j.pick(EARLY_SUPPORT_ENDINGS)}, "support.ended"
+            )
             if ended is None:
                 return None
             # Support ends after a positive RG with the CG decision still to come.
@@ -213,11 +211,7 @@ def _ending(
         ended = case.add(
             decided + j.days(5, 30),
             "end",
-            {
-                "reason": j.pick(
-                    {"move_on_completed": 50, "declined_further_support": 30, "other": 20}
-                )
-            },
+            {"reason": j.pick(CLIFF_EDGE_ENDINGS)},
             "support.ended",
         )
         if ended is None:
@@ -236,14 +230,7 @@ def _ending(
         "move-on-plans",
         {
             "support_days": j.rng.randint(45, 90),
-            "destination": j.pick(
-                {
-                    "mainstream_housing": 45,
-                    "local_authority_support": 30,
-                    "returned_home": 5,
-                    "other": 20,
-                }
-            ),
+            "destination": j.pick(MOVE_ON_DESTINATIONS),
         },
         "move-on-plan.agreed",
     )
@@ -274,7 +261,7 @@ def _contacts(j: Journey, case: Case, first: Action, ending: Action | None) -> N
             "contacts",
             {
                 "contact_mode": j.pick(CONTACT_MODES),
-                "initiated_by": j.pick({"support_worker": 85, "person": 15}),
+                "initiated_by": j.pick(CONTACT_INITIATORS),
             },
             "support.contact-recorded",
         )
@@ -321,7 +308,7 @@ def _missing_episodes(
             "missing-episodes",
             {
                 "from_accommodation_type": accommodation,
-                "risk_level": j.pick({"low": 15, "medium": 45, "high": 40}),
+                "risk_level": j.pick(RISK_LEVELS),
             },
             "missing-episode.reported",
             captures=((name, "attributes.episode_id"),),

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from journey_simulator import calibration
-from journey_simulator.people import pick
 from journey_simulator.plan import Action, JourneyPlan
+from journey_simulator.vocabulary import Weighted, pick
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 
@@ -29,7 +29,7 @@ class Journey:
     def chance(self, share: float) -> bool:
         return self.rng.random() < share
 
-    def pick(self, weights: dict[str, float] | dict[str, int]) -> str:
+    def pick(self, weights: Weighted | dict[str, float]) -> str:
         return pick(self.rng, weights)
 
     def days(self, low: float, high: float) -> timedelta:

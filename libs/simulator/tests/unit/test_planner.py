@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from journey_simulator.calendar import add_working_days
+from journey_platform.calendar import add_working_days, nation_of
 from journey_simulator.calibration import TOP_NATIONALITIES, load
 from journey_simulator.plan import REF, Cohort, JourneyPlan
 from journey_simulator.planner import RULE_IDS, plan_cohort
@@ -108,9 +108,7 @@ def test_reasonable_grounds_in_time_is_within_four_days_and_late_is_fifteen_work
         decision = _first(journey, "uk.nrm.reasonable-grounds.decided")
         if referral is None or decision is None or "{referral}" not in decision.path:
             continue  # no first decision (withdrawn first), only a re-referral's
-        nation = {"scotland": "SCT", "wales": "WLS", "northern_ireland": "NIR"}.get(
-            referral.body["region"], "ENG"
-        )
+        nation = nation_of(referral.body["region"])
         if journey.injected["reasonable-grounds-overdue"]:
             late += 1
             assert decision.occurred >= add_working_days(
@@ -148,7 +146,7 @@ def test_expectations_whose_deadline_falls_after_the_end_are_not_injected() -> N
 
 
 def _events(journey: JourneyPlan) -> list[Any]:
-    from journey.oracle import JourneyEvent
+    from journey_processor.core.events import JourneyEvent
 
     events, referrals = [], 0
     for index, action in enumerate(journey.actions):
@@ -174,10 +172,10 @@ def _events(journey: JourneyPlan) -> list[Any]:
 
 
 def test_the_processor_oracle_flags_exactly_what_the_plan_injects() -> None:
-    oracle = pytest.importorskip("journey.oracle")
-    from journey.rules.catalogue import load as load_rules
+    oracle = pytest.importorskip("journey_processor.testing.oracle")
     from journey_platform.contracts import Contracts
     from journey_platform.settings import find_schemas_dir
+    from journey_processor.core.rules.catalogue import load as load_rules
 
     rules = list(load_rules(Contracts.load(find_schemas_dir())).values())
     assert {rule.id for rule in rules} == set(RULE_IDS)
@@ -188,13 +186,3 @@ def test_the_processor_oracle_flags_exactly_what_the_plan_injects() -> None:
         if flagged != journey.injected:
             wrong.append((journey.key, dict(flagged), dict(journey.injected)))
     assert not wrong, wrong[:5]
-
-
-def test_working_days_are_counted_as_the_processor_counts_them() -> None:
-    calendar = pytest.importorskip("journey.rules.calendar")
-    moment = datetime(2024, 12, 20, 15, tzinfo=UTC)
-    for nation in ("ENG", "SCT", "WLS", "NIR"):
-        for count in (1, 5, 15):
-            assert add_working_days(moment, count, nation) == calendar.add_working_days(
-                moment, count, nation
-            )

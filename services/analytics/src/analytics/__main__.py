@@ -15,8 +15,10 @@ from analytics.config import AnalyticsSettings
 def _sink(settings: AnalyticsSettings) -> int:
     from analytics.sink import run_sink
     from journey_platform.logs import configure_logging
+    from journey_platform.telemetry import start_telemetry
 
     configure_logging(f"{settings.service_name}-sink", settings.log_level)
+    start_telemetry(settings, service_name=f"{settings.service_name}-sink")
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
@@ -17,11 +18,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from analytics import dropoffs, eventlog, exports, funnel, survival
+from analytics import eventlog, exports, served
 from analytics.config import STATIC
 from analytics.dropoffs import Dimension
 from analytics.models import Dropoffs, Funnel, TimeToEvent
 from analytics.period import Period
+from analytics.structure import RuleStructure
 from analytics.survival import MEASURES
 from journey_api.agencies import AgencyType
 from journey_api.audit import audit
@@ -106,71 +108,91 @@ async def snapshot(runtime: Runtime) -> AsyncIterator[Connection]:
         yield conn
 
 
-def disclosure_threshold(request: Request) -> int:
-    """The deployment's disclosure threshold (set on the app by analytics.main)."""
-    return int(request.app.state.disclosure_threshold)
+@dataclass(frozen=True)
+class DisclosureControl:
+    """The deployment's threshold, and what the rules catalogue makes zero by construction
+    (both set on the app by analytics.main)."""
+
+    threshold: int
+    structure: RuleStructure
 
 
-Threshold = Annotated[int, Depends(disclosure_threshold)]
+def disclosure_control(request: Request) -> DisclosureControl:
+    state = request.app.state
+    return DisclosureControl(int(state.disclosure_threshold), state.rule_structure)
+
+
+Control = Annotated[DisclosureControl, Depends(disclosure_control)]
 router = APIRouter(prefix="/v1", tags=["analytics"], responses=READ_ERRORS)
 
 
-async def answer_funnel(runtime: Runtime, when: Period, threshold: int) -> dict[str, Any]:
+async def answers(runtime: Runtime, when: Period, control: DisclosureControl) -> served.Answers:
+    """Every table the API serves, disclosure-controlled together (see analytics.served)."""
     async with snapshot(runtime) as conn:
-        return await funnel.get(conn, period=when, threshold=threshold)
+        return await served.get(
+            conn, period=when, threshold=control.threshold, structure=control.structure
+        )
+
+
+async def answer_funnel(
+    runtime: Runtime, when: Period, control: DisclosureControl
+) -> dict[str, Any]:
+    return (await answers(runtime, when, control)).funnel
 
 
 async def answer_dropoffs(
-    runtime: Runtime, by: str, when: Period, threshold: int
+    runtime: Runtime, by: str, when: Period, control: DisclosureControl
 ) -> dict[str, Any]:
-    async with snapshot(runtime) as conn:
-        return await dropoffs.get(conn, by=by, period=when, threshold=threshold)
+    return (await answers(runtime, when, control)).dropoffs[by]
 
 
 async def answer_time_to_event(
-    runtime: Runtime, measure: str, when: Period, threshold: int
+    runtime: Runtime, measure: str, when: Period, control: DisclosureControl
 ) -> dict[str, Any]:
-    async with snapshot(runtime) as conn:
-        return await survival.get(conn, measure=measure, period=when, threshold=threshold)
+    return (await answers(runtime, when, control)).waits[measure]
 
 
 @router.get("/funnel", response_model=Funnel)
 async def get_funnel(
-    _: Analyst, runtime: CurrentRuntime, threshold: Threshold, when: CurrentPeriod
+    _: Analyst, runtime: CurrentRuntime, control: Control, when: CurrentPeriod
 ) -> Any:
     """Journeys that reached each step from referral to conviction, with conversions."""
-    return await answer_funnel(runtime, when, threshold)
+    return await answer_funnel(runtime, when, control)
 
 
 @router.get("/dropoffs", response_model=Dropoffs)
 async def get_dropoffs(
     _: Analyst,
     runtime: CurrentRuntime,
-    threshold: Threshold,
+    control: Control,
     when: CurrentPeriod,
     by: Dimension = "rule",
 ) -> Any:
     """Drop-off flags raised, open and resolved, by one dimension, with a total row."""
-    return await answer_dropoffs(runtime, by, when, threshold)
+    return await answer_dropoffs(runtime, by, when, control)
 
 
 @router.get("/time-to-event", response_model=TimeToEvent)
 async def get_time_to_event(
     _: Analyst,
     runtime: CurrentRuntime,
-    threshold: Threshold,
+    control: Control,
     when: CurrentPeriod,
     measure: MeasureName = "referral_to_reasonable_grounds",
 ) -> Any:
     """Kaplan-Meier time to event, journeys still waiting counted as censored."""
-    return await answer_time_to_event(runtime, measure, when, threshold)
+    return await answer_time_to_event(runtime, measure, when, control)
 
 
 def table_response(
-    name: str, rows: list[dict[str, Any]], columns: dict[str, Any], fmt: str
+    name: str,
+    rows: list[dict[str, Any]],
+    columns: dict[str, Any],
+    fmt: str,
+    labels: dict[str, str] | None = None,
 ) -> Response:
     return Response(
-        exports.render(rows, columns, fmt),
+        exports.render(rows, columns, fmt, labels),
         media_type=exports.FORMATS[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
     )
@@ -185,42 +207,44 @@ TABLE_DOCS: dict[int | str, dict[str, Any]] = {
 async def export_funnel(
     _: Analyst,
     runtime: CurrentRuntime,
-    threshold: Threshold,
+    control: Control,
     when: CurrentPeriod,
     fmt: TableFormat,
 ) -> Response:
     """The funnel as CSV or Parquet (the same numbers as /v1/funnel)."""
-    rows, columns = exports.funnel_rows(await answer_funnel(runtime, when, threshold))
-    return table_response("funnel", rows, columns, fmt)
+    answer = await answer_funnel(runtime, when, control)
+    rows, columns = exports.funnel_rows(answer)
+    return table_response("funnel", rows, columns, fmt, answer["labels"])
 
 
 @router.get("/exports/dropoffs.{fmt}", response_class=Response, responses=TABLE_DOCS)
 async def export_dropoffs(
     _: Analyst,
     runtime: CurrentRuntime,
-    threshold: Threshold,
+    control: Control,
     when: CurrentPeriod,
     fmt: TableFormat,
     by: Dimension = "rule",
 ) -> Response:
     """Drop-offs by one dimension as CSV or Parquet, the total row last."""
-    rows, columns = exports.dropoff_rows(await answer_dropoffs(runtime, by, when, threshold))
-    return table_response(f"dropoffs-by-{by}", rows, columns, fmt)
+    answer = await answer_dropoffs(runtime, by, when, control)
+    rows, columns = exports.dropoff_rows(answer)
+    return table_response(f"dropoffs-by-{by}", rows, columns, fmt, answer["labels"])
 
 
 @router.get("/exports/time-to-event.{fmt}", response_class=Response, responses=TABLE_DOCS)
 async def export_time_to_event(
     _: Analyst,
     runtime: CurrentRuntime,
-    threshold: Threshold,
+    control: Control,
     when: CurrentPeriod,
     fmt: TableFormat,
     measure: MeasureName = "referral_to_reasonable_grounds",
 ) -> Response:
     """A time-to-event curve as CSV or Parquet, its summary on every row."""
-    answer = await answer_time_to_event(runtime, measure, when, threshold)
+    answer = await answer_time_to_event(runtime, measure, when, control)
     rows, columns = exports.time_to_event_rows(answer)
-    return table_response(f"time-to-event-{measure}", rows, columns, fmt)
+    return table_response(f"time-to-event-{measure}", rows, columns, fmt, answer["labels"])
 
 
 @router.get(
@@ -242,7 +266,7 @@ async def export_event_log(
     request: Request,
     principal: Exporter,
     runtime: CurrentRuntime,
-    threshold: Threshold,
+    control: Control,
     when: CurrentPeriod,
     fmt: TableFormat,
 ) -> Response:
@@ -253,7 +277,7 @@ async def export_event_log(
     threshold of journeys share.
     """
     async with snapshot(runtime) as conn:
-        log = await eventlog.get(conn, period=when, threshold=threshold)
+        log = await eventlog.get(conn, period=when, threshold=control.threshold)
     async with runtime.pool.acquire() as conn:
         await audit(
             conn,
@@ -280,7 +304,7 @@ async def export_event_log(
 async def get_chart(
     _: Analyst,
     runtime: CurrentRuntime,
-    threshold: Threshold,
+    control: Control,
     when: CurrentPeriod,
     name: ChartName,
     fmt: ChartFormat,
@@ -288,11 +312,11 @@ async def get_chart(
     """A chart of the same answers: funnel, drop-off rates by stage, time to event."""
     data: dict[str, Any] | list[dict[str, Any]]
     if name == "funnel":
-        data = await answer_funnel(runtime, when, threshold)
+        data = await answer_funnel(runtime, when, control)
     elif name == "dropoff-rates":
-        data = await answer_dropoffs(runtime, "stage", when, threshold)
+        data = await answer_dropoffs(runtime, "stage", when, control)
     else:
-        data = [await answer_time_to_event(runtime, m, when, threshold) for m in MEASURES]
+        data = list((await answers(runtime, when, control)).waits.values())
     charts = importlib.import_module("analytics.charts")  # drawn by its own module
     image: bytes = await run_in_threadpool(charts.render, name, data, fmt)
     return Response(image, media_type=CHART_TYPES[fmt])

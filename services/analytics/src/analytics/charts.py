@@ -4,7 +4,7 @@
 
 Each chart takes the JSON the API serves for the same query, so a chart never shows a
 number the API would not: a cell hidden by statistical disclosure control (`null`, a
-count under the threshold) is drawn as a hatched grey "suppressed (<10)" marker, never
+count under the threshold) is drawn as a hatched grey "suppressed (fewer than 10)" marker, never
 as zero, which would be a different (and false) statement.
 
 matplotlib's object API on the Agg canvas, no pyplot: no global figure state, so the
@@ -77,8 +77,9 @@ def render(name: str, data: JSON | Sequence[JSON], fmt: str) -> bytes:
 
 
 def suppressed_label(threshold: Any) -> str:
-    """What a hidden cell says, e.g. "suppressed (<10)"."""
-    return f"suppressed (<{threshold})" if isinstance(threshold, int) else "suppressed"
+    """What a hidden cell says on a chart, e.g. "suppressed (fewer than 10)": never "<10",
+    which reads as a value under ten (the tables' labels say the rest of why)."""
+    return f"suppressed (fewer than {threshold})" if isinstance(threshold, int) else "suppressed"
 
 
 def _plain(data: Any) -> Any:

@@ -9,7 +9,7 @@ from pydantic import Field
 from analytics.disclosure import DEFAULT_THRESHOLD
 from journey_api.service import ApiSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 STATIC = Path(__file__).resolve().parent / "static"
 
 

@@ -1,13 +1,17 @@
 """The analytics tables as flat rows, written as CSV or Parquet.
 
-Each export is the same disclosure-controlled answer as the JSON endpoint, flattened:
-a suppressed cell is an empty CSV field and a Parquet null, never a zero.
+Each export is the same disclosure-controlled answer as the JSON endpoint, flattened. A
+hidden cell says so: in CSV, the answer's label for that field, such as "suppressed
+(fewer than 10 journeys, or would reveal one)" (the convention of published statistics,
+whose CSVs carry "[c]"); in Parquet, a typed null, with the labels in the file's
+metadata (`hidden`), never a zero.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,10 +22,16 @@ import pyarrow.parquet as pq
 FORMATS = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 
 Row = dict[str, Any]
+Labels = Mapping[str, str]
 
 
 def funnel_rows(answer: Mapping[str, Any]) -> tuple[list[Row], dict[str, Any]]:
-    return [dict(step) for step in answer["steps"]], {
+    rows = [
+        # The first step has nothing to convert from: its empty conversion hides nothing.
+        {**step, UNLABELLED: ("conversion",) if step["conversion_from"] is None else ()}
+        for step in answer["steps"]
+    ]
+    return rows, {
         "step": pa.string(),
         "label": pa.string(),
         "count": pa.int64(),
@@ -44,6 +54,8 @@ def dropoff_rows(answer: Mapping[str, Any]) -> tuple[list[Row], dict[str, Any]]:
         "resolved": pa.int64(),
         "journeys": pa.int64(),
         "median_days_to_resolution": pa.float64(),
+        "median_n_low": pa.int64(),
+        "median_n_high": pa.int64(),
         "journeys_in_period": pa.int64(),
     }
 
@@ -74,25 +86,34 @@ def event_log_schema() -> dict[str, Any]:
     }
 
 
-def _csv_value(value: Any) -> Any:
+UNLABELLED = "__unlabelled__"  # a row's null fields that hide nothing
+
+
+def _csv_value(row: Row, column: str, labels: Labels) -> Any:
+    value = row.get(column)
     if value is None:
-        return ""
+        return "" if column in row.get(UNLABELLED, ()) else labels.get(column, "")
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     return value
 
 
-def render(rows: Sequence[Row], columns: Mapping[str, Any], fmt: str) -> bytes:
-    """`rows` as CSV (header row, empty fields for nulls) or Parquet (typed, nullable)."""
+def render(
+    rows: Sequence[Row], columns: Mapping[str, Any], fmt: str, labels: Labels | None = None
+) -> bytes:
+    """`rows` as CSV (header row; a hidden cell holds its label from `labels`) or Parquet
+    (typed, nullable; the labels in the schema's metadata)."""
+    labels = labels or {}
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(list(columns))
         for row in rows:
-            writer.writerow([_csv_value(row.get(c)) for c in columns])
+            writer.writerow([_csv_value(row, c, labels) for c in columns])
         return out.getvalue().encode()
     if fmt == "parquet":
-        schema = pa.schema([(name, kind) for name, kind in columns.items()])
+        metadata = {"hidden": json.dumps(dict(labels))} if labels else None
+        schema = pa.schema([(name, kind) for name, kind in columns.items()], metadata=metadata)
         table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows], schema)
         sink = io.BytesIO()
         pq.write_table(table, sink)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analytics.disclosure import ratio, suppress
+from analytics.disclosure import hidden_count, protect, ratio
 from analytics.period import Period
 from journey_platform.db import Connection
 
@@ -35,20 +35,48 @@ STEPS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def funnel(counts: Mapping[str, int], *, period: Period, threshold: int) -> dict[str, Any]:
-    """The funnel JSON from raw counts per step (disclosure-controlled here)."""
-    shown = {step: suppress(counts.get(step, 0), threshold) for step, _, _ in STEPS}
+# No step of the funnel is zero by construction: any of them can be reached by nobody in
+# a period, and that is a small count like any other.
+STRUCTURAL_ZEROS: frozenset[str] = frozenset()
+CONVERSION_HIDDEN = "not published (a count it is worked out from is suppressed)"
+
+Key = tuple[str, str, str]
+
+
+def key(step: str) -> Key:
+    return ("funnel", step, "journeys")
+
+
+def declare(counts: Mapping[str, int]) -> dict[Key, int]:
+    """The funnel's cells (no total-and-parts relation: the steps are nested, not parts)."""
+    return {key(step): counts.get(step, 0) for step, _, _ in STEPS}
+
+
+def render(shown: Mapping[Key, int | None], *, period: Period, threshold: int) -> dict[str, Any]:
+    """The funnel JSON from the published cells."""
     steps = [
         {
             "step": step,
             "label": label,
-            "count": shown[step],
-            "conversion": None if source is None else ratio(shown[step], shown[source]),
+            "count": shown[key(step)],
+            "conversion": None if source is None else ratio(shown[key(step)], shown[key(source)]),
             "conversion_from": source,
         }
         for step, label, source in STEPS
     ]
-    return {"period": period.json(), "threshold": threshold, "steps": steps}
+    return {
+        "period": period.json(),
+        "threshold": threshold,
+        "steps": steps,
+        "labels": {"count": hidden_count(threshold, "journeys"), "conversion": CONVERSION_HIDDEN},
+    }
+
+
+def funnel(counts: Mapping[str, int], *, period: Period, threshold: int) -> dict[str, Any]:
+    """The funnel on its own, from raw counts per step (disclosure-controlled here)."""
+    structural = {key(step) for step in STRUCTURAL_ZEROS}
+    shown = protect(declare(counts), [], threshold, structural)
+    return render(shown, period=period, threshold=threshold)
 
 
 async def count_steps(conn: Connection, period: Period) -> dict[str, int]:

@@ -8,27 +8,31 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from analytics import nrm_api
 from analytics.api import pages_router, router
 from analytics.config import MIGRATIONS, STATIC, AnalyticsSettings
+from analytics.structure import RuleStructure
 from journey_api.agencies import AgencyRegistry
 from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 
 
 def create_app(settings: AnalyticsSettings) -> FastAPI:
+    contracts = Contracts.load(settings.schemas_dir)
     app = create_service_app(
         settings=settings,
-        contracts=Contracts.load(settings.schemas_dir),
+        contracts=contracts,
         registry=AgencyRegistry.load(settings.agency_registry_path),
         title="Analytics service",
         description="Where journeys through the National Referral Mechanism break down: the "
         "funnel from referral to conviction, drop-offs by rule, stage and profile, and time "
         "to decisions and through support, all under statistical disclosure control (counts "
         f"below {settings.analytics_disclosure_threshold} are null). Analysts only.",
-        routers=[router, pages_router()],
+        routers=[router, nrm_api.router, pages_router()],
         migrations=MIGRATIONS,
     )
     app.state.disclosure_threshold = settings.analytics_disclosure_threshold
+    app.state.rule_structure = RuleStructure.load(contracts)
     # The dashboard's page, script and styles: no data, they call the API with the
     # analyst's token.
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")

@@ -1,6 +1,9 @@
 """The analytics API's answers, as documented in its OpenAPI schema.
 
-A null count is a suppressed one (statistical disclosure control), never a zero.
+A null count is a suppressed one (statistical disclosure control), never a zero; each
+answer's `labels` says, per field, what a null there means and why it is hidden, in the
+words the CLI, the CSV exports and the dashboard show. A zero is published only where it
+is zero by construction (a structural zero, such as a rule nothing resolves).
 """
 
 from __future__ import annotations
@@ -8,6 +11,11 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+
+LABELS = Field(
+    description="Per field: what a null there says, e.g. 'suppressed (fewer than 10 "
+    "journeys, or would reveal one)'"
+)
 
 
 class PeriodOut(BaseModel):
@@ -35,6 +43,7 @@ class Funnel(BaseModel):
     period: PeriodOut
     threshold: int = Field(description="Counts below this, zeros included, are suppressed")
     steps: list[FunnelStep]
+    labels: dict[str, str] = LABELS
 
 
 class DropoffRow(BaseModel):
@@ -45,8 +54,14 @@ class DropoffRow(BaseModel):
     resolved: int | None
     journeys: int | None = Field(description="Journeys with at least one such flag")
     median_days_to_resolution: float | None = Field(
-        description="Median days from a flag falling due to its resolution (resolved flags)"
+        description="Median days from a flag falling due to its resolution (resolved flags); "
+        "shown over at least the threshold of resolved flags, even where their count is hidden"
     )
+    median_n_low: int | None = Field(
+        description="The median's n (resolved flags), at least: equal to median_n_high when "
+        "the resolved count is published, a band where it is hidden"
+    )
+    median_n_high: int | None = Field(description="The median's n, at most (null: unbounded)")
 
 
 class Dropoffs(BaseModel):
@@ -56,6 +71,7 @@ class Dropoffs(BaseModel):
     journeys_in_period: int | None
     rows: list[DropoffRow] = Field(description="By raised, largest first; suppressed rows last")
     total: DropoffRow
+    labels: dict[str, str] = LABELS
 
 
 class CurvePoint(BaseModel):
@@ -75,3 +91,53 @@ class TimeToEvent(BaseModel):
     curve: list[CurvePoint] = Field(
         description="Kaplan-Meier survival, only while enough journeys are at risk"
     )
+    labels: dict[str, str] = LABELS
+
+
+class NrmRow(BaseModel):
+    group: str
+    label: str
+    count: int | None = Field(description="Measured in the quarter; null if suppressed")
+    share: float | None = Field(description="Of the table's total; null if either is hidden")
+    published_share: float | None = Field(description="The published share, for published_year")
+    difference: float | None = Field(
+        description="share - published_share, in shares (0.01: a point)"
+    )
+    sampling_error: float | None = Field(
+        description="1.96 standard errors of the published share for the measured total"
+    )
+    within_tolerance: bool | None = Field(
+        description="Whether the difference is within the tolerance (the simulator's "
+        "calibration) or the sampling error, whichever is wider"
+    )
+
+
+class NrmTable(BaseModel):
+    name: str
+    title: str
+    published_year: int | None = Field(description="The year the published figures are for")
+    rows: list[NrmRow]
+    total: int | None
+    published_annual_total: int | None = Field(description="The published total for the year")
+    note: str | None = Field(description="Why the shares are not like for like, where not")
+
+
+class NrmMedian(BaseModel):
+    days: float | None = Field(description="Median days from referral to the decision")
+    n_low: int | None = Field(description="Decisions it is over, at least (a band if hidden)")
+    n_high: int | None
+    published_days: float | None
+    published_year: int | None
+    difference_days: float | None
+    note: str = Field(description="How to read it beside the published figure")
+
+
+class NrmStatistics(BaseModel):
+    quarter: str
+    period: PeriodOut
+    threshold: int
+    tolerance: float = Field(description="Differences within this share count as agreeing")
+    tables: list[NrmTable]
+    median_days_referral_to_conclusive_grounds: NrmMedian
+    labels: dict[str, str] = LABELS
+    differ: list[str] = Field(description="table:group of every row outside the tolerance")

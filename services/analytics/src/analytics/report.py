@@ -2,13 +2,17 @@
 
 It talks to the analytics service over HTTP like any client, with a development analyst
 token (agency `nrm-analysts`) minted from the local signing key in `.devstack/auth`.
-Numbers are exactly the API's: suppressed counts print as "<threshold", never as zero.
+Numbers are exactly the API's. A hidden value never prints as a number: it says
+"suppressed [1]" or "not published [2]", and under the table each note says what was
+hidden and why, in the API's words ("[1] suppressed (fewer than 10 flags, or would reveal
+one)").
 
     journey report funnel --from 2025-01-01 --to 2025-12-31
     journey report dropoffs --by region --format csv --out dropoffs.csv
     journey report time-to-event --measure support_entry_to_exit --format json
     journey report event-log --format parquet --out events.parquet
     journey report charts --out charts/
+    journey report nrm-statistics --quarter 2024Q4
 """
 
 from __future__ import annotations
@@ -49,14 +53,29 @@ def client(url: str, token: str) -> httpx.Client:
 # -- text ------------------------------------------------------------------------------
 
 
-def _cell(value: Any, threshold: int) -> str:
-    if value is None:
-        return f"<{threshold}"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+class Notes:
+    """The notes under a table: one per distinct reason a value is hidden."""
+
+    def __init__(self, labels: Mapping[str, str]) -> None:
+        self.labels = labels
+        self.used: dict[str, int] = {}
+
+    def cell(self, value: Any, field: str) -> str:
+        if value is None:
+            label = self.labels.get(field, "suppressed")
+            number = self.used.setdefault(label, len(self.used) + 1)
+            return f"{label.split(' (')[0]} [{number}]"
+        if isinstance(value, float):
+            return f"{value:,.2f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    def text(self) -> str:
+        return "\n".join(f"[{number}] {label}" for label, number in self.used.items())
+
+    def under(self, table: str) -> str:
+        return f"{table}\n{self.text()}" if self.used else table
 
 
 def aligned(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -74,49 +93,58 @@ def aligned(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def _percent(value: float | None) -> str:
-    return "" if value is None else f"{value:.1%}"
+def _percent(value: float | None, notes: Notes) -> str:
+    return notes.cell(None, "conversion") if value is None else f"{value:.1%}"
 
 
 def funnel_text(answer: Mapping[str, Any]) -> str:
-    threshold = answer["threshold"]
+    notes = Notes(answer.get("labels", {}))
     labels = {s["step"]: s["label"] for s in answer["steps"]}
     rows = [
         [
             s["label"],
-            _cell(s["count"], threshold),
-            _percent(s["conversion"]),
+            notes.cell(s["count"], "count"),
+            "" if s["conversion_from"] is None else _percent(s["conversion"], notes),
             labels.get(s.get("conversion_from") or "", ""),
         ]
         for s in answer["steps"]
     ]
-    return aligned(["Step", "Journeys", "Conversion", "Of"], rows)
+    return notes.under(aligned(["Step", "Journeys", "Conversion", "Of"], rows))
 
 
 def dropoffs_text(answer: Mapping[str, Any], limit: int | None = None) -> str:
-    threshold = answer["threshold"]
+    notes = Notes(answer.get("labels", {}))
     fields = ("raised", "open", "resolved", "journeys", "median_days_to_resolution")
     rows = [
-        [r["label"], *(_cell(r[f], threshold) for f in fields)]
+        [r["label"], *(notes.cell(r[f], f) for f in fields), _median_n(r)]
         for r in [*answer["rows"][:limit], answer["total"]]
     ]
-    text = aligned(["Group", "Raised", "Open", "Resolved", "Journeys", "Median days"], rows)
-    journeys = _cell(answer["journeys_in_period"], threshold)
-    return f"{text}\n(journeys in the period: {journeys})"
+    headers = ["Group", "Raised", "Open", "Resolved", "Journeys", "Median days", "Over"]
+    text = aligned(headers, rows)
+    journeys = notes.cell(answer["journeys_in_period"], "journeys_in_period")
+    return notes.under(f"{text}\n(journeys in the period: {journeys})")
+
+
+def _median_n(row: Mapping[str, Any]) -> str:
+    """How many resolved flags a median is over: exact, or the band the table allows."""
+    low, high = row.get("median_n_low"), row.get("median_n_high")
+    if low is None:
+        return ""
+    if low == high:
+        return f"{low:,}"
+    return f"{low:,} or more" if high is None else f"{low:,} to {high:,}"
 
 
 def time_to_event_text(answer: Mapping[str, Any]) -> str:
-    threshold = answer["threshold"]
-    median = answer["median_days"]
-    return "\n".join(
-        [
-            answer["label"],
-            f"  journeys at risk {_cell(answer['at_risk'], threshold)}, "
-            f"events {_cell(answer['events'], threshold)}, "
-            f"censored {_cell(answer['censored'], threshold)}",
-            f"  median days: {'not published' if median is None else f'{median:,.2f}'}",
-        ]
-    )
+    notes = Notes(answer.get("labels", {}))
+    lines = [
+        answer["label"],
+        f"  journeys at risk {notes.cell(answer['at_risk'], 'at_risk')}, "
+        f"events {notes.cell(answer['events'], 'events')}, "
+        f"censored {notes.cell(answer['censored'], 'censored')}",
+        f"  median days: {notes.cell(answer['median_days'], 'median_days')}",
+    ]
+    return notes.under("\n".join(lines))
 
 
 def summary(url: str, token: str) -> str:
@@ -128,7 +156,7 @@ def summary(url: str, token: str) -> str:
     base = url.rstrip("/")
     return "\n".join(
         [
-            f"NRM funnel (counts under {funnel['threshold']} suppressed):",
+            f"NRM funnel (counts under {funnel['threshold']} suppressed, zeros included):",
             _indent(funnel_text(funnel)),
             "",
             "Top drop-off rules, by flags raised:",
@@ -197,11 +225,18 @@ def _table_command(args: argparse.Namespace, http: httpx.Client) -> None:
     elif args.report == "dropoffs":
         params["by"] = args.by
         path, export, text = "/v1/dropoffs", "/v1/exports/dropoffs", dropoffs_text
+    elif args.report == "nrm-statistics":
+        from analytics.nrm_report import nrm_text
+
+        params = {"quarter": args.quarter}
+        path, export, text = "/v1/nrm-statistics", "", nrm_text
     else:
         params["measure"] = args.measure
         path, export = "/v1/time-to-event", "/v1/exports/time-to-event"
         text = time_to_event_text
     if args.format in ("csv", "parquet"):
+        if not export:
+            raise ReportError(f"{args.report} comes as a table or json")
         _write(_fetch(http, f"{export}.{args.format}", params).content, args.out, args.format)
         return
     answer = _get(http, path, params)
@@ -252,6 +287,12 @@ def add_arguments(top: argparse.ArgumentParser) -> None:
     dropoffs.add_argument("--by", choices=DIMENSIONS, default="rule")
     waits = reports.add_parser("time-to-event", parents=[common], help="Kaplan-Meier waits")
     waits.add_argument("--measure", choices=list(MEASURES), default=next(iter(MEASURES)))
+    nrm = reports.add_parser(
+        "nrm-statistics",
+        parents=[common],
+        help="the Home Office's quarterly NRM tables, live beside the published figures",
+    )
+    nrm.add_argument("--quarter", required=True, metavar="YYYYQn", help="such as 2024Q4")
     reports.add_parser("event-log", parents=[common], help="process-mining export (audited)")
     reports.add_parser("charts", parents=[common], help="every chart as PNG and SVG into --out")
 

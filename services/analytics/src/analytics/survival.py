@@ -18,12 +18,12 @@ their total, as any table), the median only over at least `threshold` journeys a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from analytics.disclosure import Relation, enough, protect
+from analytics.disclosure import Relation, enough, hidden_count, hidden_statistic, protect
 from analytics.period import Period
 from journey_platform.db import Connection
 
@@ -106,18 +106,39 @@ def observations(
     return durations, observed
 
 
-def summary(measure: Measure, fitted: Fitted, *, period: Period, threshold: int) -> dict[str, Any]:
-    """The time-to-event JSON (disclosure-controlled here)."""
-    shown = protect(
-        {
-            "at_risk": fitted.at_risk,
-            "events": fitted.events,
-            "censored": fitted.at_risk - fitted.events,
-        },
-        [Relation("at_risk", ["events", "censored"])],
-        threshold,
-    )
-    publishable = shown["at_risk"] is not None and shown["events"] is not None
+NOT_REACHED = "not reached (fewer than half have come to the end of the wait)"
+# No wait is zero by construction: every count here can be small for a period.
+STRUCTURAL_ZEROS: frozenset[str] = frozenset()
+
+Key = tuple[str, str, str]
+
+
+def key(measure: Measure, field: str) -> Key:
+    return ("time-to-event", measure.name, field)
+
+
+def declare(measure: Measure, fitted: Fitted) -> tuple[dict[Key, int], list[Relation[Key]]]:
+    """A wait's counts: at risk = events + censored."""
+    cells = {
+        key(measure, "at_risk"): fitted.at_risk,
+        key(measure, "events"): fitted.events,
+        key(measure, "censored"): fitted.at_risk - fitted.events,
+    }
+    parts = [key(measure, "events"), key(measure, "censored")]
+    return cells, [Relation(key(measure, "at_risk"), parts)]
+
+
+def render(
+    measure: Measure,
+    fitted: Fitted,
+    shown: Mapping[Key, int | None],
+    *,
+    period: Period,
+    threshold: int,
+) -> dict[str, Any]:
+    """The time-to-event JSON from the published cells."""
+    counts = {f: shown[key(measure, f)] for f in ("at_risk", "events", "censored")}
+    publishable = counts["at_risk"] is not None and counts["events"] is not None
     median = fitted.median_days if publishable and enough(fitted.events, threshold) else None
     curve: list[dict[str, float]] = []
     # The curve's drops add up to the events: no curve where the events count is hidden.
@@ -132,10 +153,24 @@ def summary(measure: Measure, fitted: Fitted, *, period: Period, threshold: int)
         "label": measure.label,
         "period": period.json(),
         "threshold": threshold,
-        **shown,
+        **counts,
         "median_days": None if median is None else round(median, 2),
         "curve": curve,
+        "labels": {
+            **{f: hidden_count(threshold, "journeys") for f in counts},
+            # A null median beside published counts: fewer than half have reached the end.
+            "median_days": NOT_REACHED
+            if publishable and fitted.median_days is None
+            else hidden_statistic(threshold, "journeys or events"),
+        },
     }
+
+
+def summary(measure: Measure, fitted: Fitted, *, period: Period, threshold: int) -> dict[str, Any]:
+    """One wait on its own (disclosure-controlled here)."""
+    cells, relations = declare(measure, fitted)
+    shown = protect(cells, relations, threshold)
+    return render(measure, fitted, shown, period=period, threshold=threshold)
 
 
 async def as_of(conn: Connection) -> datetime | None:
@@ -144,22 +179,18 @@ async def as_of(conn: Connection) -> datetime | None:
     return latest
 
 
-async def get(conn: Connection, *, measure: str, period: Period, threshold: int) -> dict[str, Any]:
-    chosen = MEASURES.get(measure)
-    if chosen is None:
-        raise ValueError(f"unknown measure {measure!r}; one of {', '.join(MEASURES)}")
+async def fit(conn: Connection, measure: Measure, period: Period) -> Fitted:
+    """The Kaplan-Meier fit of one wait for the journeys referred in the period."""
     where, parameters = period.where("referred_at", 1)
     rows = await conn.fetch(
-        f"""SELECT {chosen.start}_at AS start, {chosen.end}_at AS finish, final_at
+        f"""SELECT {measure.start}_at AS start, {measure.end}_at AS finish, final_at
             FROM journey_outcomes
-            WHERE {chosen.start}_at IS NOT NULL AND {where}""",  # noqa: S608 - fixed names
+            WHERE {measure.start}_at IS NOT NULL AND {where}""",  # noqa: S608 - fixed names
         *parameters,
     )
     latest = await as_of(conn)
     if latest is None or not rows:
-        fitted = Fitted(0, 0, None, [])
-    else:
-        fitted = kaplan_meier(
-            *observations([(r["start"], r["finish"], r["final_at"]) for r in rows], latest)
-        )
-    return summary(chosen, fitted, period=period, threshold=threshold)
+        return Fitted(0, 0, None, [])
+    return kaplan_meier(
+        *observations([(r["start"], r["finish"], r["final_at"]) for r in rows], latest)
+    )

@@ -153,7 +153,7 @@ def test_each_chart_draws_within_a_second(name: str) -> None:
 def test_suppressed_funnel_steps_are_labelled_not_drawn_as_zero() -> None:
     text = svg_text(render("funnel", DATA["funnel"], "svg"))
 
-    assert text.count("suppressed (<10)") >= 3  # two steps and the legend
+    assert text.count("suppressed (fewer than 10)") >= 3  # two steps and the legend
     assert "conversion suppressed" in text
     assert "480" in text and "25 · 42% of Police referral" in text
 
@@ -161,7 +161,7 @@ def test_suppressed_funnel_steps_are_labelled_not_drawn_as_zero() -> None:
 def test_a_suppressed_stage_is_marked_and_the_others_show_their_rate() -> None:
     text = svg_text(render("dropoff-rates", DATA["dropoff-rates"], "svg"))
 
-    assert "suppressed (<10)" in text
+    assert "suppressed (fewer than 10)" in text
     assert "8.3% (40 journeys)" in text  # 40 of the period's 480
     assert "13.3% (64 journeys)" in text
 
@@ -174,7 +174,9 @@ def test_suppressed_bars_are_hatched_and_grey() -> None:
 
     # The legend's marker always fills with the hatch pattern; a hidden bar adds one more.
     assert with_hidden.count(b"fill: url(#h") == without.count(b"fill: url(#h") + 1
-    assert "suppressed (<10)" not in svg_text(without).replace("suppressed (<10): value hidden", "")
+    assert "suppressed (fewer than 10)" not in svg_text(without).replace(
+        "suppressed (fewer than 10): value hidden", ""
+    )
 
 
 def test_the_journeys_in_period_suppressed_hides_every_rate() -> None:
@@ -184,7 +186,7 @@ def test_the_journeys_in_period_suppressed_hides_every_rate() -> None:
     text = svg_text(render("dropoff-rates", data, "svg"))
 
     assert "journeys)" not in text  # no bar claims a rate
-    assert text.count("suppressed (<10)") >= 5  # the population, three bars, the legend
+    assert text.count("suppressed (fewer than 10)") >= 5  # the population, three bars, the legend
 
 
 def test_time_to_event_marks_the_median_and_names_what_is_hidden() -> None:
@@ -192,7 +194,7 @@ def test_time_to_event_marks_the_median_and_names_what_is_hidden() -> None:
 
     assert "median 30 days" in text and "30 d" in text
     assert "median not reached" in text
-    assert "n suppressed (<10)" in text and "median suppressed" in text
+    assert "n suppressed (fewer than 10)" in text and "median suppressed" in text
 
 
 def test_pydantic_answers_are_drawn_like_their_json() -> None:
@@ -223,7 +225,7 @@ def test_an_unknown_format_is_refused_by_name() -> None:
 
 
 def test_the_suppressed_label_names_the_threshold() -> None:
-    assert suppressed_label(10) == "suppressed (<10)"
+    assert suppressed_label(10) == "suppressed (fewer than 10)"
     assert suppressed_label(None) == "suppressed"
 
 

@@ -133,3 +133,21 @@ def test_no_suppressed_cell_of_any_table_can_be_recovered(
     for key, value in shown.items():
         assert value is None if cells[key] < threshold else value in (None, cells[key])
     assert derivable(shown, relations) == set()
+
+
+def test_hidden_zeros_beside_a_total_the_visible_parts_make_up_take_another_cell() -> None:
+    # 60 = 50 + 10 + 0 + 0: the two hidden zeros add up to 60 - 50 - 10 = 0, so each is 0
+    # (no count is below zero). Hidden parts must add up to at least the threshold.
+    relations = [Relation("total", ["a", "b", "c", "d"])]
+    shown = protect({"total": 60, "a": 50, "b": 10, "c": 0, "d": 0}, relations, 10)
+    assert shown == {"total": 60, "a": 50, "b": None, "c": None, "d": None}
+
+
+def test_a_structural_zero_is_published_and_protects_nothing() -> None:
+    # 456 = 456 open + 0 resolved, the zero by construction: nothing to hide, nothing hidden.
+    relations = [Relation("raised", ["open", "resolved"])]
+    shown = protect({"raised": 456, "open": 456, "resolved": 0}, relations, 10, {"resolved"})
+    assert shown == {"raised": 456, "open": 456, "resolved": 0}
+    # Declared structural but not zero: a count like any other.
+    shown = protect({"raised": 458, "open": 456, "resolved": 2}, relations, 10, {"resolved"})
+    assert shown == {"raised": 458, "open": None, "resolved": None}

@@ -17,12 +17,18 @@ def test_columns_align() -> None:
     ]
 
 
-def test_suppressed_counts_print_as_below_the_threshold() -> None:
+def test_suppressed_counts_say_what_was_hidden_and_why() -> None:
     text = funnel_text(funnel({"referred": 1234, "charged": 3}, period=Period(), threshold=10))
+    assert "<10" not in text  # reads as "under ten": never
     assert (
         next(line for line in text.splitlines() if line.startswith("Referral")).split()[-1]
         == "1,234"
     )
     charged = next(line for line in text.splitlines() if line.startswith("Charged"))
-    assert charged.split()[1] == "<10"
+    assert charged.split()[1:3] == ["suppressed", "[1]"]
     assert charged.split()[-2:] == ["Crime", "recorded"]  # what it converts from
+    notes = text.splitlines()[-2:]
+    assert notes == [
+        "[1] suppressed (fewer than 10 journeys, or would reveal one)",
+        "[2] not published (a count it is worked out from is suppressed)",
+    ]

@@ -9,12 +9,12 @@ journey's key: every ciphertext of that journey becomes noise, backups included.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from journey_api.sealing import JourneyKeys, Sealed, seal, unseal
 from journey_platform.db import Connection
 
 
@@ -24,30 +24,17 @@ class Erased(Exception):
 
 class IdentityVault:
     def __init__(self, master_key: bytes) -> None:
-        self._master = AESGCM(master_key)
+        self._keys = JourneyKeys(master_key)
 
     async def _journey_key(self, conn: Connection, journey_id: str, *, create: bool) -> AESGCM:
-        row = await conn.fetchrow(
-            "SELECT wrapped_key, nonce FROM journey_keys WHERE journey_id = $1", journey_id
-        )
-        if row is not None:
-            key = self._master.decrypt(row["nonce"], row["wrapped_key"], journey_id.encode())
-            return AESGCM(key)
+        key = await self._keys.existing(conn, journey_id)
+        if key is not None:
+            return key
         if not create or await conn.fetchval(
             "SELECT true FROM erasures WHERE journey_id = $1", journey_id
         ):
             raise Erased(journey_id)
-        return await self._new_key(conn, journey_id)
-
-    async def _new_key(self, conn: Connection, journey_id: str) -> AESGCM:
-        key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
-        await conn.execute(
-            "INSERT INTO journey_keys (journey_id, wrapped_key, nonce) VALUES ($1, $2, $3)",
-            journey_id,
-            self._master.encrypt(nonce, key, journey_id.encode()),
-            nonce,
-        )
-        return AESGCM(key)
+        return await self._keys.create(conn, journey_id)
 
     async def store(
         self,
@@ -61,19 +48,18 @@ class IdentityVault:
         """Seal `details` under the journey's key. `new_journey`: the journey was created in
         this transaction, so it has neither a key nor an erasure yet: no need to look."""
         cipher = (
-            await self._new_key(conn, journey_id)
+            await self._keys.create(conn, journey_id)
             if new_journey
             else await self._journey_key(conn, journey_id, create=True)
         )
-        nonce = os.urandom(12)
-        sealed = cipher.encrypt(nonce, json.dumps(details).encode(), _aad(journey_id, referral_id))
+        sealed = seal(cipher, json.dumps(details).encode(), _aad(journey_id, referral_id))
         await conn.execute(
             """INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
                VALUES ($1, $2, $3, $4)""",
             referral_id,
             journey_id,
-            nonce,
-            sealed,
+            sealed.nonce,
+            sealed.ciphertext,
         )
 
     async def read(
@@ -85,7 +71,9 @@ class IdentityVault:
         if row is None:
             raise Erased(journey_id)
         cipher = await self._journey_key(conn, journey_id, create=False)
-        plain = cipher.decrypt(row["nonce"], row["ciphertext"], _aad(journey_id, referral_id))
+        plain = unseal(
+            cipher, Sealed(row["nonce"], row["ciphertext"]), _aad(journey_id, referral_id)
+        )
         details: dict[str, Any] = json.loads(plain)
         return details
 
@@ -97,7 +85,7 @@ class IdentityVault:
             journey_id,
             agency_id,
         )
-        await conn.execute("DELETE FROM journey_keys WHERE journey_id = $1", journey_id)
+        await self._keys.destroy(conn, journey_id)
         await conn.execute("DELETE FROM person_matches WHERE journey_id = $1", journey_id)
         return bool(inserted)
 

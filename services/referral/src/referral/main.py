@@ -21,7 +21,7 @@ from referral.api.submission import submission_router
 from referral.config import ReferralSettings
 from referral.identity import IdentityVault
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: ReferralSettings) -> FastAPI:

@@ -43,7 +43,8 @@ def support_cases(registry: AgencyRegistry) -> Collection:
             derive=requested_by,
             rule=check_request,
             participants=provider,
-            api_only={
+            # On the event too (optional there), so the flags service learns the provider.
+            stricter={
                 "provider_agency_id": (
                     str,
                     Field(

@@ -16,7 +16,7 @@ from journey_platform.envelope import Event
 from support.cases import support_cases
 from support.config import SupportSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def journey_facts(event: Event) -> dict[str, Any] | None:

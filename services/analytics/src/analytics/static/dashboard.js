@@ -7,8 +7,10 @@
 //
 // Every number is written with a stable data-testid and its exact value in data-value
 // (integers without separators), so a test can hold the page to the API's JSON.
-// A cell the API suppressed (null: a count under the threshold) reads "suppressed (<10)"
-// with data-value="suppressed", never 0.
+// A cell the API suppressed (null) says what was hidden and why, in the API's own words
+// for that field (the answer's `labels`, e.g. "suppressed (fewer than 10 journeys, or
+// would reveal one)"), with data-value="suppressed", never 0. A zero is shown only where
+// the API publishes one: a structural zero, such as a rule nothing resolves.
 "use strict";
 
 (() => {
@@ -57,17 +59,24 @@
 
   const getJSON = async (path) => (await get(path)).json();
 
-  function cell(tag, testid, value, kind) {
+  function cell(tag, testid, value, kind, label) {
     const element = document.createElement(tag);
     element.className = "num";
-    fill(element, testid, value, kind);
+    fill(element, testid, value, kind, label);
     return element;
   }
 
-  function fill(element, testid, value, kind) {
+  function fill(element, testid, value, kind, label) {
     element.dataset.testid = testid;
     if (value === null || value === undefined) {
-      element.replaceChildren("suppressed ", text("span", `(<${threshold})`));
+      // "suppressed (fewer than 10 flags, or would reveal one)": the word, then the why.
+      const why = label || `suppressed (fewer than ${threshold}, or would reveal one)`;
+      const cut = why.indexOf(" (");
+      element.replaceChildren(
+        cut < 0 ? why : why.slice(0, cut),
+        ...(cut < 0 ? [] : [" ", text("span", why.slice(cut + 1), { class: "why" })]),
+      );
+      element.title = why;
       element.dataset.value = "suppressed";
       element.classList.add("suppressed");
       return;
@@ -92,11 +101,17 @@
     funnel.steps.forEach((step, index) => {
       const row = document.createElement("tr");
       row.dataset.testid = `funnel-row-${step.step}`;
-      const conversion = cell("td", `funnel-conversion-${step.step}`, step.conversion, "share");
+      const conversion = cell(
+        "td",
+        `funnel-conversion-${step.step}`,
+        step.conversion,
+        "share",
+        funnel.labels?.conversion,
+      );
       if (index === 0 && step.conversion === null) notApplicable(conversion);
       row.append(
         text("th", step.label, { scope: "row" }),
-        cell("td", `funnel-count-${step.step}`, step.count, "count"),
+        cell("td", `funnel-count-${step.step}`, step.count, "count", funnel.labels?.count),
         conversion,
         text("td", step.conversion_from ? labels[step.conversion_from] : "", {
           "data-testid": `funnel-conversion-from-${step.step}`,
@@ -120,15 +135,36 @@
     return journeys / inPeriod;
   }
 
-  function dropoffRow(tag, by, row, inPeriod) {
+  const RATE_HIDDEN = "not published (a count it is worked out from is suppressed)";
+
+  function dropoffRow(tag, by, row, inPeriod, labels) {
     const element = document.createElement("tr");
     element.dataset.testid = `dropoffs-${by}-row-${row.group}`;
     element.append(text("th", row.label ?? row.group, { scope: "row" }));
     for (const [field, , kind] of DROPOFF_FIELDS) {
       const value = field === "rate" ? dropoffRate(row.journeys, inPeriod) : row[field];
-      element.append(cell(tag, `dropoffs-${by}-${field}-${row.group}`, value, kind));
+      const label = field === "rate" ? RATE_HIDDEN : labels?.[field];
+      const element_ = cell(tag, `dropoffs-${by}-${field}-${row.group}`, value, kind, label);
+      if (field === "median_days_to_resolution" && value !== null) medianOver(element_, row);
+      element.append(element_);
     }
     return element;
+  }
+
+  function medianOver(element, row) {
+    // The median's n: exact where the resolved count is published, else the band the
+    // published figures allow (the resolved count itself stays hidden).
+    const low = row.median_n_low;
+    const high = row.median_n_high;
+    if (low === null || low === undefined) return;
+    const over =
+      low === high
+        ? `${integer.format(low)}`
+        : high === null
+          ? `${integer.format(low)} or more`
+          : `${integer.format(low)} to ${integer.format(high)}`;
+    element.dataset.n = low === high ? String(low) : `${low}-${high ?? ""}`;
+    element.append(" ", text("span", `(n ${over})`, { class: "why" }));
   }
 
   function showDropoffs(dropoffs) {
@@ -141,10 +177,10 @@
     table.tHead.replaceChildren(head);
     const inPeriod = dropoffs.journeys_in_period;
     table.tBodies[0].replaceChildren(
-      ...dropoffs.rows.map((row) => dropoffRow("td", dropoffs.by, row, inPeriod)),
+      ...dropoffs.rows.map((row) => dropoffRow("td", dropoffs.by, row, inPeriod, dropoffs.labels)),
     );
     const total = { label: "All", ...dropoffs.total, group: "all" };
-    table.tFoot.replaceChildren(dropoffRow("td", dropoffs.by, total, inPeriod));
+    table.tFoot.replaceChildren(dropoffRow("td", dropoffs.by, total, inPeriod, dropoffs.labels));
   }
 
   function showTimeToEvent(measures) {
@@ -155,9 +191,15 @@
       row.dataset.testid = `tte-row-${measure.measure}`;
       row.append(
         text("th", measure.label, { scope: "row" }),
-        cell("td", `tte-at_risk-${measure.measure}`, measure.at_risk, "count"),
-        cell("td", `tte-events-${measure.measure}`, measure.events, "count"),
-        cell("td", `tte-censored-${measure.measure}`, measure.censored, "count"),
+        cell("td", `tte-at_risk-${measure.measure}`, measure.at_risk, "count", measure.labels?.at_risk),
+        cell("td", `tte-events-${measure.measure}`, measure.events, "count", measure.labels?.events),
+        cell(
+          "td",
+          `tte-censored-${measure.measure}`,
+          measure.censored,
+          "count",
+          measure.labels?.censored,
+        ),
         medianCell(measure),
       );
       body.append(row);
@@ -165,11 +207,18 @@
   }
 
   function medianCell(measure) {
-    const element = cell("td", `tte-median_days-${measure.measure}`, measure.median_days, "days");
+    const element = cell(
+      "td",
+      `tte-median_days-${measure.measure}`,
+      measure.median_days,
+      "days",
+      measure.labels?.median_days,
+    );
     // A null median beside published counts means fewer than half have reached the event
     // yet, which is not a suppression.
     if (measure.median_days === null && measure.at_risk !== null && measure.events !== null) {
       element.textContent = "not reached";
+      element.title = measure.labels?.median_days ?? "";
       element.dataset.value = "not-reached";
       element.classList.remove("suppressed");
     }
@@ -193,6 +242,55 @@
     }
     figure.replaceChildren(document.importNode(svg, true));
     figure.dataset.loaded = "true";
+  }
+
+  const points = new Intl.NumberFormat("en-GB", { maximumFractionDigits: 1, signDisplay: "always" });
+
+  function nrmRow(table, row, labels) {
+    // One row of a published table: measured count and share, the published share, and
+    // the difference in points (marked when over the tolerance).
+    const element = document.createElement("tr");
+    const id = `${table.name}-${row.group}`;
+    element.dataset.testid = `nrm-row-${id}`;
+    element.append(
+      text("th", table.title, { scope: "row" }),
+      text("td", row.label),
+      cell("td", `nrm-count-${id}`, row.count, "count", labels.count),
+      cell("td", `nrm-share-${id}`, row.count === null ? null : row.share, "share", labels.share),
+    );
+    const published = document.createElement("td");
+    published.className = "num";
+    published.dataset.testid = `nrm-published-${id}`;
+    published.textContent = row.published_share === null ? "not published" : share.format(row.published_share);
+    const difference = document.createElement("td");
+    difference.className = "num";
+    difference.dataset.testid = `nrm-difference-${id}`;
+    if (row.difference !== null) {
+      difference.textContent = `${points.format(row.difference * 100)} pts`;
+      if (row.within_tolerance === false) {
+        difference.classList.add("differs");
+        difference.append(" ", text("span", "(differs)", { class: "why" }));
+      }
+    }
+    element.append(published, difference);
+    return element;
+  }
+
+  async function loadNrm(quarter) {
+    const status = byId("nrm-status");
+    status.textContent = "Loading…";
+    delete byId("nrm-form").dataset.ready;
+    try {
+      const answer = await getJSON(`v1/nrm-statistics?quarter=${encodeURIComponent(quarter)}`);
+      const rows = answer.tables.flatMap((table) =>
+        table.rows.map((row) => nrmRow(table, row, answer.labels)),
+      );
+      document.querySelector('[data-testid="table-nrm"] tbody').replaceChildren(...rows);
+      status.textContent = `${answer.quarter}: ${answer.differ.length} shares outside the tolerance`;
+      byId("nrm-form").dataset.ready = answer.quarter;
+    } catch (error) {
+      status.textContent = error instanceof Error ? error.message : String(error);
+    }
   }
 
   function fail(error) {
@@ -220,11 +318,15 @@
       ]);
       threshold = funnel.threshold;
       byId("threshold").textContent = String(threshold);
+      for (const copy of document.querySelectorAll("[data-threshold-copy]")) {
+        copy.textContent = String(threshold);
+      }
       fill(
         document.querySelector('[data-testid="dropoffs-journeys-in-period"]'),
         "dropoffs-journeys-in-period",
         byStage.journeys_in_period,
         "count",
+        byStage.labels?.journeys_in_period,
       );
       showFunnel(funnel);
       showDropoffs(byStage);
@@ -234,6 +336,8 @@
       byId("content").hidden = false;
       byId("token-form").hidden = true;
       byId("status").textContent = "";
+      // The panel says its own failure (a quarter with no data is no reason to fail all).
+      await loadNrm(byId("nrm-quarter").value);
       document.body.dataset.ready = "true";
     } catch (error) {
       fail(error);
@@ -259,6 +363,10 @@
       token = input.value.trim();
       input.value = "";
       if (token) load();
+    });
+    byId("nrm-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (token) loadNrm(byId("nrm-quarter").value.trim());
     });
     if (token) load();
     else {

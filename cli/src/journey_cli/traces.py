@@ -1,0 +1,172 @@
+"""From a flag to its trace: the link `journey run` prints, so an operator can click from a
+flag to the partner's request that caused it, and `journey trace`, which prints a trace as
+a tree in the terminal (a Jaeger built from its Go module has no UI).
+
+Every record on journey.dropoffs carries a W3C `traceparent`; its trace id opens the trace
+in Jaeger. A flag raised by a deadline sits in the clock tick's trace; one raised by an
+event a partner posted (an immediate rule) sits in that request's trace, under the API's
+server span. The link printed is to the first flag of the second kind that Jaeger holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from journey_platform.contracts import Contracts
+from journey_platform.kafka import read_to_end
+from journey_platform.settings import find_schemas_dir
+
+DROPOFFS = "journey.dropoffs"
+RAISED = b"uk.nrm.dropoff.raised"
+
+
+def trace_id_of(traceparent: str) -> str:
+    """The trace id (32 hex digits) of a W3C traceparent `00-<trace>-<span>-<flags>`."""
+    return traceparent.split("-")[1]
+
+
+def jaeger_trace(jaeger_url: str, trace_id: str) -> dict[str, Any] | None:
+    """The trace as Jaeger's HTTP query API gives it, or None if Jaeger does not hold it."""
+    try:
+        with urllib.request.urlopen(f"{jaeger_url}/api/traces/{trace_id}", timeout=5) as answer:  # noqa: S310
+            traces = json.load(answer).get("data") or []
+    except (OSError, ValueError):  # HTTPError (a 404: no such trace) is an OSError
+        return None
+    return traces[0] if traces else None
+
+
+def find_flag_traces(jaeger_url: str, flag_id: str) -> list[str]:
+    """The trace ids of the flag's publications (raised, resolved, retracted), oldest
+    first: the processor's `journey.dropoffs send` span carries the flag id."""
+    query = urllib.parse.urlencode(
+        {
+            "service": "journey-processor",
+            "operation": "journey.dropoffs send",
+            "tags": json.dumps({"journey.flag_id": flag_id}),
+            "lookback": "7d",
+            "limit": 20,
+        }
+    )
+    try:
+        with urllib.request.urlopen(f"{jaeger_url}/api/traces?{query}", timeout=10) as answer:  # noqa: S310
+            traces = json.load(answer).get("data") or []
+    except (OSError, ValueError):
+        return []
+    traces.sort(key=lambda t: min(s["startTime"] for s in t["spans"]))
+    return [str(t["traceID"]) for t in traces]
+
+
+def tree(trace: dict[str, Any]) -> list[str]:
+    """The trace as indented lines, parents before children in time order: service,
+    operation, duration, and the attributes an operator reads (never a personal value:
+    spans carry none)."""
+    services = {pid: p["serviceName"] for pid, p in trace.get("processes", {}).items()}
+    spans = {s["spanID"]: s for s in trace["spans"]}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for span in spans.values():
+        parents = [r["spanID"] for r in span.get("references", ()) if r["refType"] == "CHILD_OF"]
+        parent = parents[0] if parents and parents[0] in spans else None
+        children.setdefault(parent, []).append(span)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for span in sorted(children.get(parent, ()), key=lambda s: s["startTime"]):
+            tags = {t["key"]: t["value"] for t in span.get("tags", ())}
+            shown = " ".join(f"{k}={tags[k]}" for k in SHOWN if k in tags)
+            links = sum(r["refType"] == "FOLLOWS_FROM" for r in span.get("references", ()))
+            lines.append(
+                f"{'  ' * depth}{services.get(span['processID'], '?'):18} "
+                f"{span['operationName']}  {span['duration'] / 1000:.1f} ms"
+                + (f"  [{shown}]" if shown else "")
+                + (f"  (+{links} linked)" if links else "")
+            )
+            walk(span["spanID"], depth + 1)
+
+    walk(None, 0)
+    return lines
+
+
+# The attributes `journey trace` shows beside each span.
+SHOWN = (
+    "http.status_code",
+    "http.response.status_code",
+    "messaging.destination.name",
+    "messaging.message.id",
+    "messaging.batch.message_count",
+    "journey.rule_id",
+    "journey.flag_id",
+)
+
+
+def command(args: Any) -> int:
+    """`journey trace TRACE_ID`, or `journey trace --flag FLAG_ID`: every trace of the
+    flag, from the request that raised it to the one that resolved it."""
+    jaeger_url = args.jaeger or os.environ.get("JAEGER_URL")
+    if not jaeger_url:
+        print("journey trace: set JAEGER_URL or pass --jaeger URL", file=sys.stderr)
+        return 2
+    trace_ids = [args.trace_id] if args.trace_id else []
+    if args.flag:
+        trace_ids = find_flag_traces(jaeger_url, args.flag)
+        if not trace_ids:
+            print(f"journey trace: Jaeger holds no trace of flag {args.flag}", file=sys.stderr)
+            return 1
+    if not trace_ids:
+        print("journey trace: give a trace id or --flag FLAG_ID", file=sys.stderr)
+        return 2
+    for trace_id in trace_ids:
+        trace = jaeger_trace(jaeger_url, trace_id)
+        if trace is None:
+            print(f"journey trace: Jaeger holds no trace {trace_id}", file=sys.stderr)
+            return 1
+        print(f"trace {trace_id}  ({jaeger_url}/trace/{trace_id})")
+        print("\n".join(tree(trace)))
+    return 0
+
+
+def span_kinds(trace: dict[str, Any]) -> set[str]:
+    return {
+        str(tag["value"])
+        for span in trace.get("spans", ())
+        for tag in span.get("tags", ())
+        if tag.get("key") == "span.kind"
+    }
+
+
+async def raised_flag_traces(bootstrap: str, *, limit: int = 50) -> list[str]:
+    """The trace ids of (up to `limit`) raised flags on journey.dropoffs, oldest first."""
+    count = Contracts.load(find_schemas_dir()).topics[DROPOFFS].partitions
+    found: list[str] = []
+    partitions = [TopicPartition(DROPOFFS, p) for p in range(count)]
+    async with contextlib.aclosing(read_to_end(bootstrap, partitions)) as batches:
+        async for batch in batches:
+            for record in batch:
+                headers = dict(record.headers or ())
+                if headers.get("ce_type") == RAISED and "traceparent" in headers:
+                    found.append(trace_id_of(headers["traceparent"].decode()))
+            if len(found) >= limit:
+                break  # aclosing stops the reader's consumer now
+    return found[:limit]
+
+
+def flag_trace_link(bootstrap: str, jaeger_url: str, *, within: float = 30) -> str | None:
+    """A Jaeger link to the trace of a flag raised by a partner's request, or None."""
+    candidates = asyncio.run(raised_flag_traces(bootstrap))
+    deadline = time.monotonic() + within  # the last spans reach Jaeger a few seconds late
+    while candidates and time.monotonic() < deadline:
+        for trace_id in candidates:
+            trace = jaeger_trace(jaeger_url, trace_id)
+            if trace is not None and "server" in span_kinds(trace):
+                return f"{jaeger_url}/trace/{trace_id}"
+        time.sleep(1)
+    return None

@@ -1,0 +1,1 @@
+"""The flags service's I/O: the rules catalogue file, PostgreSQL, Kafka."""

@@ -1,0 +1,1 @@
+"""The flags API: list and read flags, acknowledge them."""

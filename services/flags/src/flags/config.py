@@ -1,0 +1,34 @@
+"""Flags service settings (environment variables of the same names, upper case)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from flags.webhooks.settings import WebhookSettings
+from journey_api.sealing import DEVELOPMENT_MASTER_KEY, MasterKey, key_bytes
+from journey_api.service import ApiSettings
+from journey_platform.settings import find_schemas_dir
+
+
+def _catalogue() -> Path:
+    rules = ("services", "journey-processor", "src", "journey_processor", "core", "rules")
+    return find_schemas_dir().parent.joinpath(*rules, "catalogue.yaml")
+
+
+class FlagsSettings(ApiSettings, WebhookSettings):
+    service_name: str = "flags"
+    database_url: str = "postgresql://postgres@127.0.0.1:15432/flags"
+    http_port: int = 8005  # analytics has 8004
+    # The journey processor's rules catalogue: the rules' titles and rationales.
+    rules_catalogue_path: Path = Field(default_factory=_catalogue)
+    # Seals each journey's data key, which seals acknowledgement notes (journey_api.sealing).
+    notes_master_key: MasterKey = DEVELOPMENT_MASTER_KEY
+    # Where partners read a journey's timeline (links in a flag).
+    referral_api_url: str = "http://127.0.0.1:8001"
+    support_api_url: str = "http://127.0.0.1:8002"
+    prosecution_api_url: str = "http://127.0.0.1:8003"
+
+    def notes_key(self) -> bytes:
+        return key_bytes(self.notes_master_key)

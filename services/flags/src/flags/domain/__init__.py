@@ -1,0 +1,1 @@
+"""The flags service's model: pure, no I/O, no framework."""

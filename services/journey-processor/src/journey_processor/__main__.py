@@ -1,0 +1,3 @@
+from journey_processor.main import main
+
+main()

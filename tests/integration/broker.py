@@ -1,0 +1,53 @@
+"""A Kafka broker of a test's own, to stop and start at will (the session's is shared).
+
+The same broker the local stack runs (`journey devstack`: Apache Kafka from Maven
+Central, KRaft), in the test's folder on ports of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+from pathlib import Path
+
+from journey_cli.devstack.kafka import LocalKafka
+from journey_cli.devstack.processes import read_pid
+from journey_platform.settings import find_schemas_dir
+
+
+def kafka_port() -> int:
+    """A broker port whose neighbour (the KRaft controller's) is free too, below the
+    ephemeral range, where an outgoing connection cannot take it in the meantime."""
+    ports = list(range(21000, 32000, 2))
+    random.shuffle(ports)
+    for port in ports:
+        if all(_free(p) for p in (port, port + 1)):
+            return port
+    raise AssertionError("no two free ports next to each other")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def own_broker(root: Path) -> LocalKafka:
+    """A started broker with its data under `root`."""
+    pom = find_schemas_dir().parent / "deploy" / "local" / "pom.xml"
+    broker = LocalKafka(home=root / "kafka", pom=pom, port=kafka_port())
+    broker.start()
+    return broker
+
+
+def kill(broker: LocalKafka) -> None:
+    """SIGKILL: the broker stops dead, as a lost node does."""
+    pid = read_pid(broker.pid_file)
+    assert pid is not None, "the broker is not running"
+    os.killpg(pid, signal.SIGKILL)
+    broker.pid_file.unlink(missing_ok=True)
