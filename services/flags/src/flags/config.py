@@ -21,6 +21,7 @@ class FlagsSettings(ApiSettings, WebhookSettings):
     service_name: str = "flags"
     database_url: str = "postgresql://postgres@127.0.0.1:15432/flags"
     http_port: int = 8005  # analytics has 8004
+    secret_keys = ("notes_master_key", "webhook_master_key")
     # The journey processor's rules catalogue: the rules' titles and rationales.
     rules_catalogue_path: Path = Field(default_factory=_catalogue)
     # Seals each journey's data key, which seals acknowledgement notes (journey_api.sealing).

@@ -10,6 +10,7 @@ class ReferralSettings(ApiSettings):
     service_name: str = "referral"
     database_url: str = "postgresql://postgres@127.0.0.1:15432/referral"
     http_port: int = 8001
+    secret_keys = ("pseudonym_key", "identity_master_key")
     # Seals each journey's data key (journey_api.sealing).
     identity_master_key: MasterKey = DEVELOPMENT_MASTER_KEY
 
