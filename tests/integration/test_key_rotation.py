@@ -18,7 +18,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from journey_api.sealing import master_key_id
+from journey_api.sealing import JourneyKeys, master_key_id
 from tests.integration.conftest import Servers
 from tests.integration.journeys import Partner, referral_body, synthetic_person
 from tests.integration.kafka_helpers import start_at_end
@@ -112,6 +112,10 @@ async def test_rotation_re_seals_every_journey_key_while_the_service_reads(
             "UPDATE journey_keys SET master_key_id = NULL WHERE journey_id IN "
             "(SELECT journey_id FROM journey_keys ORDER BY journey_id LIMIT 5)"
         )
+        # A rotation stopped after its first batch, to be resumed by the command.
+        async with conn.transaction():
+            stopped = JourneyKeys(base64.b64decode(new), base64.b64decode(old))
+            assert len(await stopped.reseal(conn, after="", limit=BATCH)) == BATCH
 
         # The service given both keys serves while the command runs beside it.
         async with (
@@ -131,10 +135,10 @@ async def test_rotation_re_seals_every_journey_key_while_the_service_reads(
             code, output = await rotation
             assert (code, output) == (
                 0,
-                f"resealed {JOURNEYS} journeys' keys under master key {new_id}; "
+                f"resealed {JOURNEYS - BATCH} journeys' keys under master key {new_id}; "
                 "0 sealed by another key",
             )
-            # Run again (a rotation stopped midway is resumed the same way): nothing to do.
+            # Run again: nothing left to do.
             assert (await rotate(database_url, IDENTITY_MASTER_KEY=new))[1].startswith(
                 "resealed 0 journeys' keys"
             )
