@@ -145,6 +145,12 @@ def _deadletter(args: argparse.Namespace) -> int:
     return run(args, bootstrap_servers=Stack.from_environment().bootstrap_servers)
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from journey_cli.keys import run
+
+    return run(args)
+
+
 def _trace(args: argparse.Namespace) -> int:
     from journey_cli.traces import command
 
@@ -250,6 +256,13 @@ def main(argv: list[str] | None = None) -> int:
 
     add_deadletter_arguments(deadletter)
     deadletter.set_defaults(func=_deadletter)
+    keys = commands.add_parser(
+        "keys", help="master keys: a new one, or every journey's data key re-sealed under one"
+    )
+    from journey_cli.keys import add_arguments as add_keys_arguments
+
+    add_keys_arguments(keys)
+    keys.set_defaults(func=_keys)
     trace = commands.add_parser(
         "trace", help="a trace from Jaeger as a tree of spans: by trace id, or a flag's by its id"
     )

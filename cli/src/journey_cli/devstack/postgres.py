@@ -76,6 +76,10 @@ class LocalPostgres:
                 "--encoding=UTF8",
                 "--no-instructions",
             )
+        # wal_recycle=off: a WAL segment past its use is deleted, not renamed for reuse with
+        # its old records still in it, which would keep an erased journey's wrapped key on
+        # disk after the README's post-erasure steps (tests/integration/test_erasure_wal.py).
+        settings = "-c max_connections=200 -c fsync=off -c wal_recycle=off -c wal_init_zero=on"
         result = self._pg_ctl(
             "start",
             "-w",
@@ -84,7 +88,7 @@ class LocalPostgres:
             "-l",
             str(self.log_file),
             "-o",
-            f"-h 127.0.0.1 -p {self.port} -k {self.home} -c max_connections=200 -c fsync=off",
+            f"-h 127.0.0.1 -p {self.port} -k {self.home} {settings}",
             check=False,
         )
         if result.returncode != 0:
