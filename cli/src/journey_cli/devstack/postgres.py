@@ -173,6 +173,8 @@ class LocalPostgres:
         target.chmod(0o700)
         server = _server_user()
         os.chown(target, server.pw_uid, server.pw_gid)
+        if self.home.is_symlink() and self.home.readlink() != target:  # a moved checkout's
+            self.home.unlink()
         if not self.home.is_symlink():
             self.home.parent.mkdir(parents=True, exist_ok=True)
             self.home.symlink_to(target, target_is_directory=True)
