@@ -50,6 +50,7 @@ class Vulnerability:
     id: str
     aliases: tuple[str, ...]
     fixed_in: tuple[str, ...]
+    pinned_in: str  # "uv.lock", or the deploy/local tool whose requirements.txt pins it
 
     def waived_by(self, waiver: Waiver) -> bool:
         return waiver.package == self.package and waiver.id in {self.id, *self.aliases}
@@ -69,7 +70,9 @@ def load_waivers(path: Path) -> list[Waiver]:
     return waivers
 
 
-def vulnerabilities(report: dict[str, Any]) -> tuple[list[Vulnerability], list[str]]:
+def vulnerabilities(
+    report: dict[str, Any], pinned_in: str
+) -> tuple[list[Vulnerability], list[str]]:
     """pip-audit's JSON report: the vulnerabilities found, and why packages went unaudited."""
     found, skipped = [], []
     for dependency in report["dependencies"]:
@@ -83,6 +86,7 @@ def vulnerabilities(report: dict[str, Any]) -> tuple[list[Vulnerability], list[s
                     vulnerability["id"],
                     tuple(vulnerability.get("aliases", [])),
                     tuple(vulnerability.get("fix_versions", [])),
+                    pinned_in,
                 )
             )
     return found, skipped
@@ -99,11 +103,12 @@ def judge(found: list[Vulnerability], waivers: list[Waiver], today: date) -> lis
     for v in found:
         if any(v.waived_by(w) for w in waivers):
             continue
-        fix = (
-            f"fixed in {', '.join(v.fixed_in)}: uv lock --upgrade-package {v.package}"
-            if v.fixed_in
-            else "no fixed release yet"
+        upgrade = (
+            f"uv lock --upgrade-package {v.package}"
+            if v.pinned_in == "uv.lock"
+            else f"recompile deploy/local/{v.pinned_in}/requirements.txt as its head says"
         )
+        fix = f"fixed in {', '.join(v.fixed_in)}: {upgrade}" if v.fixed_in else "no fix yet"
         problems.append(
             f"{v.package} {v.version}: {v.id} ({', '.join(v.aliases) or 'no alias'}); {fix}; "
             f"or waive it in {WAIVERS} with a reason and a review_by date"
@@ -155,7 +160,7 @@ def _pip_audit(uv: str, root: Path, out: Path) -> tuple[list[Vulnerability], lis
                 problems.append(f"pip-audit failed on {name}: {last}")
             continue
         report = json.loads(report_file.read_text())
-        in_file, skipped = vulnerabilities(report)
+        in_file, skipped = vulnerabilities(report, name)
         found += in_file
         audited[name] = len(report["dependencies"]) - len(skipped)
         unaudited += [f"{name}: {reason}" for reason in skipped]

@@ -43,7 +43,7 @@ def waiver(id: str = "CVE-2024-22195", review_by: date = date(2027, 1, 31)) -> W
 
 
 def test_an_unwaived_vulnerability_fails_and_says_how_to_upgrade_or_waive() -> None:
-    found, skipped = vulnerabilities(REPORT)
+    found, skipped = vulnerabilities(REPORT, "uv.lock")
     assert [(v.package, v.id) for v in found] == [("jinja2", "GHSA-h5c8-rqwp-cp95")]
     assert len(skipped) == 1 and "httpx" in skipped[0]
     [problem] = judge(found, [], TODAY)
@@ -53,7 +53,7 @@ def test_an_unwaived_vulnerability_fails_and_says_how_to_upgrade_or_waive() -> N
 
 
 def test_a_waiver_by_id_or_alias_lets_it_pass_until_its_review_date() -> None:
-    found, _ = vulnerabilities(REPORT)
+    found, _ = vulnerabilities(REPORT, "uv.lock")
     assert judge(found, [waiver()], TODAY) == []
     assert judge(found, [waiver("GHSA-h5c8-rqwp-cp95")], TODAY) == []
     assert judge(found, [waiver(review_by=TODAY)], TODAY) == []
@@ -61,8 +61,14 @@ def test_a_waiver_by_id_or_alias_lets_it_pass_until_its_review_date() -> None:
     assert "was to be reviewed by 2026-11-30" in expired
 
 
+def test_a_tools_vulnerability_says_to_recompile_its_requirements() -> None:
+    found, _ = vulnerabilities(REPORT, "checkov")
+    [problem] = judge(found, [], TODAY)
+    assert "recompile deploy/local/checkov/requirements.txt" in problem
+
+
 def test_a_waiver_for_another_package_waives_nothing() -> None:
-    found, _ = vulnerabilities(REPORT)
+    found, _ = vulnerabilities(REPORT, "uv.lock")
     other = Waiver("CVE-2024-22195", "markupsafe", "wrong package", date(2027, 1, 31))
     assert len(judge(found, [other], TODAY)) == 1
 
