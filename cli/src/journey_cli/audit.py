@@ -146,15 +146,21 @@ def _pip_audit(uv: str, root: Path, out: Path) -> tuple[list[Vulnerability], lis
     found: list[Vulnerability] = []
     problems, unaudited = [], []
     audited = Counter[str]()
-    for name, file in files.items():
+    runs = {}
+    for name, file in files.items():  # at once: each waits on the network, not the CPU
         report_file = out / f"pip-audit-{name}.json"
         report_file.unlink(missing_ok=True)
         command = [sys.executable, "-m", "pip_audit", "--disable-pip", "--no-deps", "-r", str(file)]
         command += ["--progress-spinner", "off", "--format", "json", "-o", str(report_file)]
-        result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=root)
+        runs[name] = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=root
+        )
+    for name, run in runs.items():
+        _, stderr = run.communicate()
+        report_file = out / f"pip-audit-{name}.json"
         if not report_file.exists():
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
-            if any(sign in result.stderr for sign in UNREACHABLE):
+            last = (stderr.strip().splitlines() or ["no output"])[-1][:300]
+            if any(sign in stderr for sign in UNREACHABLE):
                 unaudited.append(f"{name}: {last}")
             else:
                 problems.append(f"pip-audit failed on {name}: {last}")
