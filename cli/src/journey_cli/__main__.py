@@ -129,6 +129,12 @@ def _images(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from journey_cli.audit import run
+
+    return run(args)
+
+
 def _testcontainers(args: argparse.Namespace) -> int:
     from journey_cli.images.docker_api import run
 
@@ -270,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     trace.add_argument("--flag", help="a flag id: the trace of each of its publications")
     trace.add_argument("--jaeger", help="Jaeger's base URL (default: $JAEGER_URL)")
     trace.set_defaults(func=_trace)
+    audit = commands.add_parser(
+        "audit",
+        help="known vulnerabilities in the pinned packages (pip-audit), bandit over the "
+        "sources, and an SBOM, into build/audit/ (make audit)",
+    )
+    audit.set_defaults(func=_audit)
     schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
     schemas.add_argument(
         "action", choices=["check"], help="check: no incompatible change in a major"
