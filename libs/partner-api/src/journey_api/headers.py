@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import MutableHeaders
-from starlette.types import Message, Scope
+from starlette.types import Scope
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -37,19 +37,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-ALWAYS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+# Raw, as the ASGI start message holds them: added to every response, no parsing.
+_POLICY = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+_ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 
-def add_security_headers(message: Message, scope: Scope) -> None:
-    """Called with each response's start message; a route's own CSP (the docs) stands."""
-    headers = MutableHeaders(scope=message)
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    for name, value in ALWAYS.items():
-        headers[name] = value
+def add_security_headers(headers: MutableHeaders, scope: Scope) -> None:
+    """Called with each response's headers as it starts; a route's own CSP (the docs)
+    stands."""
+    raw = headers.raw
+    if all(name != _POLICY[0] for name, _ in raw):
+        raw.append(_POLICY)
+    raw.extend(_ALWAYS)
     if scope.get("state", {}).get("principal") is not None:  # set by `authenticate`
         headers["Cache-Control"] = "no-store"
 

@@ -341,8 +341,9 @@ class RequestContext:
             nonlocal status, ms
             if message["type"] == "http.response.start":
                 status, ms = message["status"], (time.perf_counter() - started) * 1000
-                MutableHeaders(scope=message)["X-Request-ID"] = rid
-                add_security_headers(message, scope)
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = rid
+                add_security_headers(headers, scope)
             await send(message)
 
         try:
