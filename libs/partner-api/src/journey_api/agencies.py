@@ -50,6 +50,10 @@ class RateLimit:
     per_second: float
     burst: int
 
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError(f"a rate limit needs per_second > 0 and burst >= 1, not {self}")
+
 
 # The limits of a registry that declares no `rate_limits` of its own: a partner's case-work
 # system, not a bulk loader. The competent authorities decide on every referral, and the

@@ -108,3 +108,11 @@ def test_a_registry_without_limits_gets_the_production_defaults() -> None:
 def test_declared_limits_must_name_a_default() -> None:
     with pytest.raises(ValueError, match="default"):
         AgencyRegistry([POLICE], {AgencyType.POLICE_FORCE: LIMIT})
+
+
+@pytest.mark.parametrize(("per_second", "burst"), [(0, 10), (-1, 10), (5, 0)])
+def test_a_limit_that_would_refuse_everything_or_divide_by_zero_is_refused(
+    per_second: float, burst: int
+) -> None:
+    with pytest.raises(ValueError, match="per_second > 0 and burst >= 1"):
+        RateLimit(per_second, burst)
