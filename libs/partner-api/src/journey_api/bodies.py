@@ -64,12 +64,13 @@ def json_limit_broken(document: Any) -> Problem | None:
     return None
 
 
-def _is_json(scope: Scope) -> bool:
+def _parsed_as_json(scope: Scope) -> bool:
+    """Whether FastAPI will parse the body as JSON: a JSON media type, or none at all."""
     for name, value in scope["headers"]:
         if name == b"content-type":
             media_type = value.split(b";", 1)[0].strip().lower()
             return bool(media_type == b"application/json" or media_type.endswith(b"+json"))
-    return False
+    return True
 
 
 class BodyLimits:
@@ -126,7 +127,7 @@ class BodyLimits:
 
     @staticmethod
     def _check_json(scope: Scope, body: bytes) -> Problem | None:
-        if not body or not _is_json(scope):
+        if not body or not _parsed_as_json(scope):
             return None
         try:
             document = json.loads(body)
