@@ -7,13 +7,15 @@ two dictionaries and a mismatch names the cell.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, Response, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 # Debian's chromium: the test machines cannot download playwright's own browser.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,6 +53,30 @@ def script_errors(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+def console_errors(page: Page) -> list[str]:
+    """A list that fills with every error the page logs: a Content Security Policy
+    violation (a blocked script, style or fetch) is one."""
+    errors: list[str] = []
+
+    def logged(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", logged)
+    return errors
+
+
+async def assert_policy_enforced(page: Page, response: Response | None) -> None:
+    """The page came with a policy that forbids inline script, and the browser applies
+    it: an inline script added now is refused, not run."""
+    assert response is not None
+    policy = response.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy, policy
+    with contextlib.suppress(PlaywrightError):  # refusing it may also reject the promise
+        await page.add_script_tag(content="window.inlineScriptRan = true")
+    assert await page.evaluate("window.inlineScriptRan") is None
 
 
 async def settled(page: Page) -> None:

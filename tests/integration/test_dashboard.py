@@ -36,8 +36,10 @@ from tests.integration.dashboard_page import (
     CHROMIUM,
     LOAD_TIMEOUT_MS,
     MEASURES,
+    assert_policy_enforced,
     chart_sizes,
     chromium,
+    console_errors,
     expected,
     expected_labels,
     expected_nrm,
@@ -199,8 +201,9 @@ async def test_the_dashboard_shows_the_services_numbers(
     assert want["dropoffs-rule-open-move-on-cliff-edge"] is None
     page = await browser.new_page(viewport={"width": 1100, "height": 900})
     errors = script_errors(page)
+    logged = console_errors(page)
 
-    await page.goto(f"{analytics.url}/dashboard#token={token}")
+    opened = await page.goto(f"{analytics.url}/dashboard#token={token}")
     await settled(page)
 
     assert mismatches(await shown(page), want, labels) == []
@@ -221,9 +224,11 @@ async def test_the_dashboard_shows_the_services_numbers(
     assert mismatches(cells, nrm_want) == []
     assert any(isinstance(v, int) and v >= 10 for v in nrm_want.values())
     assert errors == []
+    assert logged == []  # the Content Security Policy refused nothing the page needed
     if os.environ.get("DASHBOARD_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
+    await assert_policy_enforced(page, opened)
 
 
 async def test_the_dashboard_says_when_the_token_lacks_the_scope(
