@@ -55,10 +55,8 @@ def flags_of(events: Iterable[Event]) -> dict[FlagKey, FlagState]:
     }
 
 
-def replay(
-    events: Sequence[Event], ticks: Sequence[datetime], book: RuleBook
-) -> dict[FlagKey, FlagState]:
-    """The flags the processor's core raises over this history, under `book`."""
+def run_core(events: Sequence[Event], ticks: Sequence[datetime], book: RuleBook) -> list[Event]:
+    """Everything the processor's core publishes over this history, under `book`."""
     core = JourneyProcessor(book, lambda _partition, _key: None)
     core.assign(0, [])  # one partition: a replay holds every journey at once
     merged: list[tuple[datetime, int, Event | datetime]] = [(e.recorded_time, 0, e) for e in events]
@@ -73,7 +71,14 @@ def replay(
             published += core.apply(0, item.subject, journey_event, None)
         else:
             published += core.tick(0, item)
-    return flags_of(published)
+    return published
+
+
+def replay(
+    events: Sequence[Event], ticks: Sequence[datetime], book: RuleBook
+) -> dict[FlagKey, FlagState]:
+    """The flags the processor's core raises over this history, under `book`."""
+    return flags_of(run_core(events, ticks, book))
 
 
 @dataclass
