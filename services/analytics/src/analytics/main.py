@@ -9,7 +9,7 @@ import yaml
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from analytics import nrm_api, whatif_api
+from analytics import ctdc_api, nrm_api, whatif_api
 from analytics.api import pages_router, router
 from analytics.config import MIGRATIONS, STATIC, AnalyticsSettings
 from analytics.structure import RuleStructure
@@ -33,6 +33,7 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
             router,
             nrm_api.router,
             whatif_api.router,
+            ctdc_api.router,
             pages_router(),
         ],
         migrations=MIGRATIONS,
