@@ -29,6 +29,19 @@ pytestmark = pytest.mark.integration
 async def analytics(servers: Servers, kafka: str, tokens: Tokens) -> AsyncIterator[RunningService]:
     async with analytics_service(servers, kafka, tokens, "analytics_ctdc") as service:
         await fill(service.database_url)
+        # The dashboard's journeys share one profile: spread them over 4 nationalities and
+        # 3 age bands (12 combinations of about 7: each rarer than 11 as recorded).
+        conn = await asyncpg.connect(service.database_url)
+        try:
+            await conn.execute(
+                """UPDATE journey_outcomes SET
+                   nationality_group = (ARRAY['albania', 'vietnam', 'uk', 'eritrea'])
+                       [1 + abs(hashtext(journey_id)) % 4],
+                   age_band = (ARRAY['18-24', '25-34', '35-44'])
+                       [1 + abs(hashtext(journey_id || 'age')) % 3]"""
+            )
+        finally:
+            await conn.close()
         yield service
 
 
