@@ -39,3 +39,17 @@ async def analytics_service(
         admin = await asyncpg.connect(servers.database_url)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
+
+
+async def last_audit(database_url: str, action: str) -> asyncpg.Record | None:
+    """The latest audit_log row of this action (who, and the coded resource)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        row: asyncpg.Record | None = await conn.fetchrow(
+            "SELECT agency_id, resource_id FROM audit_log WHERE action = $1 "
+            "ORDER BY audit_id DESC LIMIT 1",
+            action,
+        )
+        return row
+    finally:
+        await conn.close()

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics.ctdc import COLUMNS, QUASI_IDENTIFIERS
-from tests.integration.analytics_service import analytics_service
+from tests.integration.analytics_service import analytics_service, last_audit
 from tests.integration.conftest import Servers
 from tests.integration.dashboard_data import JOURNEYS, fill
 from tests.integration.services import RunningService, Tokens
@@ -75,15 +75,9 @@ async def test_every_combination_is_shared_by_eleven_journeys(
     assert "dashboard-" not in response.text
     assert not re.search(r"\d{4}-\d{2}-\d{2}", response.text)
 
-    conn = await asyncpg.connect(analytics.database_url)
-    try:
-        audited = await conn.fetchval(
-            "SELECT resource_id FROM audit_log WHERE action = 'export:ctdc' "
-            "ORDER BY audit_id DESC LIMIT 1"
-        )
-    finally:
-        await conn.close()
-    assert audited == (
+    audited = await last_audit(analytics.database_url, "export:ctdc")
+    assert audited is not None
+    assert audited["resource_id"] == (
         f"format=csv;period={{'from': None, 'to': None}};k=11;rows={len(rows)};"
         f"suppressed={suppressed}"
     )

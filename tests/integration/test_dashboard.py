@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from journey_platform.contracts import Contracts
 from tests.integration.analytics_service import analytics_service
@@ -75,14 +75,20 @@ async def analytics(servers: Servers, kafka: str, tokens: Tokens) -> AsyncIterat
         yield service
 
 
-async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Browser) -> None:
+async def on_the_fake(browser: Browser) -> tuple[Page, FakeAnalytics, list[str]]:
+    """The dashboard loaded from the hand-written answers: the page, the fake, the page's
+    script errors."""
     fake = FakeAnalytics()
     page = await browser.new_page()
     errors = script_errors(page)
     await page.route(f"{FAKE_ORIGIN}/**", fake.handle)
-
     await page.goto(f"{FAKE_ORIGIN}/dashboard#token={TOKEN}")
     await settled(page)
+    return page, fake, errors
+
+
+async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Browser) -> None:
+    page, fake, errors = await on_the_fake(browser)
 
     want = expected(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT, NRM)
     labels = expected_labels(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT, NRM)
@@ -120,12 +126,7 @@ async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Br
 
 
 async def test_the_whatif_form_shows_the_replay_with_suppressed_cells(browser: Browser) -> None:
-    fake = FakeAnalytics()
-    page = await browser.new_page()
-    errors = script_errors(page)
-    await page.route(f"{FAKE_ORIGIN}/**", fake.handle)
-    await page.goto(f"{FAKE_ORIGIN}/dashboard#token={TOKEN}")
-    await settled(page)
+    page, fake, errors = await on_the_fake(browser)
 
     await page.get_by_test_id("whatif-rule").select_option(WHATIF_RULE)
     deployed = await page.get_by_test_id("whatif-deployed").inner_text()

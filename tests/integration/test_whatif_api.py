@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from journey_platform.contracts import Contracts
-from tests.integration.analytics_service import analytics_service
+from tests.integration.analytics_service import analytics_service, last_audit
 from tests.integration.conftest import Servers
 from tests.integration.services import RunningService, Tokens
 from tests.integration.whatif_cases import DEPLOYED, TEN_WORKING_DAYS, Published, publish_history
@@ -150,14 +149,7 @@ async def test_only_analysts_ask_and_every_whatif_is_audited(
 
     assert (await whatif(analytics, analyst, published, TEN_WORKING_DAYS)).status_code == 200
 
-    conn = await asyncpg.connect(analytics.database_url)
-    try:
-        audited = await conn.fetchrow(
-            "SELECT agency_id, resource_id FROM audit_log WHERE action = 'whatif' "
-            "ORDER BY audit_id DESC LIMIT 1"
-        )
-    finally:
-        await conn.close()
+    audited = await last_audit(analytics.database_url, "whatif")
     assert audited is not None
     assert audited["agency_id"] == "nrm-analysts"
     assert audited["resource_id"] == '{"reasonable-grounds-overdue": {"working_days": 10}}'
