@@ -4,18 +4,22 @@ only the export scope and a k no lower than the disclosure threshold accepted.""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import csv
 import io
 import json
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from analytics import ctdc_cli
 from analytics.ctdc import COLUMNS, QUASI_IDENTIFIERS
 from tests.integration.analytics_service import analytics_service, last_audit
 from tests.integration.conftest import Servers
@@ -106,3 +110,27 @@ async def test_a_k_below_the_threshold_and_a_read_only_token_are_refused(
     assert low.headers["content-type"] == "application/problem+json"
     assert "at least the disclosure threshold, 10" in low.json()["detail"]
     assert read_only.status_code == 403
+
+
+async def test_journey_export_ctdc_writes_the_file_and_says_what_was_lost(
+    analytics: RunningService,
+    tokens: Tokens,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token = exporter(tokens, ["analytics:read", "analytics:export"])["Authorization"][7:]
+    # The command mints from .devstack's key; this service trusts the tests' signer.
+    monkeypatch.setattr(ctdc_cli, "development_token", lambda export: token)
+    out = tmp_path / "ctdc.csv"
+    args = argparse.Namespace(
+        k=11, format="csv", out=str(out), url=analytics.url, start=None, end=None
+    )
+
+    assert await asyncio.to_thread(ctdc_cli.run, args) == 0  # a blocking client
+
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    said = capsys.readouterr().err
+    suppressed = JOURNEYS - len(rows)
+    assert f"k = 11: rows suppressed {suppressed}, cells generalised " in said
+    assert "citizenship" in said and tuple(rows[0]) == COLUMNS
