@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from analytics.api import Analyst, Control, CurrentPeriod
 from analytics.models import WhatIf, WhatIfRequest, WhatIfThreshold
 from analytics.whatif import answer
-from analytics.whatif_history import Overrides, book, evaluate
+from analytics.whatif_history import Overrides, book, evaluate, structural
 from journey_api.audit import audit
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem
 from journey_api.service import CurrentRuntime
@@ -117,5 +117,6 @@ async def post_whatif(
             kind="history-unavailable",
         ) from None
     seconds = {k: round(timing[k], 3) for k in ("read_seconds", "replay_seconds")}
-    result = answer(rules, threshold=control.threshold)
+    zeros = structural(setup.contracts, setup.deployed, overrides)
+    result = answer(rules, threshold=control.threshold, structural=zeros)
     return {**result, "period": when.json(), "overrides": overrides, "timing": seconds}

@@ -26,7 +26,7 @@ from analytics.disclosure import DEFAULT_THRESHOLD
 from analytics.period import Period
 from analytics.report import Notes, aligned
 from analytics.whatif import answer
-from analytics.whatif_history import Overrides, book, evaluate
+from analytics.whatif_history import Overrides, book, evaluate, structural
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 
@@ -53,14 +53,16 @@ def text(result: dict[str, Any], timing: dict[str, float]) -> str:
 
 async def _run(args: argparse.Namespace) -> int:
     contracts = Contracts.load(find_schemas_dir())
+    deployed, override = overrides_in(args.deployed), overrides_in(args.override)
     rules, timing = await evaluate(
         bootstrap=args.bootstrap,
         contracts=contracts,
-        chosen=book(contracts, overrides_in(args.deployed), overrides_in(args.override)),
+        chosen=book(contracts, deployed, override),
         period=Period(args.start, args.end),
         until=args.until,
     )
-    print(text(answer(rules, threshold=args.threshold), timing))
+    zeros = structural(contracts, deployed, override)
+    print(text(answer(rules, threshold=args.threshold, structural=zeros), timing))
     return 0
 
 

@@ -19,7 +19,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from analytics.period import Period
-from analytics.whatif import RuleDifference, differences, flags_of, replay
+from analytics.whatif import RuleDifference, differences, flags_of, one_way, replay
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, decode_or_reason
 from journey_platform.kafka import read_to_end
@@ -87,6 +87,20 @@ def book(contracts: Contracts, deployed: Overrides, override: Overrides) -> Rule
     """The catalogue under the deployment's thresholds, then the override's; an override
     the catalogue does not allow raises CatalogueError (a ValueError) saying why."""
     return RuleBook.of(load(contracts, overrides={**deployed, **override}).values())
+
+
+def structural(
+    contracts: Contracts, deployed: Overrides, override: Overrides
+) -> dict[str, frozenset[str]]:
+    """Per overridden rule, the differences its new deadline cannot make (whatif.one_way)."""
+    before = load(contracts, overrides=deployed)
+    after = load(contracts, overrides={**deployed, **override})
+    found = {}
+    for rule_id in override:
+        was, now = before[rule_id].within, after[rule_id].within
+        if was is not None and now is not None:
+            found[rule_id] = one_way(was, now)
+    return found
 
 
 async def evaluate(
