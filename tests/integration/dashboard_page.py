@@ -173,6 +173,43 @@ def expected_labels(
     return said
 
 
+WHATIF_FIELDS = ("actual", "whatif", "added", "removed", "earlier", "later", "whatif_resolved")
+
+
+def expected_whatif(whatif: JSON) -> tuple[dict[str, Value], dict[str, str]]:
+    """testid -> value, and testid -> label, for the what-if result table."""
+    values: dict[str, Value] = {"whatif-journeys_affected": whatif["journeys_affected"]}
+    said = {"whatif-journeys_affected": whatif["labels"]["journeys_affected"]}
+    for row in whatif["rules"]:
+        for field in WHATIF_FIELDS:
+            values[f"whatif-{field}-{row['rule_id']}"] = row[field]
+            said[f"whatif-{field}-{row['rule_id']}"] = whatif["labels"][field]
+    return values, said
+
+
+async def replay_whatif(
+    page: Page, rule: str, within: Mapping[str, int], **dates: str
+) -> dict[str, tuple[str, str]]:
+    """Fill the what-if form (dates: from, to, until as YYYY-MM-DD), submit it, and
+    return the result table's cells once the page says it has them."""
+    [(unit, amount)] = within.items()
+    await page.get_by_test_id("whatif-rule").select_option(rule)
+    await page.get_by_test_id("whatif-amount").fill(str(amount))
+    await page.get_by_test_id("whatif-unit").select_option(unit)
+    for name, day in dates.items():
+        await page.get_by_test_id(f"whatif-{name}").fill(day)
+    await page.get_by_test_id("whatif-submit").click()
+    await page.wait_for_selector(
+        '[data-testid="whatif-form"][data-ready], [data-testid="whatif-form"][data-failed]',
+        state="attached",
+        timeout=LOAD_TIMEOUT_MS,
+    )
+    if await page.get_by_test_id("whatif-form").get_attribute("data-failed") is not None:
+        said = await page.get_by_test_id("whatif-status").inner_text()
+        raise AssertionError(f"the what-if failed: {said}")
+    return {k: v for k, v in (await shown(page)).items() if k.startswith("whatif-")}
+
+
 RATE_HIDDEN = "not published (a count it is worked out from is suppressed)"
 
 

@@ -169,6 +169,12 @@ def _report(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from analytics.ctdc_cli import run
+
+    return run(args)
+
+
 def _whatif(args: argparse.Namespace) -> int:
     from analytics.whatif_cli import run
 
@@ -234,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
 
     add_whatif_arguments(whatif)
     whatif.set_defaults(func=_whatif)
+    export = commands.add_parser(
+        "export", help="datasets for others: `export ctdc --k 11`, k-anonymised (CTDC's form)"
+    )
+    from analytics.ctdc_cli import add_arguments as add_export_arguments
+
+    add_export_arguments(export)
+    export.set_defaults(func=_export)
     migrate = commands.add_parser(
         "migrate", help="every service's database and the catalogued topics, prepared; then exit"
     )
