@@ -12,7 +12,7 @@ import signal
 import socket
 from pathlib import Path
 
-from journey_cli.devstack.kafka import LocalKafka
+from journey_cli.devstack.kafka import LocalKafka, Security
 from journey_cli.devstack.processes import read_pid
 from journey_platform.settings import find_schemas_dir
 
@@ -37,10 +37,10 @@ def _free(port: int) -> bool:
         return True
 
 
-def own_broker(root: Path) -> LocalKafka:
+def own_broker(root: Path, security: Security = "plaintext") -> LocalKafka:
     """A started broker with its data under `root`."""
     pom = find_schemas_dir().parent / "deploy" / "local" / "pom.xml"
-    broker = LocalKafka(home=root / "kafka", pom=pom, port=kafka_port())
+    broker = LocalKafka(home=root / "kafka", pom=pom, port=kafka_port(), security=security)
     broker.start()
     return broker
 

@@ -37,7 +37,7 @@ from analytics.report import Notes, aligned
 from analytics.whatif import answer, differences, flags_of, replay
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, decode_or_reason
-from journey_platform.kafka import read_to_end
+from journey_platform.kafka import client_options, read_to_end
 from journey_platform.settings import find_schemas_dir
 from journey_processor.core.rulebook import RuleBook
 from journey_processor.core.rules.catalogue import load
@@ -54,7 +54,7 @@ class History:
 
 
 async def _read(bootstrap: str, topics: Sequence[str], contracts: Contracts) -> list[Event]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
