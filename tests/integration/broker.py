@@ -12,6 +12,7 @@ import signal
 import socket
 from pathlib import Path
 
+from journey_cli.devstack import Stack
 from journey_cli.devstack.kafka import LocalKafka, Security
 from journey_cli.devstack.processes import read_pid
 from journey_platform.settings import find_schemas_dir
@@ -38,9 +39,16 @@ def _free(port: int) -> bool:
 
 
 def own_broker(root: Path, security: Security = "plaintext") -> LocalKafka:
-    """A started broker with its data under `root`."""
+    """A started broker with its data under `root`, on the jars the local stack resolved
+    (Maven copies them once, not once per test)."""
     pom = find_schemas_dir().parent / "deploy" / "local" / "pom.xml"
-    broker = LocalKafka(home=root / "kafka", pom=pom, port=kafka_port(), security=security)
+    broker = LocalKafka(
+        home=root / "kafka",
+        pom=pom,
+        port=kafka_port(),
+        security=security,
+        jars=Stack.from_environment(kafka_security="plaintext").root / "kafka" / "libs",
+    )
     broker.start()
     return broker
 

@@ -42,6 +42,8 @@ class LocalKafka:
     pom: Path
     port: int
     security: Security = "plaintext"
+    # Where Maven puts the jars; a test's own broker shares the stack's instead of its own.
+    jars: Path | None = None
 
     @property
     def data(self) -> Path:
@@ -137,7 +139,7 @@ class LocalKafka:
             raise StackError(f"{args[0]} failed:\n{result.stdout}{result.stderr}")
 
     def resolve_jars(self) -> str:
-        libs = self.home / "libs"
+        libs = self.jars or self.home / "libs"
         stamp = libs / ".resolved-from"
         pom_text = self.pom.read_text()
         if not stamp.exists() or stamp.read_text() != pom_text:
