@@ -156,6 +156,13 @@ class Stack:
             env["KUBECONFIG"] = str(self.kube.kubeconfig)
         return env
 
+    def kafka_principal(self, service: str | None) -> dict[str, str]:
+        """The credentials `service` runs with on a secured local broker (none otherwise,
+        and none for a process that does not use Kafka)."""
+        if service is None or self.kafka is None or self.kafka.secured is None:
+            return {}
+        return self.kafka.secured.environment(service)
+
     def scrape(self, job: str, port: int) -> None:
         """Have Prometheus scrape 127.0.0.1:<port>/metrics with the label job=<job>."""
         self.prometheus.scrape(job, port)

@@ -92,12 +92,14 @@ class BrokerSecurity:
     def _keystore(self) -> Path:
         return self.folder / "broker.pem"  # key and certificate, as Kafka's PEM keystore
 
+    def environment(self, service: str) -> dict[str, str]:
+        """The KAFKA_* variables a process runs with as `service` (or as SUPERUSER)."""
+        lines = self.principal_env(service).read_text().splitlines()
+        return dict(line.removeprefix("export ").split("=", 1) for line in lines)
+
     def security(self, service: str) -> KafkaSecurity:
-        """The settings a process runs with as `service` (or as SUPERUSER)."""
-        values = dict(
-            line.removeprefix("export ").split("=", 1)
-            for line in self.principal_env(service).read_text().splitlines()
-        )
+        """The same, as settings."""
+        values = self.environment(service)
         return KafkaSecurity(
             security_protocol="SASL_SSL",
             sasl_mechanism="SCRAM-SHA-512",
