@@ -71,7 +71,10 @@ class LocalKafka:
 
     def start(self) -> bool:
         """Start the broker unless it runs already; True if this call started it.
-        A secured broker gets a password for each service the catalogue names."""
+        A secured broker gets a password for each service the catalogue names (made now
+        when missing, even while it runs: the stack sets them on the broker at every `up`)."""
+        if self.secured:
+            self.secured.prepare(Contracts.load(find_schemas_dir()))
         if self.running():
             return False
         if port_open("127.0.0.1", self.port):
@@ -81,8 +84,6 @@ class LocalKafka:
             )
         java = find_java()
         classpath = self.resolve_jars()
-        if self.secured:
-            self.secured.prepare(Contracts.load(find_schemas_dir()))
         config = self._write_config()
         if not (self.data / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
