@@ -94,6 +94,11 @@ class BrokerSecurity:
 
     def environment(self, service: str) -> dict[str, str]:
         """The KAFKA_* variables a process runs with as `service` (or as SUPERUSER)."""
+        if not self.principal_env(service).exists():
+            raise StackError(
+                f"no Kafka credentials for {service} in {self.principals}: "
+                "`journey devstack up --kafka-security sasl_ssl` makes them"
+            )
         lines = self.principal_env(service).read_text().splitlines()
         return dict(line.removeprefix("export ").split("=", 1) for line in lines)
 
