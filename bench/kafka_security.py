@@ -71,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         brokers = {s: own_broker(Path(folder) / s, security=s) for s in securities}
         try:
-            for security, broker in brokers.items():
+            for broker in brokers.values():
                 admin = broker.secured.security("admin") if broker.secured else None
                 asyncio.run(ensure_topics(broker.bootstrap, contracts, security=admin))
                 if broker.secured:
