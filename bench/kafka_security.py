@@ -22,9 +22,9 @@ from aiokafka import TopicPartition
 
 from journey_cli.devstack.kafka import LocalKafka, Security
 from journey_platform.contracts import Contracts
-from journey_platform.kafka import ensure_topics, read_to_end, start_producer
+from journey_platform.kafka import read_to_end, start_producer
 from journey_platform.settings import KafkaSecurity, find_schemas_dir
-from tests.integration.broker import own_broker
+from tests.integration.broker import own_broker, prepare
 
 TOPIC = "nrm.identification"
 
@@ -72,10 +72,7 @@ def main() -> None:
         brokers = {s: own_broker(Path(folder) / s, security=s) for s in securities}
         try:
             for broker in brokers.values():
-                admin = broker.secured.security("admin") if broker.secured else None
-                asyncio.run(ensure_topics(broker.bootstrap, contracts, security=admin))
-                if broker.secured:
-                    broker.secured.grant(broker.bootstrap, contracts)
+                prepare(broker, contracts)
             for round_ in range(options.rounds):
                 for security, broker in brokers.items():  # alternate: load drifts
                     figures = asyncio.run(one_round(broker, options.records, payload))

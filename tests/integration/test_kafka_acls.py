@@ -23,8 +23,8 @@ from pydantic import SecretStr
 from journey_cli.devstack.kafka import LocalKafka
 from journey_cli.devstack.kafkasec import BrokerSecurity
 from journey_platform.contracts import Contracts
-from journey_platform.kafka import client_options, ensure_topics, librdkafka_options
-from tests.integration.broker import own_broker
+from journey_platform.kafka import client_options, librdkafka_options
+from tests.integration.broker import own_broker, prepare
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +33,7 @@ pytestmark = pytest.mark.integration
 def broker(tmp_path_factory: pytest.TempPathFactory, contracts: Contracts) -> Iterator[LocalKafka]:
     broker = own_broker(tmp_path_factory.mktemp("secured"), security="sasl_ssl")
     try:
-        assert broker.secured
-        asyncio.run(
-            ensure_topics(broker.bootstrap, contracts, security=broker.secured.security("admin"))
-        )
-        broker.secured.grant(broker.bootstrap, contracts)
+        prepare(broker, contracts)
         yield broker
     finally:
         broker.stop()
