@@ -15,6 +15,7 @@ certificate gets in, so no one can reach the controller as an anonymous superuse
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,7 +178,27 @@ class BrokerSecurity:
                 future.result(timeout=30)
         except KafkaException as error:
             raise StackError(f"could not create Kafka users and ACLs: {error}") from error
+        for service in sorted(principals_of(contracts)):
+            self._wait_until_accepted(bootstrap_servers, service)
         return len(bindings)
+
+    def _wait_until_accepted(
+        self, bootstrap_servers: str, service: str, within: float = 30
+    ) -> None:
+        """A new SCRAM user reaches the broker's credential cache a moment after the
+        controller accepts it: until then its password is refused. Wait for it, so whoever
+        starts next as `service` gets in."""
+        options = librdkafka_options(self.security(service))
+        deadline = time.monotonic() + within
+        while True:
+            client = AdminClient({"bootstrap.servers": bootstrap_servers, **options})
+            try:
+                client.list_topics(timeout=5)
+                return
+            except KafkaException as error:
+                if time.monotonic() > deadline:
+                    raise StackError(f"the broker still refuses {service}: {error}") from error
+                time.sleep(0.25)  # polling the broker's credential cache with a deadline
 
     def _write_principal(self, service: str, password: str) -> None:
         lines = {
