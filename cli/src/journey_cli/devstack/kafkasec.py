@@ -191,7 +191,10 @@ class BrokerSecurity:
         options = librdkafka_options(self.security(service))
         deadline = time.monotonic() + within
         while True:
-            client = AdminClient({"bootstrap.servers": bootstrap_servers, **options})
+            # log_level 2: the refusals this waits out are expected, not worth a line each.
+            client = AdminClient(
+                {"bootstrap.servers": bootstrap_servers, "log_level": 2, **options}
+            )
             try:
                 client.list_topics(timeout=5)
                 return
