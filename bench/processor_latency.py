@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer
 
 from journey_api.tokens import DevelopmentSigner
 from journey_platform.contracts import Contracts
+from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from processor_workers import (
     SOURCE_TOPICS,
@@ -96,7 +97,10 @@ class Flags:
     def __init__(self, kafka: str) -> None:
         self.kafka = kafka
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka, enable_auto_commit=False, isolation_level="read_committed"
+            bootstrap_servers=kafka,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            **client_options(),
         )
         self.arrived: dict[tuple[str, str], float] = {}
 

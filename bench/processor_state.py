@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from journey_platform.kafka import client_options
 from processor_workers import disk_bytes, nearest_rank
 
 
@@ -43,7 +44,10 @@ async def _latest_value_sizes(kafka: str, topic: str) -> dict[bytes, int] | None
     if partitions is None:
         return None
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka, enable_auto_commit=False, isolation_level="read_committed"
+        bootstrap_servers=kafka,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **client_options(),
     )
     await consumer.start()
     try:
@@ -66,7 +70,7 @@ async def _latest_value_sizes(kafka: str, topic: str) -> dict[bytes, int] | None
 
 
 async def _partitions(kafka: str, topic: str) -> list[int] | None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, **client_options())
     await admin.start()
     try:
         if topic not in await admin.list_topics():

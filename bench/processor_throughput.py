@@ -57,7 +57,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from journey_cli.devstack import Stack
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import decode
-from journey_platform.kafka import ensure_topics, start_producer
+from journey_platform.kafka import client_options, ensure_topics, start_producer
 from journey_platform.settings import find_schemas_dir
 from journey_processor.testing.replay import replay_order, send
 from journey_simulator.eventlog import generate
@@ -148,7 +148,9 @@ async def replay_log(
 
 async def plain_loop(kafka: str, contracts: Contracts, log: Log) -> dict[str, Any]:
     """Read and decode every record of the log: the ceiling for any processor."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka, enable_auto_commit=False, **client_options()
+    )
     await consumer.start()
     try:
         consumer.assign(list(log.start))
@@ -250,7 +252,7 @@ async def _remove_state(kafka: str, run_id: str, state: Path) -> None:
     """The run's data dirs and topics (changelogs, faust's own), which nothing reads again:
     a million-event run leaves gigabytes on a broker that other work shares."""
     shutil.rmtree(state, ignore_errors=True)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, **client_options())
     await admin.start()
     try:
         ours = [t for t in await admin.list_topics() if t.startswith(f"bench-processor-{run_id}-")]

@@ -24,6 +24,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from journey_platform.contracts import Contracts
+from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from tests.integration.kafka_helpers import start_group_at
 
@@ -236,7 +237,7 @@ async def _wait_drained(processes: Processes, run: Drain, log: Log, watch: Watch
     """Poll the group's committed offsets until they reach the end of the log. Raise
     ProcessFailed when a worker exits (other than to be replaced) or nothing moves for
     `stall_seconds`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=run.kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=run.kafka, **client_options())
     await admin.start()
     done, moved_at = 0, time.monotonic()
     try:

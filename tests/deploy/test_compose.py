@@ -25,6 +25,7 @@ from journey_api.auth import SCOPES
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.images.engine import Engine
 from journey_cli.images.recipes import Built
+from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from tests.integration.services import free_ports
 
@@ -199,6 +200,7 @@ async def first_flag(bootstrap: str, journey: str, *, within: float) -> dict[str
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **client_options(),
     )
     await consumer.start()
     try:

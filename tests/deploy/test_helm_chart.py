@@ -309,6 +309,30 @@ def test_each_process_gets_only_its_secrets(rendered: dict[str, str]) -> None:
     }
 
 
+def test_each_process_is_its_own_kafka_principal(rendered: dict[str, str]) -> None:
+    """With SASL, each process reads its own user name and password (ACLs per service)."""
+    keys = {
+        where.split("/", 1)[1].removeprefix("journeys-victim-journey-"): {
+            e["name"]: e["valueFrom"]["secretKeyRef"]["key"]
+            for c in spec["containers"]
+            for e in c.get("env", [])
+            if e["name"] in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
+        }
+        for where, spec in pod_specs(objects(rendered["monitoring-topics"]))
+    }
+    for process, principal in (
+        ("referral", "referral"),
+        ("flags", "flags"),
+        ("journey-processor", "journey-processor"),
+        ("analytics-sink", "analytics"),
+        ("migrations", "admin"),
+    ):
+        assert keys[process] == {
+            "KAFKA_SASL_USERNAME": f"{principal}-username",
+            "KAFKA_SASL_PASSWORD": f"{principal}-password",
+        }, process
+
+
 def test_the_http_services_listen_on_every_address(rendered: dict[str, str]) -> None:
     for where, spec in pod_specs(objects(rendered["default"])):
         env = {e["name"]: e.get("value") for c in spec["containers"] for e in c.get("env", [])}

@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from analytics.config import AnalyticsSettings
 from analytics.sink import Sink
 from journey_platform.contracts import Contracts
+from journey_platform.kafka import client_options
 from tests.integration.services import Tokens
 
 
@@ -29,7 +30,7 @@ def settings_for(database: str, kafka: str, tokens: Tokens | None = None) -> Ana
 
 
 async def committed(kafka: str, group: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, **client_options())
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)

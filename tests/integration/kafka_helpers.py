@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from journey_platform.contracts import Contracts
-from journey_platform.kafka import read_to_end
+from journey_platform.kafka import client_options, read_to_end
 from journey_platform.settings import find_schemas_dir
 
 # aiokafka ships no type information: records are typed loosely here.
@@ -43,6 +43,7 @@ async def collect(
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         isolation_level="read_committed",  # what an aborted transaction wrote never counts
+        **client_options(),
     )
     await consumer.start()
     kept: list[Record] = []
@@ -71,7 +72,7 @@ async def read_all(
 async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
     """The current end offset of every partition of `topics`."""
     catalogue = Contracts.load(find_schemas_dir()).topics
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_options())
     await consumer.start()
     try:
         partitions = [
@@ -95,7 +96,7 @@ async def start_at_end(bootstrap: str, group: str, topic: str) -> None:
 async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
     """Commit these offsets for a new consumer group: where its first member starts."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **client_options()
     )
     await consumer.start()
     try:

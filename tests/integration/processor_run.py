@@ -34,6 +34,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
+from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from journey_processor.core.events import JourneyEvent
 from journey_processor.core.outcomes import Happened, summarise
@@ -52,7 +53,7 @@ LIVENESS_SECONDS = 30
 
 @asynccontextmanager
 async def admin_client(kafka: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, **client_options())
     await admin.start()
     try:
         yield admin

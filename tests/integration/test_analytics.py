@@ -28,6 +28,7 @@ from analytics.main import create_app
 from analytics.sink import prepare
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
+from journey_platform.kafka import client_options
 from tests.integration.analytics_events import dropoff, journey_event, outcome, publish
 from tests.integration.analytics_sink import caught_up, settings_for, sink_running
 from tests.integration.events import new_journey_id
@@ -197,7 +198,7 @@ async def test_the_sink_folds_idempotently_and_dead_letters_what_it_cannot_read(
 ) -> None:
     dead_letters_before = await end_offsets(kafka, ["journey.deadletter"])
     marker = f"garbage-{uuid.uuid4().hex}".encode()
-    plain = AIOKafkaProducer(bootstrap_servers=kafka)
+    plain = AIOKafkaProducer(bootstrap_servers=kafka, **client_options())
     await plain.start()
     try:
         settings = settings_for(database, kafka)

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode
+from journey_platform.kafka import client_options
 from tests.integration.events import example_event, new_journey_id
 from tests.integration.kafka_helpers import Record, collect, header, start_at_end
 
@@ -38,7 +39,7 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
     group = f"dlq-test-{uuid.uuid4().hex}"
     await start_at_end(kafka, group, TOPIC)
     # A plain client, as a misbehaving integration would be: no envelope checks at all.
-    plain = AIOKafkaProducer(bootstrap_servers=kafka)
+    plain = AIOKafkaProducer(bootstrap_servers=kafka, **client_options())
     await plain.start()
     try:
         garbage = await plain.send_and_wait(TOPIC, key=journey.encode(), value=b"\x00\xffnot json")
@@ -58,7 +59,9 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
         if event.subject == journey:
             handled.append(event)
 
-    dlq_producer = AIOKafkaProducer(bootstrap_servers=kafka, enable_idempotence=True, acks="all")
+    dlq_producer = AIOKafkaProducer(
+        bootstrap_servers=kafka, enable_idempotence=True, acks="all", **client_options()
+    )
     await dlq_producer.start()
     stop = asyncio.Event()
     consumer = EventConsumer(
@@ -121,7 +124,9 @@ async def test_malformed_records_are_dead_lettered_with_reason_and_the_next_is_p
 async def _committed(kafka: str, group: str, partition: int) -> int | None:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=kafka, group_id=group, enable_auto_commit=False, **client_options()
+    )
     await reader.start()
     try:
         return await reader.committed(TopicPartition(TOPIC, partition))  # type: ignore[no-any-return]

@@ -25,6 +25,7 @@ from journey_platform.consumer import EventConsumer, Handler, dead_letter_header
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.envelope import Event, decode_or_reason, encode
+from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from tests.integration.events import example_event, new_journey_id
 from tests.integration.kafka_helpers import Record, header, start_at_end
@@ -98,7 +99,7 @@ def contracts_without(event_type: str, folder: Path) -> Contracts:
 
 
 async def record_at(kafka: str, topic: str, partition: int, offset: int) -> Record:
-    reader = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False, **client_options())
     await reader.start()
     try:
         where = TopicPartition(topic, partition)
@@ -112,7 +113,9 @@ async def record_at(kafka: str, topic: str, partition: int, offset: int) -> Reco
 
 
 async def committed(kafka: str, group: str, partition: int) -> int | None:
-    reader = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=kafka, group_id=group, enable_auto_commit=False, **client_options()
+    )
     await reader.start()
     try:
         return await reader.committed(TopicPartition(TOPIC, partition))  # type: ignore[no-any-return]

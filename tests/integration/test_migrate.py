@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from journey_cli.migrate import SERVICES, prepare
 from journey_platform.contracts import Contracts
+from journey_platform.kafka import client_options
 from tests.integration.conftest import Servers
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ async def test_it_creates_each_database_migrates_it_once_and_the_topics(
             await conn.close()
         assert components == {"platform", "api", service}
         assert outbox
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka, **client_options())
     await admin.start()
     try:
         assert set(contracts.topics) <= set(await admin.list_topics())

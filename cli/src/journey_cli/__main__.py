@@ -14,11 +14,21 @@ from journey_platform.settings import find_schemas_dir
 from journey_simulator.command import add_arguments as add_simulate_arguments
 
 
+def _devstack_options(remainder: list[str]) -> tuple[bool, str | None, list[str]]:
+    """`up [--kube] [--kafka-security MODE]` and `run [...] -- CMD`: the options land in the
+    remainder after the action. Returns kube, the Kafka security asked for, and the rest."""
+    kube, security = False, None
+    while remainder[:1] in (["--kube"], ["--kafka-security"]):
+        if remainder[0] == "--kube":
+            kube, remainder = True, remainder[1:]
+        else:
+            security, remainder = (remainder[1:2] or [""])[0], remainder[2:]
+    return kube, security, remainder
+
+
 def _devstack(args: argparse.Namespace) -> int:
-    stack = Stack.from_environment()
-    # `up --kube` and `run --kube -- CMD`: the flag lands in the remainder after the action.
-    kube = args.command[:1] == ["--kube"]
-    arguments = args.command[1:] if kube else args.command
+    kube, kafka_security, arguments = _devstack_options(args.command)
+    stack = Stack.from_environment(kafka_security=kafka_security)
     if args.action == "up":
         started = stack.up(kube=kube)
         print(f"started: {', '.join(started) or 'nothing (already running)'}")
@@ -38,7 +48,10 @@ def _devstack(args: argparse.Namespace) -> int:
     # run: bring the stack up for one command, and take down only what this call started.
     command = arguments[1:] if arguments[:1] == ["--"] else arguments
     if not command:
-        print("journey devstack run [--kube] -- COMMAND [ARGS...]", file=sys.stderr)
+        print(
+            "journey devstack run [--kube] [--kafka-security sasl_ssl] -- COMMAND [ARGS...]",
+            file=sys.stderr,
+        )
         return 2
     started = stack.up(kube=kube)
     try:
@@ -193,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs=argparse.REMAINDER,
         help="with run: the command to run; `up --kube` or `run --kube -- ...` also start a "
-        "Kubernetes API server (etcd and kube-apiserver, built on first use; or DEVSTACK_KUBE=1)",
+        "Kubernetes API server (etcd and kube-apiserver, built on first use; or DEVSTACK_KUBE=1); "
+        "`--kafka-security sasl_ssl` runs the broker with SASL_SSL, a principal per service and "
+        "ACLs from the topic catalogue (or DEVSTACK_KAFKA_SECURITY; default plaintext)",
     )
     devstack.set_defaults(func=_devstack)
     token = commands.add_parser("token", help="mint a development access token (local key)")

@@ -28,7 +28,7 @@ from aiokafka.errors import KafkaError
 
 from journey_platform.contracts import Contracts
 from journey_platform.db import ensure_database
-from journey_platform.kafka import ensure_topics
+from journey_platform.kafka import client_options, ensure_topics
 from journey_platform.migrations import migrate
 from journey_platform.settings import find_schemas_dir
 
@@ -77,7 +77,9 @@ async def wait_for_servers(services: list[str], environ: Mapping[str, str], with
                 conn = await asyncpg.connect(url, timeout=5)
                 await conn.close()
             if bootstrap:
-                admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+                admin = AIOKafkaAdminClient(
+                    bootstrap_servers=bootstrap, request_timeout_ms=5000, **client_options()
+                )
                 try:
                     await admin.start()
                     await admin.list_topics()

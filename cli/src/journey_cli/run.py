@@ -45,6 +45,14 @@ from journey_platform.settings import find_schemas_dir
 
 SERVICES = {"referral": 8001, "support": 8002, "prosecution": 8003, "flags": 8005}
 ANALYTICS_PORT = 8004
+# Each process's Kafka principal on a secured broker (`devstack up --kafka-security
+# sasl_ssl`): its name in schemas/topics.yaml. The desk does not use Kafka.
+PRINCIPALS = {
+    **{name: name for name in SERVICES},
+    "journey-processor": "journey-processor",
+    "analytics-sink": "analytics",
+    "analytics": "analytics",
+}
 # Each process's Prometheus metrics port; the name is its `job` in Prometheus.
 METRICS_PORTS = {
     "referral": 9101,
@@ -113,7 +121,11 @@ class System:
         port = METRICS_PORTS.get(name)
         self.processes[name] = subprocess.Popen(  # noqa: S603 - our own modules
             [sys.executable, "-m", module, *args],
-            env={**env, "METRICS_PORT": str(port or 0)},
+            env={
+                **env,
+                **self.stack.kafka_principal(PRINCIPALS.get(name)),
+                "METRICS_PORT": str(port or 0),
+            },
             stdout=log,
             stderr=log,
         )

@@ -17,7 +17,7 @@ from journey_cli.deadletter.records import (
     Replay,
     printable,
 )
-from journey_platform.kafka import read_to_end, start_producer
+from journey_platform.kafka import client_options, read_to_end, start_producer
 
 
 def _reader(bootstrap_servers: str) -> AIOKafkaConsumer:
@@ -27,6 +27,7 @@ def _reader(bootstrap_servers: str) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         isolation_level="read_committed",
         auto_offset_reset="earliest",
+        **client_options(),
     )
 
 

@@ -12,6 +12,11 @@ Ports (each overridable): Kafka 19092 (DEVSTACK_KAFKA_PORT), PostgreSQL 15432
 (DEVSTACK_JAEGER_OTLP_HTTP_PORT, DEVSTACK_JAEGER_OTLP_GRPC_PORT, DEVSTACK_JAEGER_QUERY_PORT),
 Prometheus 19090 (DEVSTACK_PROMETHEUS_PORT).
 
+The broker lets anyone in unless asked for `up --kafka-security sasl_ssl` (or
+DEVSTACK_KAFKA_SECURITY=sasl_ssl): then it runs SASL_SSL with one principal per service and
+ACLs from the topic catalogue (see `kafkasec`). The choice is kept for later commands
+(`.devstack/kafka/mode`); changing it needs a `down` first.
+
 On request only (`up --kube`, or DEVSTACK_KUBE=1), a Kubernetes API server with its etcd
 (see `kube`): 16443, 12379 and 12380 (DEVSTACK_KUBE_PORT, DEVSTACK_KUBE_ETCD_PORT,
 DEVSTACK_KUBE_ETCD_PEER_PORT). `down` stops it whenever it runs.
@@ -24,7 +29,7 @@ import os
 import shutil
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import asyncpg
@@ -32,14 +37,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from journey_cli.devstack.jaeger import LocalJaeger
-from journey_cli.devstack.kafka import LocalKafka
+from journey_cli.devstack.kafka import SECURITIES, LocalKafka, Security
 from journey_cli.devstack.kube import LocalKube
 from journey_cli.devstack.postgres import LocalPostgres
 from journey_cli.devstack.processes import StackError
 from journey_cli.devstack.prometheus import ALERT_RULES, LocalPrometheus
 from journey_platform.contracts import Contracts
-from journey_platform.kafka import ensure_topics
-from journey_platform.settings import find_schemas_dir
+from journey_platform.kafka import client_options, ensure_topics
+from journey_platform.settings import KafkaSecurity, find_schemas_dir
 
 __all__ = ["Stack", "StackError"]
 
@@ -67,7 +72,9 @@ class Stack:
     kube: LocalKube  # started only when asked: up(kube=True) or DEVSTACK_KUBE=1
 
     @classmethod
-    def from_environment(cls) -> Stack:
+    def from_environment(cls, *, kafka_security: str | None = None) -> Stack:
+        """`kafka_security` (else DEVSTACK_KAFKA_SECURITY, else what the last `up` chose)
+        says whether the local broker runs plaintext or sasl_ssl."""
         project = _project_root()
         root = Path(os.environ.get("DEVSTACK_DIR", project / ".devstack")).resolve()
         kafka = postgres = None
@@ -77,6 +84,9 @@ class Stack:
                 home=root / "kafka",
                 pom=project / "deploy" / "local" / "pom.xml",
                 port=_port("KAFKA", 19092),
+                security=_kafka_security(
+                    kafka_security or os.environ.get("DEVSTACK_KAFKA_SECURITY"), root / "kafka"
+                ),
             )
             bootstrap = kafka.bootstrap
         database_url = os.environ.get("DATABASE_URL")
@@ -114,6 +124,16 @@ class Stack:
     def env_file(self) -> Path:
         return self.root / "env"
 
+    @property
+    def kafka_admin(self) -> KafkaSecurity | None:
+        """How the stack itself talks to Kafka: as the superuser of a secured local broker,
+        plainly to a plaintext one, and as the environment says to an existing broker."""
+        if self.kafka is None:
+            return None
+        if self.kafka.secured:
+            return self.kafka.secured.security("admin")
+        return KafkaSecurity(security_protocol="PLAINTEXT")
+
     def environment(self) -> dict[str, str]:
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
@@ -125,6 +145,8 @@ class Stack:
             if self.jaeger
             else os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         }
+        if self.kafka and self.kafka.secured:
+            env |= self.kafka.secured.client_environment()
         # With an existing collector, JAEGER_URL passes through if the caller named one.
         jaeger_url = self.jaeger.url if self.jaeger else os.environ.get("JAEGER_URL")
         if jaeger_url:
@@ -133,6 +155,13 @@ class Stack:
         if self.kube.running():
             env["KUBECONFIG"] = str(self.kube.kubeconfig)
         return env
+
+    def kafka_principal(self, service: str | None) -> dict[str, str]:
+        """The credentials `service` runs with on a secured local broker (none otherwise,
+        and none for a process that does not use Kafka)."""
+        if service is None or self.kafka is None or self.kafka.secured is None:
+            return {}
+        return self.kafka.secured.environment(service)
 
     def scrape(self, job: str, port: int) -> None:
         """Have Prometheus scrape 127.0.0.1:<port>/metrics with the label job=<job>."""
@@ -150,7 +179,7 @@ class Stack:
         started = []
         if self.postgres and self.postgres.start():
             started.append("postgres")
-        if self.kafka and self.kafka.start():
+        if self.kafka and self._start_kafka(self.kafka):
             started.append("kafka")
         # The first start on a machine builds them from the Go module proxy (minutes, once).
         if self.jaeger and self.jaeger.start():
@@ -164,6 +193,18 @@ class Stack:
         self.env_file.write_text(
             "".join(f"export {k}={v}\n" for k, v in self.environment().items())
         )
+        return started
+
+    @staticmethod
+    def _start_kafka(kafka: LocalKafka) -> bool:
+        mode = kafka.home / "mode"
+        if kafka.running() and mode.exists() and mode.read_text() != kafka.security:
+            raise StackError(
+                f"the local broker runs {mode.read_text()}, not {kafka.security}: "
+                "`journey devstack down` first, then `up` again"
+            )
+        started = kafka.start()
+        mode.write_text(kafka.security)
         return started
 
     def down(self) -> list[str]:
@@ -188,7 +229,8 @@ class Stack:
         touched."""
         self.down()
         if self.kafka:
-            shutil.rmtree(self.kafka.home / "data", ignore_errors=True)
+            for security in SECURITIES:
+                shutil.rmtree(replace(self.kafka, security=security).data, ignore_errors=True)
         if self.postgres:
             shutil.rmtree(self.postgres.data, ignore_errors=True)
         # Jaeger keeps traces in memory; its folder holds only a config and a log.
@@ -224,7 +266,9 @@ class Stack:
 
     async def _kafka_answers(self) -> bool:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=3000
+            bootstrap_servers=self.bootstrap_servers,
+            request_timeout_ms=3000,
+            **client_options(self.kafka_admin),
         )
         try:
             await admin.start()
@@ -253,7 +297,10 @@ class Stack:
             if time.monotonic() > deadline:
                 raise StackError(f"Kafka at {self.bootstrap_servers} does not answer")
             await asyncio.sleep(0.5)
-        await ensure_topics(self.bootstrap_servers, Contracts.load(find_schemas_dir()))
+        contracts = Contracts.load(find_schemas_dir())
+        await ensure_topics(self.bootstrap_servers, contracts, security=self.kafka_admin)
+        if self.kafka and self.kafka.secured:
+            await asyncio.to_thread(self.kafka.secured.grant, self.bootstrap_servers, contracts)
         checks = [(f"{self.prometheus.url}/-/ready", "Prometheus")]
         if self.jaeger:
             checks.append((f"{self.jaeger.url}/api/services", "Jaeger"))
@@ -262,6 +309,16 @@ class Stack:
                 if time.monotonic() > deadline:
                     raise StackError(f"{what} at {url} does not answer")
                 await asyncio.sleep(0.25)
+
+
+def _kafka_security(chosen: str | None, home: Path) -> Security:
+    """The broker's security: as chosen, else as the last `up` left it, else plaintext."""
+    mode = home / "mode"
+    wanted = chosen or (mode.read_text() if mode.exists() else "plaintext")
+    for security in SECURITIES:
+        if wanted == security:
+            return security
+    raise StackError(f"Kafka security must be one of {', '.join(SECURITIES)}, not {wanted!r}")
 
 
 def _answers(url: str) -> bool:

@@ -3,6 +3,9 @@
 `deploy/local/pom.xml` names the Kafka version and a log4j2 binding; Maven copies the
 jars once into the stack folder, `kafka.tools.StorageTool format` prepares the log
 directory, and `kafka.Kafka` runs one node that is both broker and controller.
+
+`security` "plaintext" (the default) lets anyone in; "sasl_ssl" is the broker as production
+runs it (`kafkasec`), with its own log directory so switching between them loses nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from journey_cli.devstack.kafkasec import BrokerSecurity
 from journey_cli.devstack.processes import (
     StackError,
     launch,
@@ -23,8 +28,12 @@ from journey_cli.devstack.processes import (
     read_pid,
     stop_process,
 )
+from journey_platform.contracts import Contracts
+from journey_platform.settings import find_schemas_dir
 
 MIN_JAVA = 17
+Security = Literal["plaintext", "sasl_ssl"]
+SECURITIES: tuple[Security, ...] = ("plaintext", "sasl_ssl")
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,18 @@ class LocalKafka:
     home: Path  # .devstack/kafka
     pom: Path
     port: int
+    security: Security = "plaintext"
+    # Where Maven puts the jars; a test's own broker shares the stack's instead of its own.
+    jars: Path | None = None
+
+    @property
+    def data(self) -> Path:
+        return self.home / ("data" if self.security == "plaintext" else f"data-{self.security}")
+
+    @property
+    def secured(self) -> BrokerSecurity | None:
+        """Its certificates and principals when it runs SASL_SSL; None when plaintext."""
+        return BrokerSecurity(self.home / "security") if self.security == "sasl_ssl" else None
 
     @property
     def bootstrap(self) -> str:
@@ -49,7 +70,11 @@ class LocalKafka:
         return read_pid(self.pid_file) is not None
 
     def start(self) -> bool:
-        """Start the broker unless it runs already; True if this call started it."""
+        """Start the broker unless it runs already; True if this call started it.
+        A secured broker gets a password for each service the catalogue names (made now
+        when missing, even while it runs: the stack sets them on the broker at every `up`)."""
+        if self.secured:
+            self.secured.prepare(Contracts.load(find_schemas_dir()))
         if self.running():
             return False
         if port_open("127.0.0.1", self.port):
@@ -60,8 +85,7 @@ class LocalKafka:
         java = find_java()
         classpath = self.resolve_jars()
         config = self._write_config()
-        data = self.home / "data"
-        if not (data / "meta.properties").exists():
+        if not (self.data / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             self._java(
                 java,
@@ -72,6 +96,7 @@ class LocalKafka:
                 cluster_id,
                 "-c",
                 str(config),
+                *(self.secured.format_arguments() if self.secured else []),
                 check=True,
             )
         launch(
@@ -115,7 +140,7 @@ class LocalKafka:
             raise StackError(f"{args[0]} failed:\n{result.stdout}{result.stderr}")
 
     def resolve_jars(self) -> str:
-        libs = self.home / "libs"
+        libs = self.jars or self.home / "libs"
         stamp = libs / ".resolved-from"
         pom_text = self.pom.read_text()
         if not stamp.exists() or stamp.read_text() != pom_text:
@@ -151,7 +176,21 @@ class LocalKafka:
     def _write_config(self) -> Path:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         controller = self.port + 1
+        listeners = (
+            self.secured.server_properties(self.port, controller)
+            if self.secured
+            else [
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            ]
+        )
         config = self.home / "server.properties"
+        # A secured broker's holds the superuser's password: its owner's eyes only.
+        config.unlink(missing_ok=True)
+        config.touch(mode=0o600)
         config.write_text(
             "\n".join(
                 [
@@ -159,12 +198,8 @@ class LocalKafka:
                     "process.roles=broker,controller",
                     "node.id=1",
                     f"controller.quorum.voters=1@127.0.0.1:{controller}",
-                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                    "controller.listener.names=CONTROLLER",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                    f"log.dirs={self.home / 'data'}",
+                    *listeners,
+                    f"log.dirs={self.data}",
                     # One node: internal topics cannot have more replicas than that.
                     "offsets.topic.replication.factor=1",
                     "transaction.state.log.replication.factor=1",

@@ -147,28 +147,32 @@ affinity:
 {{- end }}
 
 {{/* Environment every process shares: Kafka, telemetry, logs. */}}
-{{/* How to reach Kafka: every process, the migrations Job too (it creates the topics). */}}
+{{/* How to reach Kafka, and as whom: every process, the migrations Job too (it creates the
+topics). Each process is its own principal: (dict "root" $ "principal" "referral"). */}}
 {{- define "victim-journey.kafkaEnv" -}}
-{{- $kafka := .Values.kafka -}}
+{{- $kafka := .root.Values.kafka -}}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ required "kafka.bootstrapServers is required" $kafka.bootstrapServers | quote }}
 - name: KAFKA_SECURITY_PROTOCOL
   value: {{ $kafka.securityProtocol | quote }}
 {{- if $kafka.tls.caSecret }}
-- name: KAFKA_SSL_CA_FILE
+- name: KAFKA_SSL_CAFILE
   value: /etc/victim-journey/kafka-ca/{{ $kafka.tls.caKey }}
 {{- end }}
 {{- if hasPrefix "SASL_" $kafka.securityProtocol }}
 - name: KAFKA_SASL_MECHANISM
   value: {{ required "kafka.sasl.mechanism is required with a SASL protocol" $kafka.sasl.mechanism | quote }}
 {{- $secret := required "kafka.sasl.existingSecret is required with a SASL protocol" $kafka.sasl.existingSecret }}
-{{ include "victim-journey.secretEnv" (dict "name" "KAFKA_SASL_USERNAME" "secret" $secret "key" $kafka.sasl.usernameKey) }}
-{{ include "victim-journey.secretEnv" (dict "name" "KAFKA_SASL_PASSWORD" "secret" $secret "key" $kafka.sasl.passwordKey) }}
+{{- $keys := get $kafka.sasl.principals .principal }}
+{{ include "victim-journey.secretEnv" (dict "name" "KAFKA_SASL_USERNAME" "secret" $secret "key" $keys.usernameKey) }}
+{{ include "victim-journey.secretEnv" (dict "name" "KAFKA_SASL_PASSWORD" "secret" $secret "key" $keys.passwordKey) }}
 {{- end }}
 {{- end }}
 
+{{/* (dict "root" $ "principal" "referral"): the principal is the process's Kafka identity. */}}
 {{- define "victim-journey.commonEnv" -}}
 {{ include "victim-journey.kafkaEnv" . }}
+{{- with .root }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 - name: DEPLOYMENT_ENVIRONMENT
@@ -185,6 +189,7 @@ affinity:
 {{- else }}
 - name: OTEL_SDK_DISABLED
   value: "true"
+{{- end }}
 {{- end }}
 {{- end }}
 

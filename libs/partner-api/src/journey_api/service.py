@@ -164,6 +164,7 @@ def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsO
         batch_handler=idempotent_batch(runtime.pool, group, learn),
         producer=runtime.producer,
         dead_letter_topic=runtime.settings.dead_letter_topic,
+        security=runtime.settings.kafka_security,
     )
 
 
@@ -201,7 +202,9 @@ def create_service_app(
         pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
         async with pool.acquire() as conn:
             await migrate(conn, ("api", API_MIGRATIONS), (settings.service_name, migrations))
-        producer = await start_producer(settings.kafka_bootstrap_servers, settings.service_name)
+        producer = await start_producer(
+            settings.kafka_bootstrap_servers, settings.service_name, settings.kafka_security
+        )
         relay = OutboxRelay(
             pool,
             producer,

@@ -23,7 +23,9 @@ from opentelemetry.trace import SpanKind
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.envelope import Event, decode_or_reason
+from journey_platform.kafka import client_options
 from journey_platform.metrics import CONSUMER_LAG, DEAD_LETTERS
+from journey_platform.settings import KafkaSecurity
 from journey_platform.tracing import context_from, links_to, messaging, tracer
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,7 @@ class EventConsumer:
         batch_handler: BatchHandler | None = None,
         producer: AIOKafkaProducer,
         dead_letter_topic: str = "journey.deadletter",
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.group_id = group_id
         self.topics = list(topics)
@@ -191,6 +194,7 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            **client_options(security),
         )
         self._tracer = tracer(__name__)
         expect_dead_letters(group_id, self.topics)

@@ -1,4 +1,5 @@
-"""Kafka plumbing: a producer that cannot lose or reorder, and topics from the catalogue."""
+"""Kafka plumbing: how every client authenticates, a producer that cannot lose or reorder,
+and topics from the catalogue."""
 
 from __future__ import annotations
 
@@ -12,10 +13,48 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from journey_platform.contracts import Contracts
+from journey_platform.settings import KafkaSecurity
 
 log = logging.getLogger(__name__)
+
+
+def client_options(security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """The keyword arguments that make an aiokafka producer, consumer or admin client
+    authenticate as `security` says (read from the KAFKA_* environment when not given).
+
+    Every client the apps create takes these, so a broker that demands SASL_SSL needs
+    nothing more than the environment; unset, they are PLAINTEXT without credentials.
+    """
+    security = security or KafkaSecurity()
+    options: dict[str, Any] = {"security_protocol": security.security_protocol}
+    if security.uses_tls:
+        cafile = str(security.ssl_cafile) if security.ssl_cafile else None
+        options["ssl_context"] = create_ssl_context(cafile=cafile)
+    if security.uses_sasl and security.sasl_password:
+        options |= {
+            "sasl_mechanism": security.sasl_mechanism,
+            "sasl_plain_username": security.sasl_username,
+            "sasl_plain_password": security.sasl_password.get_secret_value(),
+        }
+    return options
+
+
+def librdkafka_options(security: KafkaSecurity | None = None) -> dict[str, str]:
+    """`client_options` in librdkafka's words, for the confluent-kafka clients."""
+    security = security or KafkaSecurity()
+    options = {"security.protocol": security.security_protocol.lower()}
+    if security.uses_tls and security.ssl_cafile:
+        options["ssl.ca.location"] = str(security.ssl_cafile)
+    if security.uses_sasl and security.sasl_username and security.sasl_password:
+        options |= {
+            "sasl.mechanism": security.sasl_mechanism,
+            "sasl.username": security.sasl_username,
+            "sasl.password": security.sasl_password.get_secret_value(),
+        }
+    return options
 
 
 class UnsafeProducer(RuntimeError):
@@ -37,7 +76,9 @@ def assert_idempotent(producer: AIOKafkaProducer) -> None:
         )
 
 
-async def start_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+async def start_producer(
+    bootstrap_servers: str, client_id: str, security: KafkaSecurity | None = None
+) -> AIOKafkaProducer:
     """An idempotent producer (acks=all), started and checked."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
@@ -45,6 +86,7 @@ async def start_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProd
         enable_idempotence=True,
         acks="all",
         linger_ms=5,
+        **client_options(security),
     )
     await producer.start()
     try:
@@ -60,14 +102,18 @@ class TopicMismatch(RuntimeError):
 
 
 async def ensure_topics(
-    bootstrap_servers: str, contracts: Contracts, *, replication_factor: int = 1
+    bootstrap_servers: str,
+    contracts: Contracts,
+    *,
+    replication_factor: int = 1,
+    security: KafkaSecurity | None = None,
 ) -> list[str]:
     """Create every catalogued topic that is missing; return the names created.
 
     Existing topics must have the catalogued partition count: a journey topic with a
     different count would send one journey's events to different partition numbers.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options(security))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -119,11 +165,17 @@ async def _described(
         await asyncio.sleep(0.2)  # polling the broker's metadata with a deadline
 
 
-async def consumer_lag(bootstrap_servers: str, group: str, topics: Sequence[str]) -> int:
+async def consumer_lag(
+    bootstrap_servers: str,
+    group: str,
+    topics: Sequence[str],
+    security: KafkaSecurity | None = None,
+) -> int:
     """Records on `topics` that `group` has not yet committed (all of them, for a partition
     the group never committed): how far a consumer still has to go."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    options = client_options(security)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **options)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, **options)
     await admin.start()
     await consumer.start()
     try:
@@ -147,6 +199,7 @@ async def read_to_end(
     partitions: Sequence[TopicPartition],
     *,
     since: Mapping[TopicPartition, int] | None = None,
+    security: KafkaSecurity | None = None,
 ) -> AsyncGenerator[list[ConsumerRecord[bytes, bytes]], None]:
     """Every committed record on `partitions` (from the `since` offsets where given, else
     the beginning) up to the last stable offsets when the call starts, a batch at a time.
@@ -159,6 +212,7 @@ async def read_to_end(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        **client_options(security),
     )
     await consumer.start()
     try:

@@ -7,7 +7,7 @@ nothing reads the environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Self, TypeVar
+from typing import ClassVar, Literal, Self, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,41 @@ def find_schemas_dir(start: Path | None = None) -> Path:
     )
 
 
+class KafkaSecurity(BaseSettings):
+    """How a client proves who it is to Kafka: KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM,
+    KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE.
+
+    Unset, it is PLAINTEXT without credentials, as the default devstack broker expects.
+    `journey_platform.kafka.client_options` turns it into a client's keyword arguments.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", env_file=None, extra="ignore")
+
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    # The CA that signed the broker's certificate; unset: the system's trusted CAs.
+    ssl_cafile: Path | None = None
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol.endswith("SSL")
+
+    @model_validator(mode="after")
+    def _credentials_given(self) -> Self:
+        if self.uses_sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs KAFKA_SASL_USERNAME "
+                "and KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+
 class PlatformSettings(BaseSettings):
     """Connection and privacy settings common to every service."""
 
@@ -38,6 +73,7 @@ class PlatformSettings(BaseSettings):
 
     service_name: str = "victim-journey"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     schemas_dir: Path = Field(default_factory=find_schemas_dir)
     # Key for pseudonymous ids (HMAC-SHA256). Whoever holds it can re-link pseudonyms to

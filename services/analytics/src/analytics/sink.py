@@ -36,7 +36,7 @@ from journey_platform.consumer import dead_letter_headers, expect_dead_letters, 
 from journey_platform.contracts import Contracts
 from journey_platform.db import ensure_database
 from journey_platform.envelope import decode_or_reason
-from journey_platform.kafka import start_producer
+from journey_platform.kafka import client_options, start_producer
 from journey_platform.metrics import FLAGS_OPEN, SINK_RECORDS
 from journey_platform.migrations import migrate
 from journey_platform.tracing import links_to, messaging, tracer
@@ -83,6 +83,7 @@ class Sink:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **client_options(settings.kafka_security),
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -193,7 +194,7 @@ async def run_sink(settings: AnalyticsSettings, stop: asyncio.Event) -> None:
     contracts = Contracts.load(settings.schemas_dir)
     pool = await prepare(settings)
     producer = await start_producer(
-        settings.kafka_bootstrap_servers, f"{settings.service_name}-sink"
+        settings.kafka_bootstrap_servers, f"{settings.service_name}-sink", settings.kafka_security
     )
     try:
         log.info("analytics sink started", extra={"group": settings.consumer_group("sink")})

@@ -22,7 +22,7 @@ from analytics.period import Period
 from analytics.whatif import RuleDifference, differences, flags_of, one_way, replay
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, decode_or_reason
-from journey_platform.kafka import read_to_end
+from journey_platform.kafka import client_options, read_to_end
 from journey_processor.core.rulebook import RuleBook
 from journey_processor.core.rules.catalogue import load
 
@@ -39,7 +39,7 @@ class History:
 
 
 async def _read(bootstrap: str, topics: Sequence[str], contracts: Contracts) -> list[Event]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))

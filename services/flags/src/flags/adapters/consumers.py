@@ -26,4 +26,5 @@ def flag_consumer(runtime: Runtime, registry: AgencyRegistry) -> EventConsumer:
         batch_handler=idempotent_batch(runtime.pool, group, applying(registry)),
         producer=runtime.producer,
         dead_letter_topic=settings.dead_letter_topic,
+        security=settings.kafka_security,
     )

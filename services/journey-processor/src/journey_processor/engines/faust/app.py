@@ -29,6 +29,8 @@ import faust
 from journey_platform.consumer import dead_letter_headers
 from journey_platform.contracts import Contracts, ContractViolation
 from journey_platform.envelope import Event, decode, encode
+from journey_platform.kafka import client_options
+from journey_platform.settings import KafkaSecurity
 from journey_processor.core.clock import CLOCK_TOPIC, tick_event
 from journey_processor.core.processor import PROCESSOR
 from journey_processor.engines.faust.table import TableProcessor
@@ -41,6 +43,21 @@ CONSUMER_TIMEOUT = 10.0  # seconds the watchdog waits on faust's consumer thread
 
 def _brokers(bootstrap_servers: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",")]
+
+
+def _credentials(security: KafkaSecurity) -> faust.auth.Credentials | None:
+    """`client_options` as faust takes them: its own credentials objects."""
+    options = client_options(security)
+    if security.uses_sasl:
+        return faust.SASLCredentials(
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            ssl_context=options.get("ssl_context"),
+            mechanism=security.sasl_mechanism,
+        )
+    if security.uses_tls:
+        return faust.SSLCredentials(options["ssl_context"])
+    return None
 
 
 def _raw_topic(app: faust.App, *names: str) -> Any:
@@ -173,6 +190,7 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
     app = faust.App(
         settings.processor_app_id,
         broker=_brokers(settings.kafka_bootstrap_servers),
+        broker_credentials=_credentials(settings.kafka_security),
         store=settings.processor_store,
         datadir=str(settings.processor_data_dir),
         topic_partitions=partitions,

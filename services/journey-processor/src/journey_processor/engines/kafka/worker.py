@@ -36,6 +36,7 @@ from confluent_kafka.admin import AdminClient
 from journey_platform.consumer import expect_dead_letters, forget_lag, set_lag
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import TRACEPARENT
+from journey_platform.kafka import librdkafka_options
 from journey_platform.metrics import (
     FLAGS_RAISED,
     FLAGS_RESOLVED,
@@ -77,7 +78,8 @@ class Worker:
         self._delivered: dict[int, int] = {}  # changelog partition -> next offset
         self._ticked: dict[int, float] = {}  # partition -> when the live clock last ticked it
         bootstrap: dict[str, str | int | float | bool] = {
-            "bootstrap.servers": settings.kafka_bootstrap_servers
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            **librdkafka_options(settings.kafka_security),
         }
         self._bootstrap = bootstrap
         self.consumer = Consumer(
