@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from journey_api.agencies import AgencyRegistry
 from journey_api.auth import SCOPES
+from journey_api.service import KEEP_ALIVE_SECONDS
 from journey_api.tokens import DevelopmentSigner
 from journey_platform.settings import find_schemas_dir
 
@@ -70,7 +71,13 @@ class Tokens:
 async def running(name: str, app: FastAPI, port: int) -> AsyncIterator[None]:
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     )
     task = asyncio.create_task(server.serve())

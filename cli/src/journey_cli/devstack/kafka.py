@@ -92,8 +92,9 @@ class LocalKafka:
                 classpath,
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                # One argument with `=`: a base64 id may start with "-", which the
+                # tool's parser would otherwise take for an option (1 start in 64).
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(config),
                 *(self.secured.format_arguments() if self.secured else []),

@@ -403,6 +403,12 @@ def _health_router() -> APIRouter:
     return router
 
 
+# Longer than any client's idle pool (httpx keeps 5 s, load balancers about 60 s): the
+# server must not close an idle connection just as a client reuses it, which the client
+# sees as a dropped request (uvicorn's default of 5 s races httpx's 5 s exactly).
+KEEP_ALIVE_SECONDS = 75
+
+
 def serve(app: FastAPI, settings: ApiSettings) -> None:
     """Run a service under uvicorn; on SIGTERM it finishes in-flight requests, then the
     lifespan drains the outbox relay. The process's telemetry starts here, not in the
@@ -417,4 +423,5 @@ def serve(app: FastAPI, settings: ApiSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=20,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
