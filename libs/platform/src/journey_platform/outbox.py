@@ -23,6 +23,7 @@ from dataclasses import replace
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
@@ -183,7 +184,9 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 published = await self.publish_batch()
-            except (OSError, asyncpg.PostgresError) as error:
+            except (OSError, asyncpg.PostgresError, KafkaError) as error:
+                # Nothing was marked sent: the batch is published again (at least once;
+                # consumers de-duplicate by event id) once the database and broker answer.
                 log.warning("outbox relay retrying", extra={"error": type(error).__name__})
                 published = 0
             if not published:

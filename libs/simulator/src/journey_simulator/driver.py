@@ -376,11 +376,13 @@ async def drive(
     known_within: float = 60.0,
     unavailable_within: float = 5.0,
     show_progress: bool = True,
+    statistics: Statistics | None = None,
 ) -> tuple[dict[str, str], Statistics]:
-    """Drive `cohort` through the APIs; return each plan's journey id and the statistics."""
+    """Drive `cohort` through the APIs; return each plan's journey id and the statistics
+    (kept in `statistics` as they grow, if given, for a caller watching the progress)."""
     # A client per service, each with a small pool (see CONNECTIONS).
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    statistics = Statistics()
+    statistics = Statistics() if statistics is None else statistics
     async with contextlib.AsyncExitStack() as stack:
         clients = {
             service: await stack.enter_async_context(
