@@ -21,7 +21,7 @@ from journey_cli.devstack import Stack
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 from tests.faults import checks
-from tests.faults.harness import Figures, Scenario, open_scenario, until_quiet
+from tests.faults.harness import Figures, Scenario, drop_databases, open_scenario, until_quiet
 
 FIGURES: list[Figures] = []
 # What every process of a scenario's deployment inherits: a processor that died is noticed
@@ -96,6 +96,7 @@ def scenario(
         await checks.analytics_equal_a_rebuild(opened)
         print(f"\n{opened.figures.line()}")
         shutil.rmtree(opened.system.processor_data_dir, ignore_errors=True)
+        await drop_databases(opened)
 
     return run
 

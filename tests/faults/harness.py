@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from secrets import token_hex
 
 import asyncpg
 from aiokafka import TopicPartition
@@ -148,7 +149,8 @@ async def open_scenario(
     signer: DevelopmentSigner,
     entries: dict[str, tuple[str, ...]] | None = None,
 ) -> Scenario:
-    deployment = Deployment(port_offset=PORT_OFFSET, name=f"{name}_{seed}")
+    # Named afresh each session: an earlier session's databases may still be there.
+    deployment = Deployment(port_offset=PORT_OFFSET, name=f"{name}_{seed}_{token_hex(3)}")
     ports_free(deployment)
     kafka = stack.bootstrap_servers
     began = datetime.now(UTC)
@@ -199,6 +201,17 @@ async def until_quiet(scenario: Scenario) -> None:
         quiet = quiet + 1 if not any(remaining) else 0
         assert time.monotonic() < deadline, f"not caught up: {remaining} (outboxes, lags)"
         await asyncio.sleep(1)
+
+
+async def drop_databases(scenario: Scenario) -> None:
+    """A passed scenario's databases are of no more use (a failed one's are kept)."""
+    conn = await asyncpg.connect(scenario.stack.database_url)
+    try:
+        for part in (*SERVICES, "analytics", "analytics_rebuild"):
+            name = scenario.deployment.named(part, "_")
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def _unsent(scenario: Scenario, service: str) -> int:
