@@ -17,12 +17,10 @@ import sys
 from collections import Counter
 from typing import Any
 
-import asyncpg
-
 from analytics.rebuild import TABLES
 from journey_platform.envelope import Event, decode
 from journey_simulator.plan import SERVICES as PARTNERS
-from tests.faults.harness import Scenario
+from tests.faults.harness import Scenario, query
 from tests.faults.load import END
 from tests.integration.kafka_helpers import Record, header, read_all
 from tests.integration.processor_run import assert_matches_oracle, published
@@ -42,7 +40,9 @@ async def acknowledged_writes_on_topics(scenario: Scenario) -> list[Record]:
     on_topics = Counter(header(r, "ce_id") for r in records)
     held, events_of_acknowledged = 0, set()
     for service in PARTNERS:
-        rows = await _records(scenario, service)
+        rows = await query(
+            scenario.database(service), "SELECT record_id, event_id FROM journey_records"
+        )
         held += len(rows)
         by_record = {str(row["record_id"]): str(row["event_id"]) for row in rows}
         lost_in_database = acknowledged[service] - by_record.keys()
@@ -62,15 +62,6 @@ async def acknowledged_writes_on_topics(scenario: Scenario) -> list[Record]:
     figures.notes.append(f"{held:,} records in the partner databases, all on their topics")
     assert figures.found == figures.acknowledged
     return records
-
-
-async def _records(scenario: Scenario, service: str) -> list[asyncpg.Record]:
-    database = f"{scenario.system.base}/{scenario.deployment.named(service, '_')}"
-    conn = await asyncpg.connect(database)
-    try:
-        return list(await conn.fetch("SELECT record_id, event_id FROM journey_records"))
-    finally:
-        await conn.close()
 
 
 async def flags_and_outcomes_match_the_oracle(scenario: Scenario, records: list[Record]) -> None:
@@ -100,9 +91,7 @@ async def flags_and_outcomes_match_the_oracle(scenario: Scenario, records: list[
 async def analytics_equal_a_rebuild(scenario: Scenario) -> None:
     """Check 3: `journey analytics rebuild` from the moment the deployment began, into a
     scratch database, then every analytics table compared row for row."""
-    base, deployment = scenario.system.base, scenario.deployment
-    live = f"{base}/{deployment.named('analytics', '_')}"
-    scratch = f"{base}/{deployment.named('analytics_rebuild', '_')}"
+    live, scratch = scenario.database("analytics"), scenario.database("analytics_rebuild")
     command = [sys.executable, "-m", "journey_cli", "analytics", "rebuild"]
     command += ["--database-url", scratch, "--since", scenario.began.isoformat()]
     env = scenario.system.environment()
@@ -123,30 +112,23 @@ async def analytics_equal_a_rebuild(scenario: Scenario) -> None:
 
 
 async def _rows(database: str, table: str) -> set[tuple[Any, ...]]:
-    conn = await asyncpg.connect(database)
-    try:
-        rows = await conn.fetch(f"SELECT * FROM {table}")
-        # Arrays (a flag list) come back as lists: compared as tuples.
-        return {tuple(tuple(v) if isinstance(v, list) else v for v in r.values()) for r in rows}
-    finally:
-        await conn.close()
+    rows = await query(database, f"SELECT * FROM {table}")
+    # Arrays (a flag list) come back as lists: compared as tuples.
+    return {tuple(tuple(v) if isinstance(v, list) else v for v in r.values()) for r in rows}
 
 
 async def nothing_half_written(scenario: Scenario) -> None:
     """After a crash or an outage: every idempotency key a partner API holds has its
     response (a claim never outlives its request), and every record its event."""
     for service in PARTNERS:
-        database = f"{scenario.system.base}/{scenario.deployment.named(service, '_')}"
-        conn = await asyncpg.connect(database)
-        try:
-            open_claims = await conn.fetchval(
-                "SELECT count(*) FROM idempotency_keys WHERE response_status IS NULL"
-            )
-            orphans = await conn.fetchval(
-                """SELECT count(*) FROM journey_records r
-                   WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = r.event_id)"""
-            )
-        finally:
-            await conn.close()
-        assert open_claims == 0, f"{service}: {open_claims} idempotency keys without a response"
-        assert orphans == 0, f"{service}: {orphans} records without their outbox event"
+        database = scenario.database(service)
+        [claims] = await query(
+            database, "SELECT count(*) FROM idempotency_keys WHERE response_status IS NULL"
+        )
+        [orphans] = await query(
+            database,
+            """SELECT count(*) FROM journey_records r
+               WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = r.event_id)""",
+        )
+        assert claims[0] == 0, f"{service}: {claims[0]} idempotency keys without a response"
+        assert orphans[0] == 0, f"{service}: {orphans[0]} records without their outbox event"

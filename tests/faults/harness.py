@@ -77,6 +77,10 @@ class Scenario:
     def deployment(self) -> Deployment:
         return self.system.deployment
 
+    def database(self, part: str) -> str:
+        """The URL of one of this deployment's databases (a service's, or analytics')."""
+        return f"{self.system.base}/{self.deployment.named(part, '_')}"
+
     def said(self, injected: str) -> None:
         self.figures.injected = injected
 
@@ -215,9 +219,16 @@ async def drop_databases(scenario: Scenario) -> None:
 
 
 async def _unsent(scenario: Scenario, service: str) -> int:
-    url = f"{scenario.system.base}/{scenario.deployment.named(service, '_')}"
-    conn = await asyncpg.connect(url)
+    [row] = await query(
+        scenario.database(service), "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+    )
+    return int(row[0])
+
+
+async def query(database: str, sql: str) -> list[asyncpg.Record]:
+    """The rows of one query, on a connection of its own (the checks ask each once)."""
+    conn = await asyncpg.connect(database)
     try:
-        return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+        return list(await conn.fetch(sql))
     finally:
         await conn.close()

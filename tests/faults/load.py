@@ -25,9 +25,8 @@ from aiokafka.errors import KafkaError
 from journey_api.auth import SCOPES
 from journey_api.tokens import DevelopmentSigner
 from journey_platform.contracts import Contracts
-from journey_platform.envelope import encode
 from journey_platform.kafka import start_producer
-from journey_simulator.driver import Statistics, drive, tick_event
+from journey_simulator.driver import KafkaClock, Statistics, drive, tick_event
 from journey_simulator.plan import Cohort
 from journey_simulator.planner import plan_cohort
 
@@ -39,12 +38,11 @@ UNAVAILABLE_WITHIN = 120.0
 KNOWN_WITHIN = 180.0
 
 
-class QueuedClock:
+class QueuedClock(KafkaClock):
     """The driver's clock: ticks queued in order, sent by a task of their own."""
 
     def __init__(self, producer: AIOKafkaProducer, contracts: Contracts) -> None:
-        self.producer, self.contracts = producer, contracts
-        self.partitions = contracts.topics["journey.clock"].partitions
+        super().__init__(producer, contracts)
         self.queue: asyncio.Queue[datetime] = asyncio.Queue()
         self.resent = 0
         self.sender = asyncio.create_task(self._send_all())
@@ -64,20 +62,11 @@ class QueuedClock:
             self.queue.task_done()
 
     async def _sent(self, moment: datetime) -> bool:
+        self.pending.clear()
         try:
-            deliveries = []
             for partition in range(self.partitions):
-                record = encode(tick_event(partition, moment), self.contracts)
-                deliveries.append(
-                    await self.producer.send(
-                        record.topic,
-                        record.value,
-                        key=record.key,
-                        headers=record.headers,
-                        partition=partition,
-                    )
-                )
-            await asyncio.gather(*deliveries)
+                await self._send(tick_event(partition, moment))
+            await KafkaClock.flush(self)  # every tick of the moment acknowledged
             return True
         except KafkaError:
             return False
