@@ -74,9 +74,11 @@ async def test_the_kafka_broker_killed_for_20_seconds(scenario: ScenarioFactory)
         assert s.stack.kafka is not None
         kill(s.stack.kafka)
         before = len(s.load.statistics.acknowledged)
-        await _outage(s)
+        try:
+            await _outage(s)
+        finally:  # the broker comes back, whatever failed meanwhile
+            await asyncio.to_thread(s.stack.kafka.start)
         during = len(s.load.statistics.acknowledged) - before
-        await asyncio.to_thread(s.stack.kafka.start)
         s.said(f"SIGKILL of the Kafka broker for {OUTAGE_SECONDS} s, then a restart")
         s.figures.notes.append(f"{during:,} writes acknowledged while the broker was down")
         assert during > 0, "the APIs kept taking writes into their outboxes"
@@ -89,9 +91,11 @@ async def test_postgresql_stopped_for_20_seconds(
         await s.until_acknowledged(FAULT_AT)
         assert s.stack.postgres is not None
         await asyncio.to_thread(s.stack.postgres.stop)
-        probe = await _while_database_down(s, signer)
-        await _outage(s)
-        await asyncio.to_thread(s.stack.postgres.start)
+        try:
+            probe = await _while_database_down(s, signer)
+            await _outage(s)
+        finally:  # the server comes back, whatever failed meanwhile
+            await asyncio.to_thread(s.stack.postgres.start)
         s.said(f"PostgreSQL stopped (fast shutdown) for {OUTAGE_SECONDS} s, then started")
         s.figures.notes.append(
             f"while down: {probe}; {s.load.statistics.retries_unavailable:,} requests "

@@ -28,7 +28,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
 from journey_platform.contracts import Contracts
-from journey_platform.db import Connection
+from journey_platform.db import DATABASE_UNAVAILABLE, Connection
 from journey_platform.envelope import TRACEPARENT, Event, encode
 from journey_platform.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from journey_platform.tracing import context_from, current_traceparent, messaging, tracer
@@ -173,7 +173,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 await self.measure()
-            except (OSError, asyncpg.PostgresError) as error:
+            except (*DATABASE_UNAVAILABLE, asyncpg.PostgresError) as error:
                 log.warning("outbox backlog not measured", extra={"error": type(error).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), MEASURE_EVERY_SECONDS)
@@ -184,7 +184,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 published = await self.publish_batch()
-            except (OSError, asyncpg.PostgresError, KafkaError) as error:
+            except (*DATABASE_UNAVAILABLE, asyncpg.PostgresError, KafkaError) as error:
                 # Nothing was marked sent: the batch is published again (at least once;
                 # consumers de-duplicate by event id) once the database and broker answer.
                 log.warning("outbox relay retrying", extra={"error": type(error).__name__})
