@@ -44,6 +44,11 @@ MEASURE_EVERY_SECONDS = 5.0
 AfterPublish = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
 
 
+# What the relay outlives by trying again (the broker or the database did not answer).
+MEASURE_RETRIES: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
+RELAY_RETRIES: tuple[type[Exception], ...] = (*MEASURE_RETRIES, KafkaError)
+
+
 class NotInTransaction(RuntimeError):
     """Outbox rows must be written in the same transaction as the change they announce."""
 
@@ -173,7 +178,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 await self.measure()
-            except (*DATABASE_UNAVAILABLE, asyncpg.PostgresError) as error:
+            except MEASURE_RETRIES as error:
                 log.warning("outbox backlog not measured", extra={"error": type(error).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), MEASURE_EVERY_SECONDS)
@@ -184,7 +189,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 published = await self.publish_batch()
-            except (*DATABASE_UNAVAILABLE, asyncpg.PostgresError, KafkaError) as error:
+            except RELAY_RETRIES as error:
                 # Nothing was marked sent: the batch is published again (at least once;
                 # consumers de-duplicate by event id) once the database and broker answer.
                 log.warning("outbox relay retrying", extra={"error": type(error).__name__})
