@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser container-tools run test test-faults test-deploy test-containers images lint format schemas-check bench bench-processor devstack-up devstack-down devstack-status
+.PHONY: install browser container-tools run test test-faults test-deploy test-containers images lint audit format schemas-check bench bench-processor devstack-up devstack-down devstack-status
 
 install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
@@ -43,6 +43,9 @@ lint: install  ## ruff and strict mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy libs cli/src cli/tests services tests bench
+
+audit: install  ## pip-audit of every pinned package (waivers: deploy/audit/waivers.toml), bandit, an SBOM; into build/audit/
+	$(RUN) journey audit
 
 format: install
 	$(RUN) ruff format .

@@ -117,7 +117,6 @@ def worker_environment(
         "PROCESSOR_CLOCK_SECONDS": str(clock_seconds),
         # faust: warm copies would make each worker process every partition twice.
         "PROCESSOR_STANDBY_REPLICAS": "0",
-        "PROCESSOR_WORKER_PORT": str(free_port()),  # faust: two workers on one machine
         "LOG_LEVEL": "WARNING",
     }
 

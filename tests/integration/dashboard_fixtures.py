@@ -22,6 +22,7 @@ from analytics.nrm_layout import Quarter
 from analytics.nrm_statistics import Measured, Referral
 from analytics.nrm_statistics import render as nrm_render
 from analytics.survival import NOT_REACHED
+from analytics.whatif import RuleDifference, answer
 from tests.integration.dashboard_page import STATIC
 
 FAKE_ORIGIN = "http://analytics.test"
@@ -179,6 +180,30 @@ def _nrm() -> dict[str, Any]:
 
 
 NRM = _nrm()
+WHATIF_RULE = "reasonable-grounds-overdue"
+WHATIF_RULES = [
+    {"rule_id": "support-first-contact-overdue", "title": "First contact overdue",
+     "stage": "support", "deployed": {"hours": 48}},
+    {"rule_id": WHATIF_RULE, "title": "Reasonable Grounds decision overdue",
+     "stage": "identification", "deployed": {"working_days": 5}},
+]  # fmt: skip
+
+
+def _whatif() -> dict[str, Any]:
+    """A longer Reasonable Grounds deadline: 24 flagged, 12 removed, 12 due later; the
+    added 0 hidden, and the what-if 12 with it (24 + 0 = 12 + 12 would give it away)."""
+    counts = {"actual": 24, "whatif": 12, "added": 0, "removed": 12, "earlier": 0,
+              "later": 12, "whatif_resolved": 12}  # fmt: skip
+    journeys = {f"journey-{n}" for n in range(24)}
+    return {
+        **answer({WHATIF_RULE: RuleDifference(counts, journeys)}, threshold=10),
+        "period": PERIOD,
+        "overrides": {WHATIF_RULE: {"working_days": 10}},
+        "timing": {"read_seconds": 1.25, "replay_seconds": 2.5},
+    }
+
+
+WHATIF = _whatif()
 _CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
@@ -188,6 +213,7 @@ class FakeAnalytics:
 
     fail: dict[str, int] = field(default_factory=dict)
     authorisations: list[str | None] = field(default_factory=list)
+    whatif_bodies: list[Any] = field(default_factory=list)
 
     async def handle(self, route: Route) -> None:
         url = urlsplit(route.request.url)
@@ -230,6 +256,11 @@ class FakeAnalytics:
             await route.fulfill(json={"stage": BY_STAGE, "rule": BY_RULE}[by])
         elif path == "/v1/nrm-statistics":
             await route.fulfill(json={**NRM, "quarter": query.get("quarter", ["?"])[0]})
+        elif path == "/v1/whatif/rules":
+            await route.fulfill(json=WHATIF_RULES)
+        elif path == "/v1/whatif" and route.request.method == "POST":
+            self.whatif_bodies.append(route.request.post_data_json)
+            await route.fulfill(json=WHATIF)
         elif path == "/v1/time-to-event":
             await route.fulfill(json=_MEASURES[query["measure"][0]])
         else:

@@ -7,13 +7,15 @@ two dictionaries and a mismatch names the cell.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, Response, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 # Debian's chromium: the test machines cannot download playwright's own browser.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,6 +53,30 @@ def script_errors(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+def console_errors(page: Page) -> list[str]:
+    """A list that fills with every error the page logs: a Content Security Policy
+    violation (a blocked script, style or fetch) is one."""
+    errors: list[str] = []
+
+    def logged(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", logged)
+    return errors
+
+
+async def assert_policy_enforced(page: Page, response: Response | None) -> None:
+    """The page came with a policy that forbids inline script, and the browser applies
+    it: an inline script added now is refused, not run."""
+    assert response is not None
+    policy = response.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy, policy
+    with contextlib.suppress(PlaywrightError):  # refusing it may also reject the promise
+        await page.add_script_tag(content="window.inlineScriptRan = true")
+    assert await page.evaluate("window.inlineScriptRan") is None
 
 
 async def settled(page: Page) -> None:
@@ -145,6 +171,43 @@ def expected_labels(
         for field in ("at_risk", "events", "censored", "median_days"):
             said[f"tte-{field}-{measure['measure']}"] = measure["labels"][field]
     return said
+
+
+WHATIF_FIELDS = ("actual", "whatif", "added", "removed", "earlier", "later", "whatif_resolved")
+
+
+def expected_whatif(whatif: JSON) -> tuple[dict[str, Value], dict[str, str]]:
+    """testid -> value, and testid -> label, for the what-if result table."""
+    values: dict[str, Value] = {"whatif-journeys_affected": whatif["journeys_affected"]}
+    said = {"whatif-journeys_affected": whatif["labels"]["journeys_affected"]}
+    for row in whatif["rules"]:
+        for field in WHATIF_FIELDS:
+            values[f"whatif-{field}-{row['rule_id']}"] = row[field]
+            said[f"whatif-{field}-{row['rule_id']}"] = whatif["labels"][field]
+    return values, said
+
+
+async def replay_whatif(
+    page: Page, rule: str, within: Mapping[str, int], **dates: str
+) -> dict[str, tuple[str, str]]:
+    """Fill the what-if form (dates: from, to, until as YYYY-MM-DD), submit it, and
+    return the result table's cells once the page says it has them."""
+    [(unit, amount)] = within.items()
+    await page.get_by_test_id("whatif-rule").select_option(rule)
+    await page.get_by_test_id("whatif-amount").fill(str(amount))
+    await page.get_by_test_id("whatif-unit").select_option(unit)
+    for name, day in dates.items():
+        await page.get_by_test_id(f"whatif-{name}").fill(day)
+    await page.get_by_test_id("whatif-submit").click()
+    await page.wait_for_selector(
+        '[data-testid="whatif-form"][data-ready], [data-testid="whatif-form"][data-failed]',
+        state="attached",
+        timeout=LOAD_TIMEOUT_MS,
+    )
+    if await page.get_by_test_id("whatif-form").get_attribute("data-failed") is not None:
+        said = await page.get_by_test_id("whatif-status").inner_text()
+        raise AssertionError(f"the what-if failed: {said}")
+    return {k: v for k, v in (await shown(page)).items() if k.startswith("whatif-")}
 
 
 RATE_HIDDEN = "not published (a count it is worked out from is suppressed)"

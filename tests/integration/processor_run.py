@@ -93,7 +93,6 @@ class Workers:
             "PROCESSOR_WATCHDOG_SECONDS": "3",
             "PROCESSOR_WEDGED_AFTER_SECONDS": "20",
             "PROCESSOR_SESSION_TIMEOUT_SECONDS": "8",
-            "PROCESSOR_WORKER_PORT": str(free_port()),
             "PROCESSOR_ENGINE": self.engine,
             "PROCESSOR_INSTANCE_ID": name,
             "PROCESSOR_VALIDATE_OUTPUTS": "true",  # every output keeps its contract

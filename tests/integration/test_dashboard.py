@@ -8,18 +8,17 @@ DASHBOARD_SCREENSHOT=1 saves the loaded page as docs/dashboard.png, for the READ
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser
+from aiokafka import AIOKafkaProducer
+from playwright.async_api import Browser, Page
 
-from analytics.config import AnalyticsSettings
-from analytics.main import create_app
+from journey_platform.contracts import Contracts
+from tests.integration.analytics_service import analytics_service
 from tests.integration.conftest import Servers
 from tests.integration.dashboard_data import fill
 from tests.integration.dashboard_fixtures import (
@@ -30,29 +29,30 @@ from tests.integration.dashboard_fixtures import (
     NRM,
     TIME_TO_EVENT,
     TOKEN,
+    WHATIF,
+    WHATIF_RULE,
     FakeAnalytics,
 )
 from tests.integration.dashboard_page import (
     CHROMIUM,
     LOAD_TIMEOUT_MS,
     MEASURES,
+    assert_policy_enforced,
     chart_sizes,
     chromium,
+    console_errors,
     expected,
     expected_labels,
     expected_nrm,
+    expected_whatif,
     mismatches,
+    replay_whatif,
     script_errors,
     settled,
     shown,
 )
-from tests.integration.services import (
-    RunningService,
-    Tokens,
-    free_port,
-    running,
-    service_environment,
-)
+from tests.integration.services import RunningService, Tokens
+from tests.integration.whatif_cases import TEN_WORKING_DAYS, publish_history
 
 pytestmark = [
     pytest.mark.integration,
@@ -72,31 +72,25 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def analytics(servers: Servers, kafka: str, tokens: Tokens) -> AsyncIterator[RunningService]:
     """The analytics service on its own database, filled with the dashboard's journeys."""
-    name = f"analytics_dashboard_{uuid.uuid4().hex[:8]}"
-    database_url = f"{servers.database_url.rsplit('/', 1)[0]}/{name}"
-    port = free_port()
-    settings = AnalyticsSettings.model_validate(
-        {**service_environment(database_url, kafka, tokens.signer.jwks_file), "http_port": port}
-    )
-    app = create_app(settings)
-    try:
-        async with running("analytics", app, port):
-            await fill(database_url)  # the service's start-up has migrated the database
-            yield RunningService("analytics", f"http://127.0.0.1:{port}", app, database_url)
-    finally:
-        admin = await asyncpg.connect(servers.database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with analytics_service(servers, kafka, tokens, "analytics_dashboard") as service:
+        await fill(service.database_url)  # the service's start-up has migrated the database
+        yield service
 
 
-async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Browser) -> None:
+async def on_the_fake(browser: Browser) -> tuple[Page, FakeAnalytics, list[str]]:
+    """The dashboard loaded from the hand-written answers: the page, the fake, the page's
+    script errors."""
     fake = FakeAnalytics()
     page = await browser.new_page()
     errors = script_errors(page)
     await page.route(f"{FAKE_ORIGIN}/**", fake.handle)
-
     await page.goto(f"{FAKE_ORIGIN}/dashboard#token={TOKEN}")
     await settled(page)
+    return page, fake, errors
+
+
+async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Browser) -> None:
+    page, fake, errors = await on_the_fake(browser)
 
     want = expected(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT, NRM)
     labels = expected_labels(FUNNEL, BY_STAGE, BY_RULE, TIME_TO_EVENT, NRM)
@@ -130,6 +124,24 @@ async def test_the_dashboard_shows_the_answers_with_suppressed_cells(browser: Br
     # The token travelled as a bearer header, and left the address bar.
     assert fake.authorisations and set(fake.authorisations) == {f"Bearer {TOKEN}"}
     assert "token" not in page.url
+    assert errors == []
+
+
+async def test_the_whatif_form_shows_the_replay_with_suppressed_cells(browser: Browser) -> None:
+    page, fake, errors = await on_the_fake(browser)
+
+    await page.get_by_test_id("whatif-rule").select_option(WHATIF_RULE)
+    deployed = await page.get_by_test_id("whatif-deployed").inner_text()
+    cells = await replay_whatif(page, WHATIF_RULE, {"working_days": 10}, to="2024-12-31")
+
+    assert deployed == "deployed: 5 working days"
+    want, labels = expected_whatif(WHATIF)
+    assert mismatches(cells, want, labels) == []
+    assert cells[f"whatif-removed-{WHATIF_RULE}"] == ("12", "12")
+    added = " ".join(cells[f"whatif-added-{WHATIF_RULE}"][1].split())
+    assert added == "suppressed (fewer than 10 flags, or would reveal one)"
+    assert fake.whatif_bodies == [{"overrides": {WHATIF_RULE: {"working_days": 10}}}]
+    assert "Replayed in 3.8 s" in await page.get_by_test_id("whatif-status").inner_text()
     assert errors == []
 
 
@@ -199,8 +211,9 @@ async def test_the_dashboard_shows_the_services_numbers(
     assert want["dropoffs-rule-open-move-on-cliff-edge"] is None
     page = await browser.new_page(viewport={"width": 1100, "height": 900})
     errors = script_errors(page)
+    logged = console_errors(page)
 
-    await page.goto(f"{analytics.url}/dashboard#token={token}")
+    opened = await page.goto(f"{analytics.url}/dashboard#token={token}")
     await settled(page)
 
     assert mismatches(await shown(page), want, labels) == []
@@ -221,9 +234,47 @@ async def test_the_dashboard_shows_the_services_numbers(
     assert mismatches(cells, nrm_want) == []
     assert any(isinstance(v, int) and v >= 10 for v in nrm_want.values())
     assert errors == []
+    assert logged == []  # the Content Security Policy refused nothing the page needed
     if os.environ.get("DASHBOARD_SCREENSHOT"):
         SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT), full_page=True)
+    await assert_policy_enforced(page, opened)
+
+
+async def test_the_whatif_form_shows_the_services_replay(
+    analytics: RunningService,
+    tokens: Tokens,
+    browser: Browser,
+    producer: AIOKafkaProducer,
+    contracts: Contracts,
+) -> None:
+    published = await publish_history(producer, contracts, range(1600, 1700))
+    headers = tokens.headers("nrm-analysts", scopes=["analytics:read"])
+    page = await browser.new_page(viewport={"width": 1100, "height": 900})
+    errors = script_errors(page)
+    await page.goto(f"{analytics.url}/dashboard#token={headers['Authorization'][7:]}")
+    await settled(page)
+    dates = {
+        "from": published.monday.date().isoformat(),
+        "to": published.until.date().isoformat(),
+        "until": published.until.date().isoformat(),  # the clock up to its midnight
+    }
+
+    cells = await replay_whatif(page, WHATIF_RULE, {"working_days": 10}, **dates)
+
+    async with httpx.AsyncClient(base_url=analytics.url, headers=headers, timeout=60) as client:
+        response = await client.post(
+            "/v1/whatif",
+            params={"from": dates["from"], "to": dates["to"]},
+            json={"overrides": TEN_WORKING_DAYS, "until": f"{dates['until']}T00:00:00Z"},
+        )
+    want, labels = expected_whatif(response.json())
+    assert mismatches(cells, want, labels) == []
+    # The hand-worked answer (tests.integration.whatif_cases), as the page shows it.
+    for field, value in (("actual", "24"), ("removed", "12"), ("later", "12")):
+        assert cells[f"whatif-{field}-{WHATIF_RULE}"] == (value, value)
+    assert cells["whatif-journeys_affected"] == ("24", "24")
+    assert errors == []
 
 
 async def test_the_dashboard_says_when_the_token_lacks_the_scope(

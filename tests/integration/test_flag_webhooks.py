@@ -11,6 +11,7 @@ reason shown, and resumed on enable; nothing lost when the dispatcher is killed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -59,6 +60,9 @@ FAST = {
     "webhook_poll_interval_seconds": 0.05,
     "webhook_request_timeout_seconds": 2.0,
     "webhook_claim_lease_seconds": 4.0,
+    # Not the development key, which a dispatcher outside development refuses (one test
+    # runs it as production does); the API seals the signing secrets under it too.
+    "webhook_master_key": base64.b64encode(os.urandom(32)).decode(),
 }
 
 
@@ -92,7 +96,11 @@ async def api(servers: Servers, kafka: str, tokens: Tokens) -> AsyncIterator[Api
     database_url = f"{base}/flag_webhooks_{uuid.uuid4().hex[:8]}"
     port = free_port()
     settings = FlagsSettings.model_validate(
-        {**service_environment(database_url, kafka, tokens.signer.jwks_file), "http_port": port}
+        {
+            **service_environment(database_url, kafka, tokens.signer.jwks_file),
+            "http_port": port,
+            "webhook_master_key": FAST["webhook_master_key"],
+        }
     )
     app = create_service_app(
         settings=settings,

@@ -15,7 +15,13 @@ from playwright.async_api import Browser
 
 from journey_platform.contracts import Contracts
 from tests.integration.analytics_events import dropoff, journey_event, publish
-from tests.integration.dashboard_page import LOAD_TIMEOUT_MS, chromium, script_errors
+from tests.integration.dashboard_page import (
+    LOAD_TIMEOUT_MS,
+    assert_policy_enforced,
+    chromium,
+    console_errors,
+    script_errors,
+)
 from tests.integration.events import new_journey_id
 from tests.integration.flags_client import eventually, flags_of
 from tests.integration.services import RunningService, Tokens
@@ -62,8 +68,9 @@ async def test_an_agency_sees_its_open_flags_most_overdue_first_in_plain_words(
 
     page = await browser.new_page()
     errors = script_errors(page)
+    logged = console_errors(page)
     token = tokens.signer.mint(agency_id=PROVIDER, scopes=["flags:read"])
-    await page.goto(f"{flags_service.url}/dashboard#token={token}")
+    opened = await page.goto(f"{flags_service.url}/dashboard#token={token}")
     await page.wait_for_selector(
         'body[data-state="ready"], body[data-state="error"]',
         state="attached",
@@ -89,6 +96,9 @@ async def test_an_agency_sees_its_open_flags_most_overdue_first_in_plain_words(
     assert shown[missing]["rationale"] == api[missing]["rationale"]
     assert shown[missing]["overdue"] == "3 days"
     assert await page.get_attribute('[data-testid="flag-count"]', "data-value") == str(len(rows))
-    # The token left the address bar once read; nothing went wrong in the script.
+    # The token left the address bar once read; nothing went wrong in the script, and
+    # the page's Content Security Policy refused nothing it needed.
     assert "token=" not in page.url
     assert errors == []
+    assert logged == []
+    await assert_policy_enforced(page, opened)

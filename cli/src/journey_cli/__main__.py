@@ -129,6 +129,12 @@ def _images(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from journey_cli.audit import run
+
+    return run(args)
+
+
 def _testcontainers(args: argparse.Namespace) -> int:
     from journey_cli.images.docker_api import run
 
@@ -143,6 +149,12 @@ def _deadletter(args: argparse.Namespace) -> int:
     from journey_cli.deadletter import run
 
     return run(args, bootstrap_servers=Stack.from_environment().bootstrap_servers)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from journey_cli.keys import run
+
+    return run(args)
 
 
 def _trace(args: argparse.Namespace) -> int:
@@ -162,6 +174,12 @@ def _analytics(args: argparse.Namespace) -> int:
 
     stack = Stack.from_environment()
     return run(args, database_url=stack.database_url, bootstrap_servers=stack.bootstrap_servers)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from analytics.ctdc_cli import run
+
+    return run(args)
 
 
 def _whatif(args: argparse.Namespace) -> int:
@@ -236,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
 
     add_whatif_arguments(whatif)
     whatif.set_defaults(func=_whatif)
+    export = commands.add_parser(
+        "export", help="datasets for others: `export ctdc --k 11`, k-anonymised (CTDC's form)"
+    )
+    from analytics.ctdc_cli import add_arguments as add_export_arguments
+
+    add_export_arguments(export)
+    export.set_defaults(func=_export)
     migrate = commands.add_parser(
         "migrate", help="every service's database and the catalogued topics, prepared; then exit"
     )
@@ -264,6 +289,13 @@ def main(argv: list[str] | None = None) -> int:
 
     add_deadletter_arguments(deadletter)
     deadletter.set_defaults(func=_deadletter)
+    keys = commands.add_parser(
+        "keys", help="master keys: a new one, or every journey's data key re-sealed under one"
+    )
+    from journey_cli.keys import add_arguments as add_keys_arguments
+
+    add_keys_arguments(keys)
+    keys.set_defaults(func=_keys)
     trace = commands.add_parser(
         "trace", help="a trace from Jaeger as a tree of spans: by trace id, or a flag's by its id"
     )
@@ -271,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     trace.add_argument("--flag", help="a flag id: the trace of each of its publications")
     trace.add_argument("--jaeger", help="Jaeger's base URL (default: $JAEGER_URL)")
     trace.set_defaults(func=_trace)
+    audit = commands.add_parser(
+        "audit",
+        help="known vulnerabilities in the pinned packages (pip-audit), bandit over the "
+        "sources, and an SBOM, into build/audit/ (make audit)",
+    )
+    audit.set_defaults(func=_audit)
     schemas = commands.add_parser("schemas", help="the event contracts in schemas/")
     schemas.add_argument(
         "action", choices=["check"], help="check: no incompatible change in a major"

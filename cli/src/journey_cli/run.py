@@ -176,13 +176,13 @@ class System:
         module, args, env = self._commands[name]
         self.start(name, module, *args, env=env)
 
-    def start_service(self, name: str, module: str | None = None) -> None:
-        """A partner API or the flags service, on its own database (`module`: another
-        entry point to the same service, such as the fault suite's)."""
+    def start_service(self, name: str, *entry: str) -> None:
+        """A partner API or the flags service, on its own database; `entry` is another
+        module (and its arguments) that runs the same service, such as the fault suite's."""
         d = self.deployment
         self.start(
             name,
-            module or name,
+            *(entry or (name,)),
             env=self.environment(
                 DATABASE_URL=f"{self.base}/{d.named(name, '_')}",
                 HTTP_PORT=str(d.http_port(name)),

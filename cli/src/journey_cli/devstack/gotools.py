@@ -17,6 +17,7 @@ reuses it.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -106,14 +107,25 @@ def built_tool(name: str) -> Path:
     target = cached_path(tool)
     if target.exists():
         return target
-    go = _find_go()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One build per tool at a time on this machine: a second stack (another work tree, a
+    # test's own stack) waits for the first build instead of compiling the same minutes
+    # of Go beside it on a small machine.
+    with (target.parent / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.exists():
+            _build(tool, target)
+    return target
+
+
+def _build(tool: GoTool, target: Path) -> None:
     print(
         f"building {tool.name} {tool.version} from the Go module proxy into {target.parent} "
         "(once per version; minutes on a small machine)",
         file=sys.stderr,
         flush=True,
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    go = _find_go()
     partial = target.with_name(f".{tool.name}.{os.getpid()}.partial")
     try:
         result = subprocess.run(
@@ -131,7 +143,6 @@ def built_tool(name: str) -> Path:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return target
 
 
 def link_flags(tool: GoTool) -> list[str]:

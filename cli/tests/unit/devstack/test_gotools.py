@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,7 +133,28 @@ def test_building_without_go_says_how_to_get_it(
 
     with pytest.raises(StackError, match=r"install Go 1\.26"):
         gotools.built_tool("jaeger")
-    assert not any(tmp_path.rglob("jaeger*")), "no binary, whole or partial"
+    binaries = [path for path in tmp_path.rglob("*jaeger*") if path.is_file()]
+    assert not binaries, "no binary, whole or partial"
+
+
+def test_a_second_build_waits_for_the_first_and_uses_its_binary(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cached = cached_path(declared_tools()["promtool"])
+    cached.parent.mkdir(parents=True)
+    monkeypatch.setattr(gotools, "_find_go", _no_go)
+    found: list[Path] = []
+    with (cached.parent / ".build.lock").open("w") as first_build:
+        fcntl.flock(first_build, fcntl.LOCK_EX)
+        second = threading.Thread(target=lambda: found.append(gotools.built_tool("promtool")))
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive(), "the second build must wait while the first holds the lock"
+        cached.write_text("#!/bin/sh\n")  # the first build's binary lands
+    second.join(timeout=10)
+
+    assert found == [cached]
 
 
 def _no_go() -> str:

@@ -55,6 +55,8 @@ class Principal:
     client_id: str
     agency: Agency
     scopes: frozenset[str]
+    token_id: str | None = None  # the token's `jti`, for reads a token may make only once
+    expires_at: float = 0.0  # the token's `exp`, seconds since the epoch
 
     @property
     def agency_id(self) -> str:
@@ -130,7 +132,14 @@ class TokenVerifier:
         if agency is None:
             raise _unauthorised("The token's agency is not in the agency registry.")
         scopes = frozenset(str(claims.get("scope", "")).split())
-        principal = Principal(client_id=str(claims["sub"]), agency=agency, scopes=scopes)
+        jti = claims.get("jti")
+        principal = Principal(
+            client_id=str(claims["sub"]),
+            agency=agency,
+            scopes=scopes,
+            token_id=str(jti) if jti else None,
+            expires_at=float(claims["exp"]),
+        )
         return principal, float(claims["exp"])
 
 
@@ -146,6 +155,8 @@ async def authenticate(
     verifier: TokenVerifier = request.app.state.verifier
     principal = verifier.verify(credentials.credentials)
     request.state.principal = principal
+    # Each client's requests count against its agency type's rate limit (ratelimits.py).
+    request.app.state.rate_limiter.admit(principal)
     return principal
 
 

@@ -64,16 +64,29 @@ def problem_schemas() -> dict[str, Any]:
 
 
 class Problem(Exception):
-    """An error a client can act on; becomes a problem+json response."""
+    """An error a client can act on; becomes a problem+json response.
+
+    `headers` go on the response (Retry-After); `audit_as` names the outcome of the audit
+    row a refusal leaves (every 403 is audited as "denied" without saying so)."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, kind: str | None = None, **extensions: Any
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        kind: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        audit_as: str | None = None,
+        **extensions: Any,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
         self.kind = kind or title.lower().replace(" ", "-")
+        self.headers = dict(headers or {})
+        self.audit_as = audit_as or ("denied" if status == 403 else None)
         self.extensions = extensions
 
 
@@ -95,7 +108,7 @@ def problem_response(
         "request_id": request_id(),
         **problem.extensions,
     }
-    sent = dict(headers or {})
+    sent = {**problem.headers, **(headers or {})}
     if problem.status == 401:
         sent["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=sent)
@@ -201,10 +214,22 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "The journey's state does not allow it, or a duplicate is in flight",
         **PROBLEM,
     },
-    422: {"description": "Invalid body, or Idempotency-Key reused with another body", **PROBLEM},
+    413: {"description": "The body is larger than the service takes", **PROBLEM},
+    422: {
+        "description": "Invalid body, a body nested too deep or too long, or Idempotency-Key "
+        "reused with another body",
+        **PROBLEM,
+    },
+    429: {
+        "description": "Over this client's rate limit: retry after Retry-After seconds",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        },
+        **PROBLEM,
+    },
     503: {"description": "The database does not answer; retry after Retry-After", **PROBLEM},
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    **{k: v for k, v in WRITE_ERRORS.items() if k in (401, 403, 404, 422)},
+    **{k: v for k, v in WRITE_ERRORS.items() if k in (401, 403, 404, 422, 429)},
     400: {"description": "Malformed request, e.g. a cursor this API did not issue", **PROBLEM},
 }

@@ -7,23 +7,33 @@ cannot be moved to another journey). Each ciphertext is sealed with associated d
 binds it to its row, so it cannot be moved to another record either. Deleting a journey's
 key makes every ciphertext of that journey noise, backups included (crypto-shredding).
 
+Rotating the master key re-seals every journey's key, never the data (`journey keys
+rotate`, through `JourneyKeys.reseal`). Each sealed key records which master key sealed it
+(`master_key_id`, a fingerprint of the key), and a service given the previous master key as
+well opens keys sealed by either, so it keeps serving while the rotation runs.
+
 The table each service creates in its own migrations:
 
     CREATE TABLE journey_keys (
         journey_id   text        PRIMARY KEY,
         wrapped_key  bytea       NOT NULL,   -- the data key, sealed by the master key
         nonce        bytea       NOT NULL,
-        created_at   timestamptz NOT NULL DEFAULT now()
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        master_key_id text                   -- which master key sealed it; NULL: not recorded
     );
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, SecretStr
 
@@ -52,6 +62,21 @@ def key_bytes(key: SecretStr) -> bytes:
     return base64.b64decode(key.get_secret_value())
 
 
+def master_keys(current: SecretStr, previous: SecretStr | None) -> list[bytes]:
+    """A service's master keys for `JourneyKeys`: the current one first."""
+    return [key_bytes(key) for key in (current, previous) if key is not None]
+
+
+def master_key_id(master_key: bytes) -> str:
+    """A public name for a master key: a keyed hash of a constant, so it tells keys apart
+    without telling anything about them."""
+    return hmac.new(master_key, b"victim-journey master key id", hashlib.sha256).hexdigest()[:16]
+
+
+class UnknownMasterKey(Exception):
+    """A journey's key was sealed by a master key this process was not given."""
+
+
 @dataclass(frozen=True)
 class Sealed:
     nonce: bytes
@@ -68,28 +93,49 @@ def unseal(cipher: AESGCM, sealed: Sealed, associated: bytes) -> bytes:
 
 
 class JourneyKeys:
-    """The journeys' data keys in `journey_keys`, sealed by the master key."""
+    """The journeys' data keys in `journey_keys`, sealed by the master key. New keys are
+    sealed by `master_key`; keys sealed by a `previous` one open too (during a rotation)."""
 
-    def __init__(self, master_key: bytes) -> None:
-        self._master = AESGCM(master_key)
+    def __init__(self, master_key: bytes, *previous: bytes) -> None:
+        self.master_key_id = master_key_id(master_key)
+        self._masters = {master_key_id(key): AESGCM(key) for key in (master_key, *previous)}
+
+    def _seal(self, key: bytes, journey_id: str) -> Sealed:
+        return seal(self._masters[self.master_key_id], key, journey_id.encode())
+
+    def _unseal(self, row: asyncpg.Record) -> bytes:
+        journey_id, sealed_by = row["journey_id"], row["master_key_id"]
+        wrapped = Sealed(row["nonce"], row["wrapped_key"])
+        if sealed_by is not None:
+            if sealed_by not in self._masters:
+                raise UnknownMasterKey(f"journey keys sealed by master key {sealed_by}")
+            return unseal(self._masters[sealed_by], wrapped, journey_id.encode())
+        # Sealed before key ids were recorded: the master key that opens it is the one.
+        for master in self._masters.values():
+            try:
+                return unseal(master, wrapped, journey_id.encode())
+            except InvalidTag:
+                continue
+        raise UnknownMasterKey("journey keys sealed by a master key not given")
 
     async def existing(self, conn: Connection, journey_id: str) -> AESGCM | None:
         row = await conn.fetchrow(
-            "SELECT wrapped_key, nonce FROM journey_keys WHERE journey_id = $1", journey_id
+            "SELECT journey_id, wrapped_key, nonce, master_key_id FROM journey_keys "
+            "WHERE journey_id = $1",
+            journey_id,
         )
-        if row is None:
-            return None
-        wrapped = Sealed(row["nonce"], row["wrapped_key"])
-        return AESGCM(unseal(self._master, wrapped, journey_id.encode()))
+        return None if row is None else AESGCM(self._unseal(row))
 
     async def create(self, conn: Connection, journey_id: str) -> AESGCM:
         key = AESGCM.generate_key(bit_length=256)
-        wrapped = seal(self._master, key, journey_id.encode())
+        wrapped = self._seal(key, journey_id)
         await conn.execute(
-            "INSERT INTO journey_keys (journey_id, wrapped_key, nonce) VALUES ($1, $2, $3)",
+            """INSERT INTO journey_keys (journey_id, wrapped_key, nonce, master_key_id)
+               VALUES ($1, $2, $3, $4)""",
             journey_id,
             wrapped.ciphertext,
             wrapped.nonce,
+            self.master_key_id,
         )
         return AESGCM(key)
 
@@ -100,3 +146,34 @@ class JourneyKeys:
 
     async def destroy(self, conn: Connection, journey_id: str) -> None:
         await conn.execute("DELETE FROM journey_keys WHERE journey_id = $1", journey_id)
+
+    async def reseal(self, conn: Connection, *, after: str, limit: int) -> list[str]:
+        """Re-seal under the master key up to `limit` journeys' keys that another master
+        key sealed, in journey id order after `after`; the journey ids done (none: none
+        left). Run it in a transaction: the rows stay locked until it commits, so an
+        erasure waits for it rather than being undone by it."""
+        rows = await conn.fetch(
+            """SELECT journey_id, wrapped_key, nonce, master_key_id FROM journey_keys
+               WHERE journey_id > $1 AND master_key_id IS DISTINCT FROM $2
+               ORDER BY journey_id LIMIT $3 FOR UPDATE""",
+            after,
+            self.master_key_id,
+            limit,
+        )
+        resealed = [
+            (row["journey_id"], self._seal(self._unseal(row), row["journey_id"])) for row in rows
+        ]
+        await conn.executemany(
+            """UPDATE journey_keys SET wrapped_key = $2, nonce = $3, master_key_id = $4
+               WHERE journey_id = $1""",
+            [(journey, w.ciphertext, w.nonce, self.master_key_id) for journey, w in resealed],
+        )
+        return [journey for journey, _ in resealed]
+
+    async def sealed_by_others(self, conn: Connection) -> int:
+        """How many journeys' keys another master key sealed (0 once a rotation is done)."""
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM journey_keys WHERE master_key_id IS DISTINCT FROM $1",
+            self.master_key_id,
+        )
+        return count

@@ -30,7 +30,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from journey_api.agencies import AgencyRegistry
 from journey_api.audit import audit
 from journey_api.auth import TokenVerifier
+from journey_api.bodies import BodyLimits
 from journey_api.context import new_request_id
+from journey_api.headers import add_security_headers, install_docs
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import MAX_KEY_LENGTH
 from journey_api.problems import (
@@ -40,6 +42,7 @@ from journey_api.problems import (
     problem_response,
     problem_schemas,
 )
+from journey_api.ratelimits import RateLimiter
 from journey_api.records import JourneyRecords
 from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER
 from journey_platform.consumer import EventConsumer, idempotent_batch
@@ -84,6 +87,8 @@ class ApiSettings(PlatformSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The largest request body taken (413 beyond it): partner records are a few kB.
+    max_body_bytes: int = 64 * 1024
     # Demos and tests only: take the recorded time from the Simulated-Time header (clock.py).
     accept_simulated_time: bool = False
 
@@ -239,11 +244,13 @@ def create_service_app(
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # install_docs serves it, under a policy of its own
         redoc_url=None,
     )
+    app.state.rate_limiter = RateLimiter(registry)
     install_problem_handlers(app, on_problem=_audit_refusal)
-    _install_request_context(app, settings.service_name)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
+    _install_request_context(app, settings.service_name)  # outermost: sees every answer
     # The server span of each request, continuing the caller's trace (W3C traceparent);
     # health probes, polled every few seconds, would only bury the traces that matter.
     FastAPIInstrumentor.instrument_app(
@@ -252,6 +259,7 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     app.include_router(_health_router())
+    install_docs(app, title=title)
     _complete_openapi(app)
     return app
 
@@ -285,9 +293,10 @@ def _complete_openapi(app: FastAPI) -> None:
 
 
 async def _audit_refusal(request: Request, problem: Problem) -> None:
-    """A refused attempt on personal data is audited too: who tried what, on which record."""
+    """A refused attempt is audited too: who tried what, on which record, and why not
+    (denied, rate limited, a replayed token)."""
     principal = getattr(request.state, "principal", None)
-    if problem.status != 403 or principal is None:
+    if problem.audit_as is None or principal is None:
         return
     route = request.scope.get("route")
     params = request.path_params
@@ -298,7 +307,7 @@ async def _audit_refusal(request: Request, problem: Problem) -> None:
             action=f"{request.method} {getattr(route, 'path', request.url.path)}",
             journey_id=params.get("journey_id"),
             resource_id=params.get("resource_id"),
-            outcome="denied",
+            outcome=problem.audit_as,
         )
 
 
@@ -332,7 +341,9 @@ class RequestContext:
             nonlocal status, ms
             if message["type"] == "http.response.start":
                 status, ms = message["status"], (time.perf_counter() - started) * 1000
-                MutableHeaders(scope=message)["X-Request-ID"] = rid
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = rid
+                add_security_headers(headers, scope)
             await send(message)
 
         try:

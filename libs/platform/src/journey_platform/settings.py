@@ -7,9 +7,13 @@ nothing reads the environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar, Self, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The one deployment environment in which a key may keep its development default.
+DEVELOPMENT = "development"
 
 
 def find_schemas_dir(start: Path | None = None) -> Path:
@@ -47,7 +51,11 @@ class PlatformSettings(BaseSettings):
     # deployment.environment.name resource attribute on every span.
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
-    deployment_environment: str = "development"
+    deployment_environment: str = DEVELOPMENT
+    # The settings holding a key with a development default that this process uses:
+    # outside development each must come from the environment (a secret), or the process
+    # refuses to start. Each service names its own.
+    secret_keys: ClassVar[tuple[str, ...]] = ()
 
     @field_validator("pseudonym_key")
     @classmethod
@@ -55,3 +63,44 @@ class PlatformSettings(BaseSettings):
         if len(key.get_secret_value()) < 32:
             raise ValueError("pseudonym_key must be at least 32 characters")
         return key
+
+    @model_validator(mode="after")
+    def _no_development_key_outside_development(self) -> Self:
+        if self.deployment_environment == DEVELOPMENT:
+            return self
+        defaults = type(self).model_fields
+        unset = [name for name in self.secret_keys if getattr(self, name) == defaults[name].default]
+        if unset:
+            raise DevelopmentKeyRefused(
+                [name.upper() for name in unset], self.deployment_environment
+            )
+        return self
+
+
+class DevelopmentKeyRefused(Exception):
+    """A key kept its development default outside development. Not a ValueError, so that
+    pydantic lets it through as it is rather than folding it into a ValidationError."""
+
+    def __init__(self, variables: list[str], environment: str) -> None:
+        super().__init__(
+            f"DEPLOYMENT_ENVIRONMENT={environment} refuses development keys: "
+            f"set {', '.join(variables)} from a secret"
+        )
+
+
+Settings = TypeVar("Settings", bound=PlatformSettings)
+
+
+def load(settings_class: type[Settings]) -> Settings:
+    """A process's settings from its environment, or exit with one line that says what
+    to set: an operator reads why the process would not start, not a traceback."""
+    try:
+        return settings_class()
+    except DevelopmentKeyRefused as refused:
+        raise SystemExit(f"{settings_class.__name__}: {refused}") from None
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])).upper() or 'settings'}: {error['msg']}"
+            for error in invalid.errors()
+        )
+        raise SystemExit(f"{settings_class.__name__}: {problems}") from None

@@ -10,6 +10,7 @@ import signal
 import sys
 
 from analytics.config import AnalyticsSettings
+from journey_platform.settings import load
 
 
 def _sink(settings: AnalyticsSettings) -> int:
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journey-analytics", description=__doc__)
     parser.add_argument("command", choices=["serve", "sink"])
     args = parser.parse_args(argv)
-    settings = AnalyticsSettings()
+    settings = load(AnalyticsSettings)
     return _serve(settings) if args.command == "serve" else _sink(settings)
 
 

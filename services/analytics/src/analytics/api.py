@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from analytics import eventlog, exports, served
 from analytics.config import STATIC
@@ -274,26 +275,41 @@ async def export_event_log(
 
     Case ids are pseudonymised afresh for each export, timestamps are cut to the day,
     and each journey is cut to the longest beginning of its path that at least the
-    threshold of journeys share.
+    threshold of journeys share. Streamed, in constant memory for any size.
     """
-    async with snapshot(runtime) as conn:
-        log = await eventlog.get(conn, period=when, threshold=control.threshold)
-    async with runtime.pool.acquire() as conn:
-        await audit(
-            conn,
-            principal,
-            action="export:event-log",
-            journey_id=None,
-            resource_id=(
-                f"format={fmt};period={when.json()};cases={log.cases};"
-                f"truncated={log.truncated_cases};dropped={log.dropped_cases}"
-            ),
-        )
-    response = table_response("event-log", log.rows, exports.event_log_schema(), fmt)
-    response.headers["X-Truncated-Cases"] = str(log.truncated_cases)
-    response.headers["X-Dropped-Cases"] = str(log.dropped_cases)
-    response.headers["X-Dropped-Events"] = str(log.dropped_events)
-    return response
+    # Both passes read one snapshot, held open until the last row is sent (or the client
+    # goes): the background task after the response closes it.
+    held = AsyncExitStack()
+    try:
+        conn = await held.enter_async_context(snapshot(runtime))
+        prefixes = await eventlog.count(conn, when)
+        summary = prefixes.summary(control.threshold)
+        async with runtime.pool.acquire() as audit_conn:
+            await audit(
+                audit_conn,
+                principal,
+                action="export:event-log",
+                journey_id=None,
+                resource_id=(
+                    f"format={fmt};period={when.json()};cases={summary.cases};"
+                    f"truncated={summary.truncated_cases};dropped={summary.dropped_cases}"
+                ),
+            )
+    except BaseException:
+        await held.aclose()
+        raise
+    batches = eventlog.rows(conn, when, prefixes, threshold=control.threshold)
+    return StreamingResponse(
+        exports.stream(batches, exports.event_log_schema(), fmt),
+        media_type=exports.FORMATS[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="event-log.{fmt}"',
+            "X-Truncated-Cases": str(summary.truncated_cases),
+            "X-Dropped-Cases": str(summary.dropped_cases),
+            "X-Dropped-Events": str(summary.dropped_events),
+        },
+        background=BackgroundTask(held.aclose),
+    )
 
 
 @router.get(

@@ -30,4 +30,7 @@ class AnalyticsSettings(ApiSettings):
             "nrm.criminal-justice",
         ]
     )
+    # The deployment's thresholds, the processor's own file (PROCESSOR_RULE_OVERRIDES: a
+    # YAML mapping rule id -> within): what-ifs compare against what actually ran.
+    processor_rule_overrides: Path | None = None
     sink_batch_size: int = Field(default=2000, ge=1)

@@ -15,6 +15,16 @@ It is record-level, so it is made safer before it leaves:
   cost, is said with the export.
 
 Export needs the `analytics:export` scope, and every export is audited.
+
+It streams, in constant memory for any number of events (memory bounded by the number of
+distinct path beginnings, which the vocabulary of activities keeps small, not by rows):
+two passes over one database snapshot, each a server-side cursor read in batches, ordered
+by journey so one journey's trace is in hand at a time. The first counts how many
+journeys begin with each path (a trie, `Prefixes`), from which how many journeys will be
+cut or left out is known before the first row goes; the second cuts each trace and writes
+its rows as they come. Rows go out grouped by case in an order random for each export
+(by a hash of the journey id with a fresh salt, sorted by the database), so the order says
+nothing about the journeys.
 """
 
 from __future__ import annotations
@@ -22,78 +32,164 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from analytics.period import Period
 from journey_platform.db import Connection
 
 COLUMNS = ("case_id", "activity", "timestamp")
+BATCH = 5000  # rows per fetch from the cursor and per chunk written
+Trace = list[tuple[str, datetime]]  # (activity, occurred at), in time order
 
 
 @dataclass(frozen=True)
-class EventLog:
-    rows: list[dict[str, Any]]  # case_id, activity, timestamp (a UTC midnight)
+class Summary:
     cases: int  # journeys exported (whole or cut short)
     truncated_cases: int  # journeys whose rare remainder was cut
     dropped_cases: int  # journeys left out altogether (a rare first activity)
     dropped_events: int
 
 
+class Prefixes:
+    """How many journeys begin with each path: a trie of activities, a count per node."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[tuple[int, str], int] = {}  # (parent, activity) -> node
+        self.parent: list[int] = []
+        self.shared: list[int] = []  # journeys whose trace passes through the node
+        self.ends: list[int] = []  # journeys whose trace ends there
+
+    def add(self, activities: Iterable[str]) -> None:
+        node = -1
+        for activity in activities:
+            child = self.nodes.get((node, activity))
+            if child is None:
+                child = self.nodes[(node, activity)] = len(self.parent)
+                self.parent.append(node)
+                self.shared.append(0)
+                self.ends.append(0)
+            self.shared[child] += 1
+            node = child
+        if node >= 0:
+            self.ends[node] += 1
+
+    def kept(self, activities: Iterable[str], threshold: int) -> int:
+        """How many of a trace's events go out: its longest beginning that `threshold`
+        journeys share (a path unknown here, counted in another snapshot, goes nowhere)."""
+        node, keep = -1, 0
+        for activity in activities:
+            child = self.nodes.get((node, activity))
+            if child is None or self.shared[child] < threshold:
+                break
+            node, keep = child, keep + 1
+        return keep
+
+    def summary(self, threshold: int) -> Summary:
+        """What the cut will cost, from the counts alone (before any row is written)."""
+        depth: list[int] = []
+        keep: list[int] = []  # a parent is always numbered before its children
+        journeys = truncated = dropped = dropped_events = 0
+        for node, parent in enumerate(self.parent):
+            depth.append(1 + (depth[parent] if parent >= 0 else 0))
+            shared = self.shared[node] >= threshold
+            keep.append(depth[node] if shared else (keep[parent] if parent >= 0 else 0))
+            ending = self.ends[node]
+            journeys += ending
+            truncated += ending if 0 < keep[node] < depth[node] else 0
+            dropped += ending if keep[node] == 0 else 0
+            dropped_events += ending * (depth[node] - keep[node])
+        return Summary(journeys - dropped, truncated, dropped, dropped_events)
+
+
+def case_rows(
+    journey_id: str, trace: Trace, prefixes: Prefixes, *, threshold: int, key: bytes
+) -> list[dict[str, Any]]:
+    """A journey's rows: a fresh pseudonym, its trace cut, each time cut to the day."""
+    keep = prefixes.kept((activity for activity, _ in trace), threshold)
+    case_id = hmac.new(key, journey_id.encode(), hashlib.sha256).hexdigest()[:20]
+    return [
+        {
+            "case_id": case_id,
+            "activity": activity,
+            "timestamp": at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+        }
+        for activity, at in trace[:keep]
+    ]
+
+
 def build(
     events: Sequence[tuple[str, str, datetime]], *, threshold: int, key: bytes | None = None
-) -> EventLog:
-    """(journey id, activity, occurred at), ordered by journey then time -> the export."""
+) -> tuple[list[dict[str, Any]], Summary]:
+    """(journey id, activity, occurred at), ordered by journey then time -> the export, in
+    memory (what `rows` streams from the database)."""
     key = key or secrets.token_bytes(32)
-    traces: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-    for journey_id, activity, occurred_at in events:
-        traces[journey_id].append((activity, occurred_at))
-    # How many journeys begin with each path: a trie of activities, one count per node.
-    nodes: dict[tuple[int, str], int] = {}
-    shared: list[int] = []
-    paths: dict[str, list[int]] = {}
-    for journey_id, trace in traces.items():
-        node, path = -1, []
-        for activity, _ in trace:
-            node = nodes.setdefault((node, activity), len(nodes))
-            if node == len(shared):
-                shared.append(0)
-            shared[node] += 1
-            path.append(node)
-        paths[journey_id] = path
-    rows, truncated, dropped = [], 0, 0
-    for journey_id, trace in traces.items():
-        keep = sum(1 for node in paths[journey_id] if shared[node] >= threshold)
-        truncated += 0 < keep < len(trace)
-        dropped += keep == 0
-        case_id = hmac.new(key, journey_id.encode(), hashlib.sha256).hexdigest()[:20]
-        for activity, occurred_at in trace[:keep]:
-            day = occurred_at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            rows.append({"case_id": case_id, "activity": activity, "timestamp": day})
-    # Sorted by case id (random per export) so row order says nothing about the journeys.
+    traces = [(j, [(a, t) for _, a, t in group]) for j, group in groupby(events, lambda e: e[0])]
+    prefixes = Prefixes()
+    for _, trace in traces:
+        prefixes.add(activity for activity, _ in trace)
+    rows = [
+        row
+        for journey_id, trace in traces
+        for row in case_rows(journey_id, trace, prefixes, threshold=threshold, key=key)
+    ]
     rows.sort(key=lambda r: str(r["case_id"]))
-    return EventLog(
-        rows=rows,
-        cases=len(traces) - dropped,
-        truncated_cases=truncated,
-        dropped_cases=dropped,
-        dropped_events=len(events) - len(rows),
-    )
+    return rows, prefixes.summary(threshold)
 
 
-async def fetch(conn: Connection, period: Period) -> list[tuple[str, str, datetime]]:
+def _query(period: Period, *, salted: bool) -> tuple[str, list[Any]]:
+    """The period's events by journey; salted: the journeys in a random order, by the hash
+    of their id with a salt given as the last parameter."""
     where, parameters = period.where("o.referred_at", 1)
+    order = f"md5(${len(parameters) + 1} || e.journey_id), " if salted else ""
     join = "" if where == "true" else "JOIN journey_outcomes o USING (journey_id)"
-    rows = await conn.fetch(
+    return (
         f"""SELECT e.journey_id, e.activity, e.occurred_at FROM journey_events e {join}
-            WHERE {where} ORDER BY e.journey_id, e.occurred_at, e.event_id""",  # noqa: S608
-        *parameters,
+            WHERE {where} ORDER BY {order}e.journey_id, e.occurred_at, e.event_id""",  # noqa: S608
+        parameters,
     )
-    return [(r["journey_id"], r["activity"], r["occurred_at"]) for r in rows]
 
 
-async def get(conn: Connection, *, period: Period, threshold: int) -> EventLog:
-    return build(await fetch(conn, period), threshold=threshold)
+async def _traces(
+    conn: Connection, query: str, parameters: Sequence[Any]
+) -> AsyncIterator[tuple[str, Trace]]:
+    """One journey's trace at a time, from a server-side cursor (inside a transaction)."""
+    journey_id: str | None = None
+    trace: Trace = []
+    async for row in conn.cursor(query, *parameters, prefetch=BATCH):
+        if row["journey_id"] != journey_id:
+            if journey_id is not None:
+                yield journey_id, trace
+            journey_id, trace = row["journey_id"], []
+        trace.append((row["activity"], row["occurred_at"]))
+    if journey_id is not None:
+        yield journey_id, trace
+
+
+async def count(conn: Connection, period: Period) -> Prefixes:
+    """The first pass: how many journeys begin with each path."""
+    prefixes = Prefixes()
+    query, parameters = _query(period, salted=False)
+    async for _, trace in _traces(conn, query, parameters):
+        prefixes.add(activity for activity, _ in trace)
+    return prefixes
+
+
+async def rows(
+    conn: Connection, period: Period, prefixes: Prefixes, *, threshold: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The second pass, on the snapshot the first counted: the rows in batches, by case in
+    a random order, with case ids keyed afresh (the key is never kept)."""
+    key, salt = secrets.token_bytes(32), secrets.token_hex(16)
+    query, parameters = _query(period, salted=True)
+    batch: list[dict[str, Any]] = []
+    async for journey_id, trace in _traces(conn, query, [*parameters, salt]):
+        batch += case_rows(journey_id, trace, prefixes, threshold=threshold, key=key)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

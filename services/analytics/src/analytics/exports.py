@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -119,3 +119,54 @@ def render(
         pq.write_table(table, sink)
         return sink.getvalue()
     raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+
+
+class _Drain:
+    """A write-only file for pyarrow that hands over what was written so far and keeps
+    only its length (pyarrow asks where it is, to note where each row group starts)."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        self.written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.written
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+async def stream(
+    batches: AsyncIterator[Sequence[Row]], columns: Mapping[str, Any], fmt: str
+) -> AsyncIterator[bytes]:
+    """Batches of rows as CSV or Parquet, a chunk per batch (Parquet: a row group each),
+    holding one batch at a time. For tables whose cells are never hidden."""
+    if fmt == "csv":
+        yield render([], columns, "csv")
+        async for batch in batches:
+            yield render(batch, columns, "csv").split(b"\n", 1)[1]
+        return
+    if fmt != "parquet":
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    schema = pa.schema(list(columns.items()))
+    drain = _Drain()
+    with pq.ParquetWriter(pa.PythonFile(drain, mode="w"), schema) as writer:
+        async for batch in batches:
+            writer.write_table(pa.Table.from_pylist(list(batch), schema))
+            yield drain.take()
+    yield drain.take()  # the footer

@@ -5,10 +5,11 @@ The sink that fills its database runs as its own process (`journey-analytics sin
 
 from __future__ import annotations
 
+import yaml
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from analytics import nrm_api
+from analytics import ctdc_api, nrm_api, whatif_api
 from analytics.api import pages_router, router
 from analytics.config import MIGRATIONS, STATIC, AnalyticsSettings
 from analytics.structure import RuleStructure
@@ -28,11 +29,24 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
         "funnel from referral to conviction, drop-offs by rule, stage and profile, and time "
         "to decisions and through support, all under statistical disclosure control (counts "
         f"below {settings.analytics_disclosure_threshold} are null). Analysts only.",
-        routers=[router, nrm_api.router, pages_router()],
+        routers=[
+            router,
+            nrm_api.router,
+            whatif_api.router,
+            ctdc_api.router,
+            pages_router(),
+        ],
         migrations=MIGRATIONS,
     )
     app.state.disclosure_threshold = settings.analytics_disclosure_threshold
     app.state.rule_structure = RuleStructure.load(contracts)
+    overrides = settings.processor_rule_overrides
+    app.state.whatif = whatif_api.WhatIfSetup(
+        settings.kafka_bootstrap_servers,
+        contracts,
+        (yaml.safe_load(overrides.read_text()) or {}) if overrides else {},
+    )
+    app.state.whatif.expectations()  # a deployment's thresholds are checked at start
     # The dashboard's page, script and styles: no data, they call the API with the
     # analyst's token.
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")

@@ -8,7 +8,7 @@ is zero by construction (a structural zero, such as a rule nothing resolves).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -141,3 +141,61 @@ class NrmStatistics(BaseModel):
     median_days_referral_to_conclusive_grounds: NrmMedian
     labels: dict[str, str] = LABELS
     differ: list[str] = Field(description="table:group of every row outside the tolerance")
+
+
+class Within(BaseModel):
+    """A rule's deadline: one or more of hours, days and working days (England and Wales's
+    bank holidays, or the nation's), as in the rules catalogue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hours: int | None = Field(None, gt=0)
+    days: int | None = Field(None, gt=0)
+    working_days: int | None = Field(None, gt=0)
+
+
+class WhatIfRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    overrides: dict[str, Within] = Field(
+        min_length=1,
+        description="Rule id -> its deadline under the what-if, e.g. "
+        '{"reasonable-grounds-overdue": {"working_days": 10}}; only the expectation rules '
+        "of the catalogue (GET /v1/whatif/rules) take one",
+    )
+    until: datetime | None = Field(
+        None, description="Replay the clock up to this time (default: its last tick)"
+    )
+
+
+class WhatIfRule(BaseModel):
+    rule_id: str
+    actual: int | None = Field(description="Flags actually raised; null if suppressed")
+    whatif: int | None = Field(description="Flags raised under the override")
+    added: int | None = Field(description="Raised under the override, not actually")
+    removed: int | None = Field(description="Actually raised, not under the override")
+    earlier: int | None = Field(description="Raised under both, due earlier under the override")
+    later: int | None = Field(description="Raised under both, due later under the override")
+    whatif_resolved: int | None = Field(description="Raised and resolved under the override")
+
+
+class WhatIfTiming(BaseModel):
+    read_seconds: float = Field(description="Reading the history from the topics")
+    replay_seconds: float = Field(description="Replaying it through the processor's core")
+
+
+class WhatIf(BaseModel):
+    period: PeriodOut
+    threshold: int
+    overrides: dict[str, dict[str, int]]
+    rules: list[WhatIfRule]
+    journeys_affected: int | None = Field(description="Journeys with any flag that differs")
+    labels: dict[str, str] = LABELS
+    timing: WhatIfTiming
+
+
+class WhatIfThreshold(BaseModel):
+    rule_id: str
+    title: str
+    stage: str
+    deployed: dict[str, int] = Field(description="The deadline the deployment runs")

@@ -15,7 +15,7 @@ added and removed counts, which follow from each other, never one hidden alone).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from journey_platform.envelope import Event
 from journey_processor.core.events import JourneyEvent
 from journey_processor.core.processor import JourneyProcessor
 from journey_processor.core.rulebook import RuleBook
+from journey_processor.core.rules.catalogue import Within
 
 FlagKey = tuple[str, str, str]  # journey, rule, the event that started it
 COUNTS = ("actual", "whatif", "added", "removed", "earlier", "later", "whatif_resolved")
@@ -55,10 +56,8 @@ def flags_of(events: Iterable[Event]) -> dict[FlagKey, FlagState]:
     }
 
 
-def replay(
-    events: Sequence[Event], ticks: Sequence[datetime], book: RuleBook
-) -> dict[FlagKey, FlagState]:
-    """The flags the processor's core raises over this history, under `book`."""
+def run_core(events: Sequence[Event], ticks: Sequence[datetime], book: RuleBook) -> list[Event]:
+    """Everything the processor's core publishes over this history, under `book`."""
     core = JourneyProcessor(book, lambda _partition, _key: None)
     core.assign(0, [])  # one partition: a replay holds every journey at once
     merged: list[tuple[datetime, int, Event | datetime]] = [(e.recorded_time, 0, e) for e in events]
@@ -73,7 +72,14 @@ def replay(
             published += core.apply(0, item.subject, journey_event, None)
         else:
             published += core.tick(0, item)
-    return flags_of(published)
+    return published
+
+
+def replay(
+    events: Sequence[Event], ticks: Sequence[datetime], book: RuleBook
+) -> dict[FlagKey, FlagState]:
+    """The flags the processor's core raises over this history, under `book`."""
+    return flags_of(run_core(events, ticks, book))
 
 
 @dataclass
@@ -114,16 +120,41 @@ def _change(was: FlagState | None, now: FlagState | None) -> str | None:
     return None
 
 
-def answer(rules: Mapping[str, RuleDifference], *, threshold: int) -> dict[str, Any]:
+def one_way(deployed: Within, whatif: Within) -> frozenset[str]:
+    """The differences a new deadline cannot make, by construction. An expectation flag
+    is raised when the expected event has not come by the deadline: with a longer one
+    (in the same unit), every flag it raises the shorter one raised too, and no flag falls
+    due earlier; with a shorter one, the reverse. Mixed units are not compared."""
+    before = {unit: amount for unit, amount in asdict(deployed).items() if amount}
+    after = {unit: amount for unit, amount in asdict(whatif).items() if amount}
+    if before.keys() != after.keys() or len(before) != 1:
+        return frozenset()
+    [unit] = before
+    if after[unit] >= before[unit]:
+        return frozenset(
+            {"added", "earlier"} | ({"removed", "later"} if after == before else set())
+        )
+    return frozenset({"removed", "later"})
+
+
+def answer(
+    rules: Mapping[str, RuleDifference],
+    *,
+    threshold: int,
+    structural: Mapping[str, frozenset[str]] | None = None,
+) -> dict[str, Any]:
     """The what-if JSON, disclosure-controlled: counts under the threshold hidden (zeros
-    too), and among the linked counts of a rule never exactly one hidden."""
+    too, except the zeros by construction in `structural`, per rule: see `one_way`), and
+    among the linked counts of a rule never exactly one unknown hidden."""
     rows = []
     for rule_id in sorted(rules):
         counts = rules[rule_id].counts
-        shown = {name: suppress(counts[name], threshold) for name in COUNTS}
+        # A declared zero that is not zero is treated as any count.
+        zeros = {name for name in (structural or {}).get(rule_id, ()) if counts[name] == 0}
+        shown = {name: 0 if name in zeros else suppress(counts[name], threshold) for name in COUNTS}
         hidden = [name for name in LINKED if shown[name] is None]
-        if len(hidden) == 1:
-            visible = [name for name in LINKED if shown[name] is not None]
+        visible = [name for name in LINKED if shown[name] is not None and name not in zeros]
+        if len(hidden) == 1 and visible:
             shown[min(visible, key=lambda name: counts[name])] = None
         rows.append({"rule_id": rule_id, **shown})
     affected = set().union(*(r.journeys for r in rules.values())) if rules else set()

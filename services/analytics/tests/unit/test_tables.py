@@ -126,17 +126,17 @@ def test_the_event_log_cuts_rare_paths_and_repseudonymises_per_export() -> None:
     ]
     # Begins where nobody else did: left out altogether.
     events += [("jny_alone", "uk.nrm.duty-to-notify.reported", t)]
-    first = build(events, threshold=10, key=b"k" * 32)
-    second = build(events, threshold=10, key=b"x" * 32)
-    assert (first.cases, first.truncated_cases, first.dropped_cases) == (13, 1, 1)
-    assert first.dropped_events == 2
-    assert len(first.rows) == 24 + 1
-    activities = [r["activity"] for r in first.rows]
+    first, summary = build(events, threshold=10, key=b"k" * 32)
+    second, _ = build(events, threshold=10, key=b"x" * 32)
+    assert (summary.cases, summary.truncated_cases, summary.dropped_cases) == (13, 1, 1)
+    assert summary.dropped_events == 2
+    assert len(first) == 24 + 1
+    activities = [r["activity"] for r in first]
     assert "uk.nrm.immigration-detention.entered" not in activities
     assert "uk.nrm.duty-to-notify.reported" not in activities
-    assert not {r["case_id"] for r in first.rows} & {r["case_id"] for r in second.rows}
-    assert all(not r["case_id"].startswith("jny_") for r in first.rows)
-    assert {r["timestamp"] for r in first.rows} == {
+    assert not {r["case_id"] for r in first} & {r["case_id"] for r in second}
+    assert all(not r["case_id"].startswith("jny_") for r in first)
+    assert {r["timestamp"] for r in first} == {
         datetime(2025, 3, 3, tzinfo=UTC),
         datetime(2025, 3, 4, tzinfo=UTC),
     }

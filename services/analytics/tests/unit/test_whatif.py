@@ -7,14 +7,14 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analytics.whatif import answer, differences, flags_of, replay
+from analytics.whatif import RuleDifference, answer, differences, flags_of, one_way, replay
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from journey_platform.settings import find_schemas_dir
 from journey_processor.core.events import JourneyEvent
 from journey_processor.core.processor import JourneyProcessor
 from journey_processor.core.rulebook import RuleBook
-from journey_processor.core.rules.catalogue import load
+from journey_processor.core.rules.catalogue import Within, load
 from journey_processor.testing.replay import replay_order
 from journey_simulator.eventlog import generate
 
@@ -118,3 +118,29 @@ def test_the_deployed_thresholds_replay_to_exactly_what_was_flagged() -> None:
             changed[f"{rule_id}:{name}"] += found.counts[name]
         assert found.counts["actual"] == found.counts["whatif"], rule_id
     assert sum(changed.values()) == 0, {k: v for k, v in changed.items() if v}
+
+
+def test_a_deadline_moved_one_way_cannot_make_some_differences() -> None:
+    assert one_way(Within(working_days=5), Within(working_days=10)) == {"added", "earlier"}
+    assert one_way(Within(days=30), Within(days=14)) == {"removed", "later"}
+    assert one_way(Within(hours=48), Within(hours=48)) == {"added", "removed", "earlier", "later"}
+    assert one_way(Within(hours=48), Within(days=3)) == frozenset()  # units not compared
+
+
+def test_zeros_by_construction_are_shown_and_free_the_counts_they_protected() -> None:
+    # The Reasonable Grounds deadline at 10 working days on a 2,000-journey cohort.
+    counts = {"actual": 612, "whatif": 352, "added": 0, "removed": 260, "earlier": 0,
+              "later": 352, "whatif_resolved": 321}  # fmt: skip
+    rules = {"reasonable-grounds-overdue": RuleDifference(counts, {"journey-1"})}
+    lengthened = {"reasonable-grounds-overdue": frozenset({"added", "earlier"})}
+
+    plain = answer(rules, threshold=10)["rules"][0]
+    known = answer(rules, threshold=10, structural=lengthened)["rules"][0]
+
+    # Without: the added 0 is hidden, and 260 removed with it (it would give the 0 away).
+    assert (plain["added"], plain["removed"]) == (None, None)
+    assert {k: known[k] for k in counts} == counts
+    # A declared zero that is not zero is hidden like any small count.
+    rules["reasonable-grounds-overdue"].counts["added"] = 3
+    wrong = answer(rules, threshold=10, structural=lengthened)["rules"][0]
+    assert wrong["added"] is None and wrong["earlier"] == 0

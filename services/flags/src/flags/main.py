@@ -26,7 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: FlagsSettings) -> FastAPI:
     contracts = Contracts.load(settings.schemas_dir)
     registry = AgencyRegistry.load(settings.agency_registry_path)
-    notes = Acknowledgements(settings.notes_key())
+    notes = Acknowledgements(*settings.notes_keys())
     shown = Shown(
         load_rules(settings.rules_catalogue_path),
         {

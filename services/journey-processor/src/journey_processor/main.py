@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 
 from journey_platform.logs import configure_logging
+from journey_platform.settings import load
 from journey_platform.telemetry import start_telemetry
 from journey_processor.settings import ProcessorSettings
 
@@ -22,7 +23,7 @@ GC_THRESHOLDS = (100_000, 50, 1000)
 
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
-    settings = ProcessorSettings()
+    settings = load(ProcessorSettings)
     configure_logging(settings.service_name, settings.log_level)
     start_telemetry(settings)
     if settings.processor_engine == "faust":

@@ -43,7 +43,11 @@ class ProcessorSettings(PlatformSettings):
     # faust engine: rocksdb:// in production (state on disk, rocksdict); memory:// in tests.
     processor_store: str = "rocksdb://"
     processor_data_dir: Path = Path("processor-data")
-    processor_worker_port: int = 6066  # faust engine: its web port (the web is off)
+    # faust engine: its own web server (faust's pages; metrics are on METRICS_PORT). Off
+    # unless a port is given, so that workers and benchmarks share a machine; when on, it
+    # listens on this address only, loopback unless a deployment says otherwise.
+    processor_web_port: int = 0
+    processor_web_host: str = "127.0.0.1"
     processor_standby_replicas: int = 1  # faust engine: warm copies of other workers' tables
     # How soon the group notices a worker that died without saying goodbye (SIGKILL, a
     # lost node): its partitions wait this long before another worker takes them.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from journey_api.service import serve
+from journey_platform.settings import load
 from prosecution.config import ProsecutionSettings
 from prosecution.main import create_app
 
 if __name__ == "__main__":
-    settings = ProsecutionSettings()
+    settings = load(ProsecutionSettings)
     serve(create_app(settings), settings)

@@ -23,8 +23,8 @@ class Erased(Exception):
 
 
 class IdentityVault:
-    def __init__(self, master_key: bytes) -> None:
-        self._keys = JourneyKeys(master_key)
+    def __init__(self, master_key: bytes, *previous: bytes) -> None:
+        self._keys = JourneyKeys(master_key, *previous)
 
     async def _journey_key(self, conn: Connection, journey_id: str, *, create: bool) -> AESGCM:
         key = await self._keys.existing(conn, journey_id)

@@ -27,7 +27,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: ReferralSettings) -> FastAPI:
     contracts = Contracts.load(settings.schemas_dir)
     registry = AgencyRegistry.load(settings.agency_registry_path)
-    vault = IdentityVault(settings.master_key())
+    vault = IdentityVault(*settings.master_keys())
     pseudonyms = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     return create_service_app(
         settings=settings,

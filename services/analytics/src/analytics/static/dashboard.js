@@ -293,6 +293,98 @@
     }
   }
 
+  // What-if: the rules a deadline can be changed for, then one replay per submission.
+  const WHATIF_FIELDS = [
+    "actual", "whatif", "added", "removed", "earlier", "later", "whatif_resolved",
+  ];
+  const UNITS = { working_days: "working days", days: "days", hours: "hours" };
+  let deployed = {};
+
+  const deadline = (within) =>
+    Object.entries(within)
+      .map(([unit, amount]) => `${amount} ${UNITS[unit] ?? unit}`)
+      .join(" + ");
+
+  function showDeployed() {
+    const within = deployed[byId("whatif-rule").value];
+    byId("whatif-deployed").textContent = within ? `deployed: ${deadline(within)}` : "";
+  }
+
+  async function loadWhatIfRules() {
+    try {
+      const rules = await getJSON("v1/whatif/rules");
+      deployed = Object.fromEntries(rules.map((rule) => [rule.rule_id, rule.deployed]));
+      byId("whatif-rule").replaceChildren(
+        ...rules.map((rule) => text("option", rule.title, { value: rule.rule_id })),
+      );
+      showDeployed();
+    } catch (error) {
+      byId("whatif-status").textContent = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  async function postWhatIf(path, body) {
+    const response = await fetch(api(path), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      cache: "no-store",
+      credentials: "omit",
+    });
+    const answer = await response.json();
+    // A problem+json says what is allowed: show its detail, not just the status.
+    if (!response.ok) throw new Error(answer.detail ?? `${path} failed (HTTP ${response.status})`);
+    return answer;
+  }
+
+  function whatIfRow(row, labels) {
+    const element = document.createElement("tr");
+    element.dataset.testid = `whatif-row-${row.rule_id}`;
+    element.append(text("th", row.rule_id, { scope: "row" }));
+    for (const field of WHATIF_FIELDS) {
+      const testid = `whatif-${field}-${row.rule_id}`;
+      element.append(cell("td", testid, row[field], "count", labels[field]));
+    }
+    return element;
+  }
+
+  async function runWhatIf() {
+    const form = byId("whatif-form");
+    const status = byId("whatif-status");
+    delete form.dataset.ready;
+    delete form.dataset.failed;
+    status.textContent = "Replaying…";
+    const query = new URLSearchParams();
+    for (const [name, id] of [["from", "whatif-from"], ["to", "whatif-to"]]) {
+      if (byId(id).value) query.set(name, byId(id).value);
+    }
+    const until = byId("whatif-until").value;
+    const within = { [byId("whatif-unit").value]: Number(byId("whatif-amount").value) };
+    const body = {
+      overrides: { [byId("whatif-rule").value]: within },
+      ...(until ? { until: `${until}T00:00:00Z` } : {}),
+    };
+    try {
+      const answer = await postWhatIf(`v1/whatif?${query}`, body);
+      const table = document.querySelector('[data-testid="table-whatif"]');
+      const rows = answer.rules.map((row) => whatIfRow(row, answer.labels));
+      table.tBodies[0].replaceChildren(...rows);
+      fill(
+        table.querySelector("[data-whatif-affected]"),
+        "whatif-journeys_affected",
+        answer.journeys_affected,
+        "count",
+        answer.labels.journeys_affected,
+      );
+      const seconds = answer.timing.read_seconds + answer.timing.replay_seconds;
+      status.textContent = `Replayed in ${days.format(seconds)} s`;
+      form.dataset.ready = "true";
+    } catch (error) {
+      status.textContent = error instanceof Error ? error.message : String(error);
+      form.dataset.failed = "true";
+    }
+  }
+
   function fail(error) {
     const message = error instanceof Error ? error.message : String(error);
     const box = byId("error");
@@ -338,6 +430,7 @@
       byId("status").textContent = "";
       // The panel says its own failure (a quarter with no data is no reason to fail all).
       await loadNrm(byId("nrm-quarter").value);
+      await loadWhatIfRules();
       document.body.dataset.ready = "true";
     } catch (error) {
       fail(error);
@@ -367,6 +460,11 @@
     byId("nrm-form").addEventListener("submit", (event) => {
       event.preventDefault();
       if (token) loadNrm(byId("nrm-quarter").value.trim());
+    });
+    byId("whatif-rule").addEventListener("change", showDeployed);
+    byId("whatif-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (token) runWhatIf();
     });
     if (token) load();
     else {

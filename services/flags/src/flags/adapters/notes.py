@@ -30,8 +30,8 @@ def _bound_to(journey_id: str, acknowledgement_id: uuid.UUID) -> bytes:
 
 
 class Acknowledgements:
-    def __init__(self, master_key: bytes) -> None:
-        self._keys = JourneyKeys(master_key)
+    def __init__(self, master_key: bytes, *previous: bytes) -> None:
+        self._keys = JourneyKeys(master_key, *previous)
 
     async def add(self, conn: Connection, ack: Acknowledgement, note: str | None) -> None:
         sealed: Sealed | None = None

@@ -6,6 +6,8 @@ that they can be built (and tested) without the rest of the flags service.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import model_validator
 
 from journey_api.sealing import DEVELOPMENT_MASTER_KEY, MasterKey, key_bytes
@@ -13,6 +15,7 @@ from journey_platform.settings import PlatformSettings
 
 
 class WebhookSettings(PlatformSettings):
+    secret_keys: ClassVar[tuple[str, ...]] = ("webhook_master_key",)
     # Plain http is refused, except to a loopback address in development (the demo's
     # receiver) or where this is set explicitly (a test rig). Never in production.
     webhook_allow_loopback_http: bool = False

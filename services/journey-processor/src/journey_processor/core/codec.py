@@ -41,7 +41,9 @@ def _uuid_text(raw: bytes) -> str:
 
 def uuid5(namespace: uuid.UUID, name: str) -> str:
     """str(uuid.uuid5(namespace, name)), without building UUID objects on the hot path."""
-    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode()).digest()[:16])  # noqa: S324 - RFC 4122 name-based ids
+    # RFC 4122 name-based ids are SHA-1 by definition: an identifier, not a protection.
+    sha1 = hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False)
+    digest = bytearray(sha1.digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
     return _uuid_text(bytes(digest))

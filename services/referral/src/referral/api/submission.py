@@ -27,6 +27,7 @@ from journey_api.idempotency import request_hash, respond_once
 from journey_api.models import Command, JourneyId, RecordOut
 from journey_api.problems import PROBLEM, READ_ERRORS, WRITE_ERRORS, Problem, not_found
 from journey_api.reads import visible
+from journey_api.replay import spend_token
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
@@ -172,6 +173,8 @@ def submission_router(
         )
         runtime = request.app.state.runtime
         async with runtime.pool.acquire() as conn:
+            # Each token reads identifying details once: a copied token cannot read again.
+            await spend_token(conn, principal)
             resource = await runtime.records.resource(conn, resource_id, "referral")
             await visible(
                 conn,
@@ -256,6 +259,8 @@ def submission_router(
         response_model=IdentityOut,
         operation_id="get_referral_identity",
         summary="Read the person's identifying details (audited).",
+        description="A token may read identifying details once: its `jti` is spent, and "
+        "a second read with it is refused (401, token-replayed). Ask for a token per read.",
         responses={
             **READ_ERRORS,
             410: {"description": "Erased", **PROBLEM},

@@ -185,8 +185,10 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
         producer_linger=0.005,
         broker_session_timeout=settings.processor_session_timeout_seconds,
         broker_heartbeat_interval=min(3.0, settings.processor_session_timeout_seconds / 3),
-        web_port=settings.processor_worker_port,
-        web_enabled=False,
+        web_enabled=bool(settings.processor_web_port),
+        web_port=settings.processor_web_port or 6066,
+        web_bind=settings.processor_web_host,
+        web_host=settings.processor_web_host,
     )
     source = _raw_topic(app, *sources)
     sinks = {name: _raw_topic(app, name) for name in ("journey.dropoffs", "journey.outcomes")}
@@ -266,8 +268,18 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
     return app
 
 
+def worker_arguments(settings: ProcessorSettings) -> list[str]:
+    """The `faust worker` command line. faust's own defaults would turn the web server on,
+    on 0.0.0.0:6066, whatever the app says: every web option is given here."""
+    level = {"WARNING": "warn", "CRITICAL": "crit"}.get(settings.log_level.upper())
+    arguments = ["worker", "--loglevel", level or settings.log_level.lower()]
+    if not settings.processor_web_port:
+        return [*arguments, "--without-web"]
+    host, port = settings.processor_web_host, str(settings.processor_web_port)
+    return [*arguments, "--with-web", "--web-bind", host, "--web-host", host, "--web-port", port]
+
+
 def run(settings: ProcessorSettings) -> None:
     """Run a faust worker until it is stopped (faust reads its own options from argv)."""
-    level = {"WARNING": "warn", "CRITICAL": "crit"}.get(settings.log_level.upper())
-    sys.argv = [sys.argv[0], "worker", "--loglevel", level or settings.log_level.lower()]
+    sys.argv = [sys.argv[0], *worker_arguments(settings)]
     create_app(settings).main()
