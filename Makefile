@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser container-tools run test test-deploy test-containers images lint audit format schemas-check bench bench-processor devstack-up devstack-down devstack-status
+.PHONY: install browser container-tools run test test-faults test-deploy test-containers images lint audit format schemas-check bench bench-processor devstack-up devstack-down devstack-status
 
 install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
@@ -19,6 +19,9 @@ browser:  ## Debian's Chromium, which the dashboard test drives headless (needs 
 
 test: install browser  ## unit, contract and integration tests on a real Kafka, PostgreSQL, Jaeger and Prometheus
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest
+
+test-faults: install  ## the whole system under a simulated load, one fault per scenario (tests/faults, FAULTS_ARGS="-k kafka")
+	$(RUN) journey devstack run -- $(UV) run --frozen pytest -m faults tests/faults $(FAULTS_ARGS)
 
 container-tools:  ## podman, buildah, runc and debootstrap from Debian, for the images and the compose stack (needs root or sudo)
 	@command -v podman >/dev/null && command -v buildah >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || { apt-get install -y -q podman buildah runc debootstrap || { apt-get update -q && apt-get install -y -q podman buildah runc debootstrap; }; }

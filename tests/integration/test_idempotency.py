@@ -104,13 +104,14 @@ async def test_a_concurrent_duplicate_is_409_while_the_first_is_in_flight(
             client.post("/v1/referrals", json=body, headers=_police(tokens, key))
         )
         deadline = time.monotonic() + 20
-        while True:  # until the first request's claim is visible
-            claimed = await blocker.fetchval(
-                "SELECT count(*) FROM idempotency_keys WHERE idempotency_key = $1", key
+        while True:  # until the first request, its key claimed, waits for the table
+            waiting = await blocker.fetchval(
+                """SELECT count(*) FROM pg_locks
+                   WHERE relation = 'journey_records'::regclass AND NOT granted"""
             )
-            if claimed:
+            if waiting:
                 break
-            assert time.monotonic() < deadline, "the first request never claimed its key"
+            assert time.monotonic() < deadline, "the first request never reached the table"
             await asyncio.sleep(0.02)
         duplicate = await client.post("/v1/referrals", json=body, headers=_police(tokens, key))
         await transaction.rollback()

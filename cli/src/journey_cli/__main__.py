@@ -182,6 +182,13 @@ def _report(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _analytics(args: argparse.Namespace) -> int:
+    from analytics.rebuild import run
+
+    stack = Stack.from_environment()
+    return run(args, database_url=stack.database_url, bootstrap_servers=stack.bootstrap_servers)
+
+
 def _export(args: argparse.Namespace) -> int:
     from analytics.ctdc_cli import run
 
@@ -248,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
 
     add_report_arguments(report)
     report.set_defaults(func=_report)
+    analytics = commands.add_parser(
+        "analytics", help="rebuild the analytics tables from the topics (into a scratch database)"
+    )
+    from analytics.rebuild import add_arguments as add_analytics_arguments
+
+    add_analytics_arguments(analytics)
+    analytics.set_defaults(func=_analytics)
     whatif = commands.add_parser(
         "whatif", help="replay the stored history under other rule thresholds, and compare"
     )

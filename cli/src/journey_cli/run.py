@@ -69,6 +69,34 @@ CONTRACTS = Contracts.load(find_schemas_dir())
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """Where one set of the system's processes listens and what its parts are called.
+
+    `journey run` uses the defaults: the ports above, which its report prints. Another
+    deployment on the same stack (the fault suite starts one per scenario) shifts every
+    port by `port_offset` and suffixes its databases, consumer groups, processor
+    application id and state folder with `name`, so it neither collides with a run nor
+    reads what an earlier deployment left in its databases."""
+
+    port_offset: int = 0
+    name: str = ""
+
+    def http_port(self, process: str) -> int:
+        return {**SERVICES, "analytics": ANALYTICS_PORT}[process] + self.port_offset
+
+    def url(self, process: str) -> str:
+        return f"http://127.0.0.1:{self.http_port(process)}"
+
+    def metrics_port(self, process: str) -> int | None:
+        port = METRICS_PORTS.get(process)
+        return None if port is None else port + self.port_offset
+
+    def named(self, part: str, separator: str = "-") -> str:
+        """A database, consumer group prefix or folder of this deployment."""
+        return f"{part}{separator}{self.name}" if self.name else part
+
+
+@dataclass(frozen=True)
 class Cohort:
     journeys: int
     seed: int
@@ -101,13 +129,17 @@ def _interrupt(*_: object) -> None:
 class System:
     """The processes of one run: started with their logs in .devstack/services/."""
 
-    def __init__(self, stack: Stack, signer: DevelopmentSigner) -> None:
+    def __init__(
+        self, stack: Stack, signer: DevelopmentSigner, deployment: Deployment | None = None
+    ) -> None:
         self.stack = stack
+        self.deployment = deployment or Deployment()
         self.logs = stack.root / "services"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.base = stack.database_url.rsplit("/", 1)[0]
         self.jwks = signer.jwks_file
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._commands: dict[str, tuple[str, tuple[str, ...], Mapping[str, str]]] = {}
         self._log_files: list[IO[bytes]] = []
 
     def environment(self, **extra: str) -> dict[str, str]:
@@ -115,10 +147,12 @@ class System:
 
     def start(self, name: str, module: str, *args: str, env: Mapping[str, str]) -> None:
         """Start one process, serving its metrics on its port (if it has one in
-        METRICS_PORTS), which Prometheus scrapes."""
-        log = (self.logs / f"{name}.log").open("ab")
+        METRICS_PORTS), which Prometheus scrapes; a process started again (after a fault)
+        appends to the same log."""
+        log = (self.logs / f"{self.deployment.named(name)}.log").open("ab")
         self._log_files.append(log)
-        port = METRICS_PORTS.get(name)
+        self._commands[name] = (module, args, env)
+        port = self.deployment.metrics_port(name)
         self.processes[name] = subprocess.Popen(  # noqa: S603 - our own modules
             [sys.executable, "-m", module, *args],
             env={
@@ -133,25 +167,58 @@ class System:
             self.stack.scrape(name, port)
 
     def start_all(self) -> None:
-        for name, port in SERVICES.items():
-            self.start(
-                name,
-                name,
-                env=self.environment(
-                    DATABASE_URL=f"{self.base}/{name}",
-                    HTTP_PORT=str(port),
-                    AUTH_JWKS_FILE=str(self.jwks),
-                    ACCEPT_SIMULATED_TIME="true",
-                ),
-            )
+        for name in SERVICES:
+            self.start_service(name)
         self.start_processor()
-        analytics = self.environment(
-            DATABASE_URL=f"{self.base}/analytics",
-            HTTP_PORT=str(ANALYTICS_PORT),
-            AUTH_JWKS_FILE=str(self.jwks),
+        self.start("analytics-sink", "analytics", "sink", env=self.analytics_environment())
+        self.start("analytics", "analytics", "serve", env=self.analytics_environment())
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no goodbye, no drain, no commit, as a lost node."""
+        self.processes[name].kill()
+        self.processes[name].wait()
+
+    def terminate(self, name: str, within: float = 60) -> None:
+        """SIGTERM: a clean stop (in-flight requests finish, outboxes drain, offsets commit)."""
+        self.processes[name].terminate()
+        self.processes[name].wait(timeout=within)
+
+    def restart(self, name: str) -> None:
+        """Start a process that was killed or stopped again, as it was first started."""
+        module, args, env = self._commands[name]
+        self.start(name, module, *args, env=env)
+
+    def start_service(self, name: str, *entry: str) -> None:
+        """A partner API or the flags service, on its own database; `entry` is another
+        module (and its arguments) that runs the same service, such as the fault suite's."""
+        d = self.deployment
+        self.start(
+            name,
+            *(entry or (name,)),
+            env=self.environment(
+                DATABASE_URL=f"{self.base}/{d.named(name, '_')}",
+                HTTP_PORT=str(d.http_port(name)),
+                AUTH_JWKS_FILE=str(self.jwks),
+                ACCEPT_SIMULATED_TIME="true",
+                CONSUMER_GROUP_PREFIX=d.named(name),
+                # Where the flags service links a flag's timeline.
+                **{f"{s.upper()}_API_URL": d.url(s) for s in SERVICES if s != "flags"},
+            ),
         )
-        self.start("analytics-sink", "analytics", "sink", env=analytics)
-        self.start("analytics", "analytics", "serve", env=analytics)
+
+    def analytics_environment(self) -> dict[str, str]:
+        d = self.deployment
+        return self.environment(
+            DATABASE_URL=f"{self.base}/{d.named('analytics', '_')}",
+            HTTP_PORT=str(d.http_port("analytics")),
+            AUTH_JWKS_FILE=str(self.jwks),
+            CONSUMER_GROUP_PREFIX=d.named("analytics"),
+        )
+
+    @property
+    def processor_data_dir(self) -> Path:
+        """Where the processor keeps its local state (RocksDB), rebuilt from its changelog."""
+        return self.stack.root / self.deployment.named("processor")
 
     def start_processor(self) -> None:
         self.start(
@@ -159,18 +226,18 @@ class System:
             "journey_processor",
             env=self.environment(
                 LOG_LEVEL="WARNING",
-                PROCESSOR_DATA_DIR=str(self.stack.root / "processor"),
+                PROCESSOR_APP_ID=self.deployment.named(PROCESSOR_GROUP),
+                PROCESSOR_DATA_DIR=str(self.processor_data_dir),
                 PROCESSOR_CLOCK_SECONDS="0",
             ),
         )
 
     def wait_ready(self, within: float = 120) -> None:
         deadline = time.monotonic() + within
-        ports = {**SERVICES, "analytics": ANALYTICS_PORT}
-        for name, port in ports.items():
-            while not _ready(f"http://127.0.0.1:{port}"):
+        for name in (*SERVICES, "analytics"):
+            while not _ready(self.deployment.url(name)):
                 if self.processes[name].poll() is not None or time.monotonic() > deadline:
-                    log = self.logs / f"{name}.log"
+                    log = self.logs / f"{self.deployment.named(name)}.log"
                     raise StackError(f"the {name} service did not start; see {log}")
                 time.sleep(0.25)
 
@@ -178,12 +245,12 @@ class System:
         """Fail loudly if any process died: nothing here restarts a process."""
         for name, process in self.processes.items():
             if process.poll() is not None:
-                log = self.logs / f"{name}.log"
+                log = self.logs / f"{self.deployment.named(name)}.log"
                 raise StackError(f"{name} stopped (status {process.returncode}); see {log}")
 
     def start_desk(self, summary: Path) -> None:
         """The simulated agencies' webhook endpoints, subscribed before the simulation."""
-        flags_url = f"http://127.0.0.1:{SERVICES['flags']}"
+        flags_url = self.deployment.url("flags")
         self.start(
             "desk",
             "journey_cli",

@@ -5,10 +5,12 @@
 - same key, different request: 422;
 - same key while the first request is still in flight: 409.
 
-The key is claimed in its own short transaction (so a concurrent duplicate sees it) and
-completed in the business transaction (so a replayed response always matches what was
-written). If the business transaction fails, the claim is released and the client may
-retry with the same key.
+The key, the business writes and the response are one transaction, so a replayed
+response always matches what was written, and a request that failed or whose process died
+(SIGKILL, a lost node, a database that went away) leaves nothing behind: the client may
+retry with the same key. While it runs, the request holds a transaction-scoped advisory
+lock on its key, which a concurrent duplicate sees (409); the server releases it when the
+transaction ends, however it ends, so no claim can outlive the request that made it.
 """
 
 from __future__ import annotations
@@ -52,7 +54,19 @@ async def run_once(
             f"The Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.",
             kind="idempotency-key-invalid",
         )
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        in_flight = not await conn.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2, 2))",
+            client_id,
+            key,
+        )
+        if in_flight:
+            raise Problem(
+                409,
+                "Conflict",
+                "A request with this Idempotency-Key is still being processed.",
+                kind="idempotency-key-in-flight",
+            )
         claimed = await conn.fetchval(
             """INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash)
                VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true""",
@@ -62,24 +76,15 @@ async def run_once(
         )
         if not claimed:
             return await _replay(conn, client_id, key, fingerprint)
-        try:
-            async with conn.transaction():
-                status, body = await work(conn)
-                await conn.execute(
-                    """UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb
-                       WHERE client_id = $1 AND idempotency_key = $2""",
-                    client_id,
-                    key,
-                    status,
-                    json.dumps(body, default=str),
-                )
-        except BaseException:
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2",
-                client_id,
-                key,
-            )
-            raise
+        status, body = await work(conn)
+        await conn.execute(
+            """UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb
+               WHERE client_id = $1 AND idempotency_key = $2""",
+            client_id,
+            key,
+            status,
+            json.dumps(body, default=str),
+        )
     return status, body
 
 
@@ -102,25 +107,12 @@ async def _replay(
         client_id,
         key,
     )
-    if row is None:  # the first attempt failed and released the key meanwhile
-        raise Problem(
-            409,
-            "Conflict",
-            "A request with this Idempotency-Key just failed; retry.",
-            kind="idempotency-key-in-flight",
-        )
+    assert row is not None, "a key that conflicted on insert exists"
     if row["request_hash"] != fingerprint:
         raise Problem(
             422,
             "Idempotency-Key reused",
             "This Idempotency-Key was used with a different request.",
             kind="idempotency-key-reused",
-        )
-    if row["response_status"] is None:
-        raise Problem(
-            409,
-            "Conflict",
-            "A request with this Idempotency-Key is still being processed.",
-            kind="idempotency-key-in-flight",
         )
     return int(row["response_status"]), json.loads(row["response_body"])

@@ -2,7 +2,10 @@
 
 Validation errors name the fields and what is wrong with them, never the values sent
 (a value in the wrong field may be exactly the personal data we must not echo). A 500
-says only that something failed and which request it was; details go to the log.
+says only that something failed and which request it was; details go to the log. A
+database that does not answer is a 503 with Retry-After: nothing was written (the
+transaction never committed), and the same request, with its Idempotency-Key, may be
+sent again after the pause.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from journey_api.context import request_id
+from journey_platform.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://victim-journey.dev/problems/"
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+RETRY_AFTER_SECONDS = 2
 
 
 class FieldError(BaseModel):
@@ -168,6 +173,22 @@ def install_problem_handlers(app: FastAPI, on_problem: OnProblem | None = None) 
             headers["Allow"] = _allowed_methods(request)
         return problem_response(Problem(error.status_code, title, detail), request, headers)
 
+    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning(
+            "database unavailable", extra={"path": request.url.path, "error": type(error).__name__}
+        )
+        problem = Problem(
+            503,
+            "Service unavailable",
+            f"The service's database does not answer; nothing was written. Send the same "
+            f"request again (with the same Idempotency-Key) after {RETRY_AFTER_SECONDS} s.",
+            kind="unavailable",
+        )
+        return problem_response(problem, request, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=error, extra={"path": request.url.path})
@@ -206,6 +227,7 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
         },
         **PROBLEM,
     },
+    503: {"description": "The database does not answer; retry after Retry-After", **PROBLEM},
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     **{k: v for k, v in WRITE_ERRORS.items() if k in (401, 403, 404, 422, 429)},

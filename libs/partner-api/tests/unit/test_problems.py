@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncpg
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from journey_api.problems import Problem, install_problem_handlers
@@ -13,6 +15,14 @@ def _app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("password=hunter2 in /srv/internal/module.py")
+
+    @app.get("/database-down")
+    async def database_down() -> None:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 15432)")
+
+    @app.get("/database-shutting-down")
+    async def database_shutting_down() -> None:
+        raise asyncpg.exceptions.AdminShutdownError("terminating connection")
 
     @app.get("/teapot")
     async def teapot() -> None:
@@ -39,3 +49,15 @@ async def test_a_problem_keeps_its_status_type_and_extensions() -> None:
     body = response.json()
     assert body["type"].endswith("/state-conflict") and body["hint"] == "later"
     assert body["instance"] == "/teapot"
+
+
+@pytest.mark.parametrize("path", ["/database-down", "/database-shutting-down"])
+async def test_a_database_that_does_not_answer_is_a_503_to_retry_after_a_pause(path: str) -> None:
+    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get(path)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0
+    assert response.json()["type"].endswith("/unavailable")
+    assert "15432" not in response.text and "terminating" not in response.text

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from opentelemetry.trace import SpanKind
 
 from journey_platform.contracts import Contracts
-from journey_platform.db import Connection
+from journey_platform.db import DATABASE_UNAVAILABLE, Connection
 from journey_platform.envelope import Event, decode_or_reason
 from journey_platform.kafka import client_options
 from journey_platform.metrics import CONSUMER_LAG, DEAD_LETTERS
@@ -29,6 +29,9 @@ from journey_platform.settings import KafkaSecurity
 from journey_platform.tracing import context_from, links_to, messaging, tracer
 
 log = logging.getLogger(__name__)
+# How long a consumer waits before reading again what it could not apply while its
+# database did not answer.
+DATABASE_RETRY_SECONDS = 1.0
 
 Handler = Callable[[Event], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
@@ -205,19 +208,34 @@ class EventConsumer:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
                 for partition, records in batches.items():
-                    readable = [(r, e) for r in records if (e := await self._decode(r))]
-                    if self.batch_handler is not None:
-                        await self._handle_batch(partition.topic, readable)
-                    else:
-                        for record, event in readable:
-                            await self._handle(record, event)
-                    # Commit only after every effect and dead-letter write is durable; the
-                    # position also steps over any transaction markers after the records.
-                    position = await self.consumer.position(partition)
-                    await self.consumer.commit({partition: position})
+                    try:
+                        await self._apply(partition, records)
+                    except DATABASE_UNAVAILABLE as error:
+                        # Nothing was committed: read the same records again once the
+                        # database answers (each effect applies once, however redelivered).
+                        log.warning(
+                            "database unavailable; records will be read again",
+                            extra={"group": self.group_id, "error": type(error).__name__},
+                        )
+                        self.consumer.seek(partition, records[0].offset)
+                        await asyncio.sleep(DATABASE_RETRY_SECONDS)
                 await record_lag(self.consumer, self.group_id)
         finally:
             await self.consumer.stop()
+
+    async def _apply(
+        self, partition: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        readable = [(r, e) for r in records if (e := await self._decode(r))]
+        if self.batch_handler is not None:
+            await self._handle_batch(partition.topic, readable)
+        else:
+            for record, event in readable:
+                await self._handle(record, event)
+        # Commit only after every effect and dead-letter write is durable; the position
+        # also steps over any transaction markers after the records.
+        position = await self.consumer.position(partition)
+        await self.consumer.commit({partition: position})
 
     async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Event | None:
         """The record as an event, or None once it has been dead-lettered."""

@@ -11,6 +11,19 @@ from asyncpg.pool import PoolConnectionProxy
 # A plain connection or one borrowed from a pool: the helpers accept either.
 Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
+# The database is down, restarting or unreachable: refused or reset connections (OSError,
+# timeouts included), a connection lost mid-transaction, a server shutting down or
+# starting up (operator intervention, SQLSTATE class 57), and asyncpg's InterfaceError,
+# which is what ending a transaction on a connection the server closed raises (seen when
+# PostgreSQL stopped under the fault suite's load). What failed was not committed; the
+# same work may be tried again once the server answers.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InterfaceError,
+)
+
 
 async def ensure_database(url: str) -> None:
     """Create the database `url` names if it does not exist (each service owns one)."""

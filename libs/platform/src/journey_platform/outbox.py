@@ -23,11 +23,12 @@ from dataclasses import replace
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
 from journey_platform.contracts import Contracts
-from journey_platform.db import Connection
+from journey_platform.db import DATABASE_UNAVAILABLE, Connection
 from journey_platform.envelope import TRACEPARENT, Event, encode
 from journey_platform.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from journey_platform.tracing import context_from, current_traceparent, messaging, tracer
@@ -41,6 +42,11 @@ RELAY_LOCK = 0x6F7574626F78  # "outbox"
 MEASURE_EVERY_SECONDS = 5.0
 
 AfterPublish = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
+
+
+# What the relay outlives by trying again (the broker or the database did not answer).
+MEASURE_RETRIES: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
+RELAY_RETRIES: tuple[type[Exception], ...] = (*MEASURE_RETRIES, KafkaError)
 
 
 class NotInTransaction(RuntimeError):
@@ -172,7 +178,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 await self.measure()
-            except (OSError, asyncpg.PostgresError) as error:
+            except MEASURE_RETRIES as error:
                 log.warning("outbox backlog not measured", extra={"error": type(error).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), MEASURE_EVERY_SECONDS)
@@ -183,7 +189,9 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 published = await self.publish_batch()
-            except (OSError, asyncpg.PostgresError) as error:
+            except RELAY_RETRIES as error:
+                # Nothing was marked sent: the batch is published again (at least once;
+                # consumers de-duplicate by event id) once the database and broker answer.
                 log.warning("outbox relay retrying", extra={"error": type(error).__name__})
                 published = 0
             if not published:

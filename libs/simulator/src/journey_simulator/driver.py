@@ -9,7 +9,11 @@ for the step's end goes to every partition of `journey.clock`, so the journey pr
 
 The support and prosecution services learn a journey from Kafka a moment after its
 referral, so a request that opens a case there is retried while it answers 404 (polling,
-with a deadline). Any other answer but 2xx stops the simulation with the response body.
+with a deadline). A service that is unavailable (a dropped connection, or 503 while its
+database is down) is retried as the APIs ask clients to: after Retry-After, with the same
+Idempotency-Key, for up to `unavailable_within` seconds. Any other answer but 2xx stops
+the simulation with the response body. Every write a service acknowledged with 201 is
+kept (`Statistics.acknowledged`), so a fault test can look for each one downstream.
 """
 
 from __future__ import annotations
@@ -116,10 +120,20 @@ def tick_event(partition: int, moment: datetime) -> Event:
     )
 
 
+@dataclass(frozen=True)
+class Acknowledged:
+    """A write a partner service answered 201: its record is durable there."""
+
+    service: str
+    record_id: str
+
+
 @dataclass
 class Statistics:
     requests: int = 0
     retries_not_known: int = 0
+    retries_unavailable: int = 0
+    acknowledged: set[Acknowledged] = field(default_factory=set)  # writes answered 201
     ticks: int = 0
     journeys_started: int = 0
     began: float = field(default_factory=time.monotonic)
@@ -136,8 +150,10 @@ class Statistics:
     def as_dict(self, journeys: int) -> dict[str, Any]:
         return {
             "requests": self.requests,
+            "acknowledged": len(self.acknowledged),
             "requests_per_journey": round(self.requests / journeys, 2) if journeys else 0,
             "retries_while_not_known": self.retries_not_known,
+            "retries_while_unavailable": self.retries_unavailable,
             "ticks": self.ticks,
             "seconds": round(self.seconds, 1),
             "requests_per_second": round(self.requests_per_second, 1),
@@ -155,10 +171,12 @@ class Partners:
         run_tag: str,
         known_within: float,
         statistics: Statistics,
+        unavailable_within: float = 5.0,
     ) -> None:
         self.clients, self.token_for = dict(clients), token_for
         self.tokens: dict[str, str] = {}
         self.run_tag, self.known_within, self.statistics = run_tag, known_within, statistics
+        self.unavailable_within = unavailable_within
 
     def headers(self, agency: str, key: str, at: datetime) -> dict[str, str]:
         if agency not in self.tokens:
@@ -181,19 +199,26 @@ class Partners:
         key = str(uuid.uuid5(KEYS, f"{self.run_tag}/{plan.key}/{index}"))
         headers = self.headers(action.agency, key, action.at)
         deadline = time.monotonic() + self.known_within
-        pause, transport_failures = 0.02, 0
+        pause, unavailable_since = 0.02, None
         while True:
             try:
                 response = await client.post(url, json=body, headers=headers)
             except httpx.TransportError as error:
-                transport_failures += 1
-                if transport_failures > 3:
+                unavailable_since = unavailable_since or time.monotonic()
+                if time.monotonic() - unavailable_since > self.unavailable_within:
                     raise SimulationError(
                         f"POST {client.base_url}{url} as {action.agency}: {error!r}"
                     ) from error
-                await asyncio.sleep(0.2 * transport_failures)
+                self.statistics.retries_unavailable += 1
+                await asyncio.sleep(0.5)
                 continue
             self.statistics.requests += 1
+            if response.status_code == 503:
+                unavailable_since = unavailable_since or time.monotonic()
+                if time.monotonic() - unavailable_since <= self.unavailable_within:
+                    self.statistics.retries_unavailable += 1
+                    await asyncio.sleep(_retry_after(response))
+                    continue
             if response.status_code == 404 and action.wait_known and time.monotonic() < deadline:
                 self.statistics.retries_not_known += 1
                 await asyncio.sleep(pause)  # the service has not learned the journey yet
@@ -204,7 +229,20 @@ class Partners:
                     f"POST {client.base_url}{url} as {action.agency} ({plan.key}, action {index}, "
                     f"simulated {rfc3339(action.at)}): {response.status_code} {response.text}"
                 )
+            if response.status_code == 201:
+                record = response.json()
+                self.statistics.acknowledged.add(
+                    Acknowledged(action.service, str(record["record_id"]))
+                )
             return dict(response.json())
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """The pause a 503 asks for (Retry-After in seconds), within reason."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", "1")), 0.1), 10.0)
+    except ValueError:
+        return 1.0
 
 
 def _resolve(value: Any, refs: Mapping[str, str]) -> Any:
@@ -336,12 +374,15 @@ async def drive(
     step: timedelta = timedelta(days=1),
     concurrency: int = 16,
     known_within: float = 60.0,
+    unavailable_within: float = 5.0,
     show_progress: bool = True,
+    statistics: Statistics | None = None,
 ) -> tuple[dict[str, str], Statistics]:
-    """Drive `cohort` through the APIs; return each plan's journey id and the statistics."""
+    """Drive `cohort` through the APIs; return each plan's journey id and the statistics
+    (kept in `statistics` as they grow, if given, for a caller watching the progress)."""
     # A client per service, each with a small pool (see CONNECTIONS).
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    statistics = Statistics()
+    statistics = Statistics() if statistics is None else statistics
     async with contextlib.AsyncExitStack() as stack:
         clients = {
             service: await stack.enter_async_context(
@@ -355,6 +396,7 @@ async def drive(
             run_tag=run_tag,
             known_within=known_within,
             statistics=statistics,
+            unavailable_within=unavailable_within,
         )
         progress = progress_bar(len(cohort.journeys)) if show_progress else None
         driver = Driver(

@@ -89,7 +89,10 @@ async def test_writes_go_in_order_with_ids_and_simulated_time_then_a_tick_per_da
             unknown["left"] -= 1
             return httpx.Response(404, json={"detail": "No journey here that you can see."})
         minted = "case-1" if "support" in str(request.url) else "ref-1"
-        return httpx.Response(201, json={"journey_id": "jny_1", "resource_id": minted})
+        record = f"record-{len(seen)}"
+        return httpx.Response(
+            201, json={"journey_id": "jny_1", "resource_id": minted, "record_id": record}
+        )
 
     statistics = Statistics()
     ticks = Ticks()
@@ -110,6 +113,11 @@ async def test_writes_go_in_order_with_ids_and_simulated_time_then_a_tick_per_da
     assert seen[1][2]["idempotency-key"] != seen[4][2]["idempotency-key"]
     assert driver.journey_ids() == {"p000000": "jny_1"}
     assert statistics.retries_not_known == 2
+    assert {(a.service, a.record_id) for a in statistics.acknowledged} == {
+        ("referral", "record-1"),
+        ("support", "record-4"),
+        ("support", "record-5"),
+    }
     assert ticks.moments == [START + timedelta(days=d) for d in range(1, 6)]
     assert ticks.flushed
 
@@ -118,7 +126,9 @@ async def test_any_other_failure_stops_the_simulation_with_the_response_body() -
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/offers"):
             return httpx.Response(409, json={"detail": "Support has ended for this case."})
-        return httpx.Response(201, json={"journey_id": "jny_1", "resource_id": "r"})
+        return httpx.Response(
+            201, json={"journey_id": "jny_1", "resource_id": "r", "record_id": "x"}
+        )
 
     driver = Driver(_cohort(), _partners(handler, Statistics()), Ticks())
     with pytest.raises(SimulationError, match=r"409.*Support has ended"):
@@ -129,9 +139,35 @@ async def test_a_journey_the_service_never_learns_fails_after_the_deadline() -> 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/support-cases":
             return httpx.Response(404, json={"detail": "No journey here that you can see."})
-        return httpx.Response(201, json={"journey_id": "jny_1", "resource_id": "r"})
+        return httpx.Response(
+            201, json={"journey_id": "jny_1", "resource_id": "r", "record_id": "x"}
+        )
 
     partners = _partners(handler, Statistics())
     partners.known_within = 0.2
     with pytest.raises(SimulationError, match="404"):
         await Driver(_cohort(), partners, Ticks()).run()
+
+
+async def test_an_unavailable_service_is_retried_after_retry_after_and_never_counted_as_acked() -> (
+    None
+):
+    answers = [
+        httpx.Response(503, headers={"Retry-After": "0"}, json={"detail": "database down"}),
+        httpx.Response(201, json={"journey_id": "jny_1", "resource_id": "r", "record_id": "x"}),
+    ]
+    keys: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["idempotency-key"])
+        return answers.pop(0) if answers else httpx.Response(201, json=_CREATED)
+
+    statistics = Statistics()
+    await Driver(_cohort(), _partners(handler, statistics), Ticks()).run()
+    assert keys[0] == keys[1], "the retry replays the same write"
+    assert statistics.retries_unavailable == 1
+    assert ("referral", "x") in {(a.service, a.record_id) for a in statistics.acknowledged}
+    assert len(statistics.acknowledged) == 2  # the 503 counted for nothing
+
+
+_CREATED = {"journey_id": "jny_1", "resource_id": "r", "record_id": "y"}

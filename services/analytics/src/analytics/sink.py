@@ -17,6 +17,7 @@ Duty to Notify report is kept (`journey_gender`), for the Home Office's quarterl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -32,9 +33,14 @@ from opentelemetry.trace import SpanKind
 from analytics.batch import Batch, Record, write
 from analytics.config import MIGRATIONS, AnalyticsSettings
 from journey_api.service import API_MIGRATIONS
-from journey_platform.consumer import dead_letter_headers, expect_dead_letters, record_lag
+from journey_platform.consumer import (
+    DATABASE_RETRY_SECONDS,
+    dead_letter_headers,
+    expect_dead_letters,
+    record_lag,
+)
 from journey_platform.contracts import Contracts
-from journey_platform.db import ensure_database
+from journey_platform.db import DATABASE_UNAVAILABLE, ensure_database
 from journey_platform.envelope import decode_or_reason
 from journey_platform.kafka import client_options, start_producer
 from journey_platform.metrics import FLAGS_OPEN, SINK_RECORDS
@@ -96,10 +102,11 @@ class Sink:
                     timeout_ms=200, max_records=self.settings.sink_batch_size
                 )
                 if fetched:
-                    await self.apply(fetched)
+                    await self._apply_when_database_answers(fetched)
                 await record_lag(self.consumer, self.group_id)
                 if time.monotonic() - counted >= COUNT_OPEN_FLAGS_EVERY_SECONDS:
-                    await self.count_open_flags()
+                    with contextlib.suppress(*DATABASE_UNAVAILABLE):  # counted next time
+                        await self.count_open_flags()
                     counted = time.monotonic()
                 if time.monotonic() - reported >= PROGRESS_EVERY_SECONDS:
                     rate = (self.counters.records - last) / (time.monotonic() - reported)
@@ -109,6 +116,22 @@ class Sink:
                     reported, last = time.monotonic(), self.counters.records
         finally:
             await self.consumer.stop()
+
+    async def _apply_when_database_answers(
+        self, fetched: dict[TopicPartition, list[Record]]
+    ) -> None:
+        """Apply a fetch; while the database does not answer, nothing is committed, and the
+        same records are read again after a pause (the upserts make that harmless)."""
+        try:
+            await self.apply(fetched)
+        except DATABASE_UNAVAILABLE as error:
+            log.warning(
+                "database unavailable; records will be read again",
+                extra={"error": type(error).__name__},
+            )
+            for tp, records in fetched.items():
+                self.consumer.seek(tp, records[0].offset)
+            await asyncio.sleep(DATABASE_RETRY_SECONDS)
 
     async def count_open_flags(self) -> None:
         """Set the open-flags gauge from the table (the sink holds every flag's state)."""

@@ -1,0 +1,108 @@
+"""The fault suite's session: the local stack's own Kafka and PostgreSQL (which scenarios
+kill and stop), a token signer, and the figures every scenario prints, repeated at the end.
+
+Run by `make test-faults` (`journey devstack run -- pytest -m faults tests/faults`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+
+from journey_api.tokens import DevelopmentSigner
+from journey_cli.devstack import Stack
+from journey_platform.contracts import Contracts
+from journey_platform.settings import find_schemas_dir
+from tests.faults import checks
+from tests.faults.harness import Figures, Scenario, drop_databases, open_scenario, until_quiet
+
+FIGURES: list[Figures] = []
+# What every process of a scenario's deployment inherits: a processor that died is noticed
+# and its transaction aborted in seconds rather than half a minute (the defaults suit
+# production, where a restart is slower anyway).
+PROCESS_ENVIRONMENT = {
+    "PROCESSOR_SESSION_TIMEOUT_SECONDS": "10",
+    "PROCESSOR_TRANSACTION_TIMEOUT_SECONDS": "10",
+    "LOG_LEVEL": "INFO",
+}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The stack `journey devstack run` started, as servers this session may kill: that
+    command names them in KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL, which would make them
+    someone else's to a Stack built from the environment."""
+    named = {k: os.environ.get(k) for k in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name in named:
+            patch.delenv(name, raising=False)
+        local = Stack.from_environment()
+    assert local.kafka and local.postgres, "the fault suite needs the local stack"
+    if not local.kafka.running() or not local.postgres.running():
+        pytest.fail("the fault suite runs on the local stack: `make test-faults`")
+    assert named["KAFKA_BOOTSTRAP_SERVERS"] in (None, local.bootstrap_servers), named
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in PROCESS_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        yield local
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Contracts:
+    return Contracts.load(find_schemas_dir())
+
+
+@pytest.fixture(scope="session")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> DevelopmentSigner:
+    return DevelopmentSigner(tmp_path_factory.mktemp("auth"))
+
+
+ScenarioFactory = Callable[..., AbstractAsyncContextManager[Scenario]]
+
+
+@pytest.fixture
+def scenario(
+    stack: Stack, contracts: Contracts, signer: DevelopmentSigner, request: pytest.FixtureRequest
+) -> ScenarioFactory:
+    """`async with scenario(seed) as s:` a deployment under load; inject a fault in the
+    body. On leaving: the load's end, catching up, a clean stop, then the checks."""
+
+    @contextlib.asynccontextmanager
+    async def run(seed: int, **options: Any) -> AsyncIterator[Scenario]:
+        began = time.monotonic()
+        name = request.node.name.split("[")[0].removeprefix("test_")[:20]
+        opened = await open_scenario(
+            name, seed, stack=stack, contracts=contracts, signer=signer, **options
+        )
+        try:
+            yield opened
+            await opened.load.finished()
+            await until_quiet(opened)
+        finally:
+            opened.system.stop()
+            await opened.load.stop()
+        opened.figures.seconds = time.monotonic() - began
+        FIGURES.append(opened.figures)
+        records = await checks.acknowledged_writes_on_topics(opened)
+        await checks.nothing_half_written(opened)
+        await checks.flags_and_outcomes_match_the_oracle(opened, records)
+        await checks.analytics_equal_a_rebuild(opened)
+        print(f"\n{opened.figures.line()}")
+        shutil.rmtree(opened.system.processor_data_dir, ignore_errors=True)
+        await drop_databases(opened)
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("fault scenarios")
+        for figures in FIGURES:
+            terminalreporter.write_line(figures.line())

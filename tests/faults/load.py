@@ -1,0 +1,142 @@
+"""The running load of a fault scenario: a simulated cohort through the partner APIs.
+
+The simulator's planner and driver (`journey simulate`'s), in this process, against one
+deployment's APIs, as the right agencies with real tokens. The driver keeps every write a
+service acknowledged with 201 and retries an unavailable service as the APIs ask (503:
+after Retry-After; a dropped connection: after a pause), with the same Idempotency-Key.
+
+The clock ticks go to Kafka from a queue of their own, so a broker that is down delays
+the ticks, never the writes: the APIs must keep taking writes into their outboxes then.
+A tick the broker did not acknowledge is sent again (ticks only move the processor's
+clock forward, so a repeat changes nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from journey_api.auth import SCOPES
+from journey_api.tokens import DevelopmentSigner
+from journey_platform.contracts import Contracts
+from journey_platform.kafka import start_producer
+from journey_simulator.driver import KafkaClock, Statistics, drive, tick_event
+from journey_simulator.plan import Cohort
+from journey_simulator.planner import plan_cohort
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+END = datetime(2025, 7, 1, tzinfo=UTC)  # 18 months, as `journey simulate` by default
+# How long a write may go on finding its service unavailable (a restart, a database down
+# for 20 s) or the journey unknown (support learns it through Kafka, down for 20 s).
+UNAVAILABLE_WITHIN = 120.0
+KNOWN_WITHIN = 180.0
+
+
+class QueuedClock(KafkaClock):
+    """The driver's clock: ticks queued in order, sent by a task of their own."""
+
+    def __init__(self, producer: AIOKafkaProducer, contracts: Contracts) -> None:
+        super().__init__(producer, contracts)
+        self.queue: asyncio.Queue[datetime] = asyncio.Queue()
+        self.resent = 0
+        self.sender = asyncio.create_task(self._send_all())
+
+    async def tick(self, moment: datetime) -> None:
+        self.queue.put_nowait(moment)
+
+    async def flush(self) -> None:
+        await self.queue.join()
+
+    async def _send_all(self) -> None:
+        while True:
+            moment = await self.queue.get()
+            while not await self._sent(moment):
+                self.resent += 1
+                await asyncio.sleep(1)
+            self.queue.task_done()
+
+    async def _sent(self, moment: datetime) -> bool:
+        self.pending.clear()
+        try:
+            for partition in range(self.partitions):
+                await self._send(tick_event(partition, moment))
+            await KafkaClock.flush(self)  # every tick of the moment acknowledged
+            return True
+        except KafkaError:
+            return False
+
+    async def close(self) -> None:
+        self.sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.sender
+
+
+@dataclass
+class Load:
+    """A cohort driven in the background; `statistics.acknowledged` grows as it goes."""
+
+    cohort: Cohort
+    statistics: Statistics = field(default_factory=Statistics)
+    journey_ids: dict[str, str] = field(default_factory=dict)  # plan key -> journey id
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def acknowledged_share(self) -> float:
+        return len(self.statistics.acknowledged) / self.cohort.requests
+
+    async def finished(self) -> None:
+        assert self.task is not None
+        await self.task
+
+    async def stop(self) -> None:
+        """Cancel the load if it still runs (a scenario that failed midway)."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+def start_load(
+    journeys: int,
+    *,
+    seed: int,
+    run_tag: str,
+    urls: Mapping[str, str],
+    kafka: str,
+    contracts: Contracts,
+    signer: DevelopmentSigner,
+) -> Load:
+    cohort = plan_cohort(journeys, seed=seed, start=START, end=END, run_tag=run_tag)
+    load = Load(cohort)
+
+    def token_for(agency: str) -> str:
+        return signer.mint(agency_id=agency, scopes=sorted(SCOPES), lifetime_seconds=3600)
+
+    async def run() -> None:
+        producer = await start_producer(kafka, f"faults-load-{run_tag}")
+        clock = QueuedClock(producer, contracts)
+        try:
+            ids, _ = await drive(
+                cohort,
+                urls=urls,
+                token_for=token_for,
+                clock=clock,
+                run_tag=run_tag,
+                known_within=KNOWN_WITHIN,
+                unavailable_within=UNAVAILABLE_WITHIN,
+                show_progress=False,
+                statistics=load.statistics,
+            )
+            load.journey_ids.update(ids)
+        finally:
+            await clock.close()
+            await producer.stop()
+
+    load.task = asyncio.create_task(run())
+    return load
