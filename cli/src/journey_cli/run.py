@@ -404,7 +404,7 @@ def run(root: Path, cohort: Cohort, *, serve: bool = True) -> int:
     # start, and an old truth would score the wrong cohort.
     for leftover in ("processor", "simulation", "charts"):
         shutil.rmtree(stack.root / leftover, ignore_errors=True)
-    stack.up()
+    stack.up()  # a failed up stops what it started
     signer = DevelopmentSigner(root / ".devstack" / "auth")
     system = System(stack, signer)
     truth_file = stack.root / "simulation" / "truth.json"

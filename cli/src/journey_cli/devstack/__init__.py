@@ -176,24 +176,43 @@ class Stack:
 
         The Kubernetes API server starts too with `kube` or DEVSTACK_KUBE=1."""
         self.root.mkdir(parents=True, exist_ok=True)
-        started = []
-        if self.postgres and self.postgres.start():
-            started.append("postgres")
-        if self.kafka and self._start_kafka(self.kafka):
-            started.append("kafka")
-        # The first start on a machine builds them from the Go module proxy (minutes, once).
-        if self.jaeger and self.jaeger.start():
-            started.append("jaeger")
-        if self.prometheus.start():
-            started.append("prometheus")
-        # Its first start builds etcd and kube-apiserver (tens of minutes, once).
-        if (kube or self.kube_requested()) and self.kube.start():
-            started.append("kube")
-        asyncio.run(self._wait_and_prepare(within=120))
+        started: list[str] = []
+        try:
+            if self.postgres and self.postgres.start():
+                started.append("postgres")
+            if self.kafka and self._start_kafka(self.kafka):
+                started.append("kafka")
+            # The first start on a machine builds them from the Go module proxy (minutes, once).
+            if self.jaeger and self.jaeger.start():
+                started.append("jaeger")
+            if self.prometheus.start():
+                started.append("prometheus")
+            # Its first start builds etcd and kube-apiserver (tens of minutes, once).
+            if (kube or self.kube_requested()) and self.kube.start():
+                started.append("kube")
+            asyncio.run(self._wait_and_prepare(within=120))
+        except BaseException:
+            # A failed `up` leaves nothing of its own running: the caller never learns what
+            # started, so nobody else would stop it.
+            self._stop(started)
+            raise
         self.env_file.write_text(
             "".join(f"export {k}={v}\n" for k, v in self.environment().items())
         )
         return started
+
+    def _stop(self, names: list[str]) -> None:
+        servers = {
+            "postgres": self.postgres,
+            "kafka": self.kafka,
+            "jaeger": self.jaeger,
+            "prometheus": self.prometheus,
+            "kube": self.kube,
+        }
+        for name in reversed(names):
+            server = servers[name]
+            if server is not None:
+                server.stop()
 
     @staticmethod
     def _start_kafka(kafka: LocalKafka) -> bool:
