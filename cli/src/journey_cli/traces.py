@@ -5,19 +5,19 @@ a tree in the terminal (a Jaeger built from its Go module has no UI).
 Every record on journey.dropoffs carries a W3C `traceparent`; its trace id opens the trace
 in Jaeger. A flag raised by a deadline sits in the clock tick's trace; one raised by an
 event a partner posted (an immediate rule) sits in that request's trace, under the API's
-server span. The link printed is to the first flag of the second kind that Jaeger holds.
+server span. The link printed is to the newest flag of the second kind that Jaeger holds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sys
 import time
 import urllib.parse
 import urllib.request
+from collections import deque
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -143,24 +143,32 @@ def span_kinds(trace: dict[str, Any]) -> set[str]:
     }
 
 
-async def raised_flag_traces(bootstrap: str, *, limit: int = 50) -> list[str]:
-    """The trace ids of (up to `limit`) raised flags on journey.dropoffs, oldest first."""
+async def raised_flag_traces(bootstrap: str, *, limit: int = 500) -> list[str]:
+    """The trace ids of the `limit` newest raised flags on journey.dropoffs, newest first.
+
+    Newest, because Jaeger's memory store keeps only its last MAX_TRACES traces: after a
+    2,000-journey run the first flags' traces are long gone ("none found" there).
+    """
     count = Contracts.load(find_schemas_dir()).topics[DROPOFFS].partitions
-    found: list[str] = []
+    newest: deque[str] = deque(maxlen=limit)
     partitions = [TopicPartition(DROPOFFS, p) for p in range(count)]
-    async with contextlib.aclosing(read_to_end(bootstrap, partitions)) as batches:
-        async for batch in batches:
-            for record in batch:
-                headers = dict(record.headers or ())
-                if headers.get("ce_type") == RAISED and "traceparent" in headers:
-                    found.append(trace_id_of(headers["traceparent"].decode()))
-            if len(found) >= limit:
-                break  # aclosing stops the reader's consumer now
-    return found[:limit]
+    raised = []
+    async for batch in read_to_end(bootstrap, partitions):
+        for record in batch:
+            headers = dict(record.headers or ())
+            if headers.get("ce_type") == RAISED and "traceparent" in headers:
+                raised.append((record.timestamp, trace_id_of(headers["traceparent"].decode())))
+    for _, trace_id in sorted(raised):
+        if trace_id not in newest:
+            newest.append(trace_id)
+    return list(reversed(newest))
 
 
 def flag_trace_link(bootstrap: str, jaeger_url: str, *, within: float = 30) -> str | None:
-    """A Jaeger link to the trace of a flag raised by a partner's request, or None."""
+    """A Jaeger link to the trace of a flag raised by a partner's request, or None.
+
+    Many flags are raised by the clock, not by a request; their traces start at the
+    simulator's tick and have no server span, so the search goes on to the next one."""
     candidates = asyncio.run(raised_flag_traces(bootstrap))
     deadline = time.monotonic() + within  # the last spans reach Jaeger a few seconds late
     while candidates and time.monotonic() < deadline:
@@ -168,5 +176,7 @@ def flag_trace_link(bootstrap: str, jaeger_url: str, *, within: float = 30) -> s
             trace = jaeger_trace(jaeger_url, trace_id)
             if trace is not None and "server" in span_kinds(trace):
                 return f"{jaeger_url}/trace/{trace_id}"
+            if time.monotonic() >= deadline:
+                break
         time.sleep(1)
     return None
