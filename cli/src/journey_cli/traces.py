@@ -17,7 +17,6 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections import deque
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -150,7 +149,6 @@ async def raised_flag_traces(bootstrap: str, *, limit: int = 500) -> list[str]:
     2,000-journey run the first flags' traces are long gone ("none found" there).
     """
     count = Contracts.load(find_schemas_dir()).topics[DROPOFFS].partitions
-    newest: deque[str] = deque(maxlen=limit)
     partitions = [TopicPartition(DROPOFFS, p) for p in range(count)]
     raised = []
     async for batch in read_to_end(bootstrap, partitions):
@@ -158,10 +156,8 @@ async def raised_flag_traces(bootstrap: str, *, limit: int = 500) -> list[str]:
             headers = dict(record.headers or ())
             if headers.get("ce_type") == RAISED and "traceparent" in headers:
                 raised.append((record.timestamp, trace_id_of(headers["traceparent"].decode())))
-    for _, trace_id in sorted(raised):
-        if trace_id not in newest:
-            newest.append(trace_id)
-    return list(reversed(newest))
+    oldest_first = list(dict.fromkeys(trace_id for _, trace_id in sorted(raised)))
+    return oldest_first[::-1][:limit]
 
 
 def flag_trace_link(bootstrap: str, jaeger_url: str, *, within: float = 30) -> str | None:
