@@ -185,13 +185,15 @@ class Workers:
         """Poll the group's committed offsets until they reach `ends` (both engines commit
         offsets only with, or after, what they published).
 
-        For faust only, like a liveness probe on consumer lag: when the committed offsets
-        stand still for `LIVENESS_SECONDS` with work waiting, the workers are SIGKILLed and
-        started again (faust-streaming can wedge after rebalances; a fresh consumer resumes
+        For faust only, like a liveness probe on consumer lag: when any partition with work
+        waiting has not moved its committed offset for `LIVENESS_SECONDS`, the workers are
+        SIGKILLed and started again (faust-streaming can wedge after rebalances, sometimes
+        on the partitions of one worker while the other's go on; a fresh consumer resumes
         from the committed offsets). Restarts are counted in `self.restarts`.
         """
         deadline = time.monotonic() + timeout
-        last, moved_at = -1, time.monotonic()
+        last: dict[TopicPartition, int] = {}
+        moved_at: dict[TopicPartition, float] = {}
         while True:
             self.assert_alive()
             committed = await self.committed()
@@ -200,15 +202,21 @@ class Workers:
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"processor still behind: {behind}")
-            progress = sum(committed.values())
-            if progress != last:
-                last, moved_at = progress, time.monotonic()
-            elif self.supervised and time.monotonic() - moved_at > LIVENESS_SECONDS:
+            now = time.monotonic()
+            for tp in ends:
+                if committed.get(tp, 0) != last.get(tp):
+                    last[tp], moved_at[tp] = committed.get(tp, 0), now
+            stuck = [
+                tp
+                for tp, lag in behind.items()
+                if lag > 0 and now - moved_at[tp] > LIVENESS_SECONDS
+            ]
+            if self.supervised and stuck:
                 for name in list(self.running):
                     self.kill(name)
                     self.start(name)
                 self.restarts += 1
-                moved_at = time.monotonic()
+                moved_at = dict.fromkeys(ends, time.monotonic())
             await asyncio.sleep(0.5)
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from fastapi import Request
 
-from journey_api.models import CLOCK_SKEW
+from journey_api.models import CLOCK_SKEW, NRM_BEGAN
 from journey_api.problems import Problem
 
 SIMULATED_TIME_HEADER = "Simulated-Time"
@@ -48,6 +48,13 @@ def recorded_time(request: Request) -> datetime:
             400,
             "Invalid simulated time",
             f"{SIMULATED_TIME_HEADER} is in the future; a simulation replays the past.",
+            kind="invalid-simulated-time",
+        )
+    if moment < NRM_BEGAN:
+        raise Problem(
+            400,
+            "Invalid simulated time",
+            f"{SIMULATED_TIME_HEADER} is before the NRM began ({NRM_BEGAN.date()}).",
             kind="invalid-simulated-time",
         )
     return moment.astimezone(UTC)

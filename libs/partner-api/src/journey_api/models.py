@@ -10,6 +10,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 # Partners record things days or months after they happened, but never in the future:
 # allow a little clock skew between an agency's systems and ours.
 CLOCK_SKEW = timedelta(minutes=5)
+# Nor before the NRM began (1 April 2009): every record here is a step of an NRM journey,
+# so an earlier date is a typing error (a date of birth in the wrong field, say), and
+# refusing it keeps such a date off Kafka.
+NRM_BEGAN = datetime(2009, 4, 1, tzinfo=UTC)
 JOURNEY_ID_PATTERN = r"^jny_[a-z2-7]{26}$"
 
 
@@ -23,9 +27,11 @@ def _within_utc_range(moment: datetime) -> datetime:
     return moment
 
 
-def _not_in_future(moment: datetime) -> datetime:
+def _within_the_nrm(moment: datetime) -> datetime:
     if moment > datetime.now(UTC) + CLOCK_SKEW:
         raise ValueError("occurred_at is in the future")
+    if moment < NRM_BEGAN:
+        raise ValueError(f"occurred_at is before the NRM began ({NRM_BEGAN.date()})")
     return moment
 
 
@@ -33,10 +39,10 @@ def _not_in_future(moment: datetime) -> datetime:
 Moment = Annotated[AwareDatetime, AfterValidator(_within_utc_range)]
 OccurredAt = Annotated[
     Moment,
-    AfterValidator(_not_in_future),
+    AfterValidator(_within_the_nrm),
     Field(
         description="When it happened in the world (ISO 8601 with a time zone); may be in "
-        "the past, never in the future.",
+        "the past, never in the future nor before the NRM began (2009-04-01).",
         examples=["2025-03-04T10:15:00Z"],
     ),
 ]

@@ -37,9 +37,14 @@ def test_other_deployments_refuse_the_header_rather_than_ignore_it() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["yesterday", "2024-03-01T09:30:00", (datetime.now(UTC) + timedelta(days=1)).isoformat()],
+    [
+        "yesterday",
+        "2024-03-01T09:30:00",
+        (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        "2009-03-31T23:59:00Z",  # before the NRM began
+    ],
 )
-def test_a_bad_or_future_simulated_time_is_a_clear_400(header: str) -> None:
+def test_a_bad_future_or_pre_nrm_simulated_time_is_a_clear_400(header: str) -> None:
     with pytest.raises(Problem) as refused:
         recorded_time(request(header, accepted=True))
     assert refused.value.status == 400 and refused.value.kind == "invalid-simulated-time"

@@ -39,3 +39,6 @@ def test_vocabulary_enums_and_unknown_fields_are_enforced() -> None:
         model.model_validate({**body, "name": "x"})
     with pytest.raises(ValidationError, match="future"):
         model.model_validate({**body, "occurred_at": "2999-01-01T00:00:00Z"})
+    with pytest.raises(ValidationError, match="before the NRM began"):
+        model.model_validate({**body, "occurred_at": "2009-03-31T23:59:59Z"})
+    model.model_validate({**body, "occurred_at": "2009-04-01T00:00:00Z"})
