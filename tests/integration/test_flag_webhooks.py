@@ -132,6 +132,7 @@ def notice(journey: str, n: int, event_type: str = "flag.raised", **kw: Any) -> 
         "journey_id": journey,
         "rule_id": "missing-from-support",
         "occurred_at": datetime(2025, 3, 4, 10, 15, tzinfo=UTC),
+        "recorded_at": datetime(2025, 3, 4, 10, 16, tzinfo=UTC),
         "resolution": "retracted" if event_type == "flag.resolved" else None,
         "agencies": frozenset({SUPPORT}),
         **kw,
@@ -146,6 +147,9 @@ async def enqueued(pool: asyncpg.Pool, *notices: FlagTransition) -> int:
 
 def journey_id() -> str:
     return "jny_" + "".join("abcdefghijklmnopqrstuvwxyz234567"[b % 32] for b in os.urandom(26))
+
+
+PROCESS = 180  # seconds: generous, a deadline for a process to start and act, not a target
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 30) -> None:
@@ -268,6 +272,7 @@ async def test_deliveries_verify_with_the_subscription_secret_and_only_the_entit
         "journey_id": journey,
         "rule_id": "missing-from-support",
         "occurred_at": "2025-03-04T10:15:00Z",
+        "recorded_at": "2025-03-04T10:16:00Z",
         "resolution": "retracted",
     }
     assert "resolution" not in bodies[0]["data"]
@@ -418,15 +423,16 @@ async def test_nothing_is_lost_when_the_dispatcher_is_killed_mid_delivery(
     await enqueued(api.pool, *[notice(j, n) for n in range(2) for j in journeys])
     rows = await api.pool.fetch("SELECT webhook_id FROM webhook_deliveries ORDER BY position")
     ids = {r["webhook_id"] for r in rows}
+    # Each wait below includes a Python process starting, which took 24 s at load 15.
     with _dispatcher_process(api) as first:
-        await eventually(lambda: _holding(receiver), "a delivery in flight")
+        await eventually(lambda: _holding(receiver), "a delivery in flight", within=PROCESS)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     in_flight = {a.webhook_id for a in receiver.held()}
     receiver.mode = "ok"
     receiver.release.set()  # the killed process's requests are answered into the void
     with _dispatcher_process(api):
-        await eventually(lambda: _delivered_ids(receiver, ids), "every delivery", within=60)
+        await eventually(lambda: _delivered_ids(receiver, ids), "every delivery", within=PROCESS)
     # The ones in flight at the kill came again, with the same webhook-id, once the
     # dead process's lease ran out.
     assert in_flight and in_flight <= {a.webhook_id for a in receiver.delivered()}

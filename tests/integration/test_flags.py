@@ -179,7 +179,8 @@ async def test_a_missing_episode_reaches_the_provider_and_not_an_unrelated_ngo(
         "journey_id": journey,
         "rule_id": "missing-episode",
         "occurred_at": message["data"]["occurred_at"],
-    }, "thin: ids, the rule and a time, nothing about the person"
+        "recorded_at": flag["raised_at"].replace("+00:00", "Z"),
+    }, "thin: ids, the rule and times, nothing about the person"
     retracted = Webhook(secret["haven-support"]).verify(resolved.body, resolved.headers)
     assert retracted["data"]["resolution"] == "retracted"
     # The unrelated NGO was told nothing (its notices would have been enqueued with the
@@ -209,6 +210,15 @@ async def acknowledge_with_a_note(
 ) -> None:
     path = f"{flags.url}/v1/flags/{flag['flag_id']}/acknowledgements"
     body = {"action": "referred_to_police", "note": note}
+    # A (simulated) time before the raise is refused: time to act cannot be negative.
+    raised_at = datetime.fromisoformat(flag["raised_at"])
+    before = {
+        **tokens.headers("haven-support"),
+        "Simulated-Time": (raised_at - timedelta(days=1)).isoformat(),
+    }
+    early = await client.post(path, json=body, headers=before)
+    assert early.status_code == 409, early.text
+    assert "before the flag was raised" in early.json()["detail"]
     headers = tokens.headers("haven-support")
     first = await client.post(path, json=body, headers=headers)
     assert first.status_code == 201, first.text

@@ -9,8 +9,8 @@ with 400, as a real receiver would). A redelivery (same webhook-id) is counted o
 
 For a raised flag, the agency acknowledges it as its calibrated habit says: with some
 probability, after a delay drawn from a log-normal around its median, recorded at the
-flag's simulated time plus that delay (the flags service takes the recorded time from the
-`Simulated-Time` header in a simulation, as the partner APIs do). The acknowledgement
+simulated time the flag was raised plus that delay (the flags service takes the recorded
+time from the `Simulated-Time` header in a simulation, as the partner APIs do). The acknowledgement
 carries a coded action and never a note: generated people have nothing to say.
 
 What the desk saw is written to a JSON summary once it has subscribed, every two seconds
@@ -133,7 +133,9 @@ class Desk:
         self, agency_id: str, told: Told, data: dict[str, Any], habit: AcknowledgementHabit
     ) -> None:
         delay = timedelta(hours=habit.delay_hours(self.random))
-        at = datetime.fromisoformat(data["occurred_at"]) + delay
+        # From when the flag was recorded, not from when it became due: a flag raised on
+        # evidence recorded late is due before anyone could have known of it.
+        at = datetime.fromisoformat(data["recorded_at"]) + delay
         flag_id = data["flag_id"]
         try:
             response = await self.client.post(

@@ -17,7 +17,8 @@ from journey_simulator.calibration import AcknowledgementHabit
 from journey_simulator.desk import Desk
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-RAISED_AT = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)
+DUE_AT = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
+RAISED_AT = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)  # raised late: evidence came in late
 
 
 def desk_with(answer: int, tmp_path: Path) -> tuple[Desk, list[httpx.Request]]:
@@ -56,7 +57,8 @@ def delivery(
                 "flag_id": "0b6f7d0e-5c1e-5f6a-9d3b-1a2b3c4d5e6f",
                 "journey_id": "jny_abcdefghijklmnopqrstuvwxyz",
                 "rule_id": "missing-episode",
-                "occurred_at": RAISED_AT.isoformat(),
+                "occurred_at": DUE_AT.isoformat(),
+                "recorded_at": RAISED_AT.isoformat(),
             },
         }
     )
@@ -77,7 +79,7 @@ async def post(desk: Desk, body: str, headers: dict[str, str]) -> int:
     return response.status_code
 
 
-async def test_a_signed_raise_is_acknowledged_at_the_flags_time_plus_the_habits_delay(
+async def test_a_signed_raise_is_acknowledged_at_the_raise_plus_the_habits_delay(
     tmp_path: Path,
 ) -> None:
     desk, sent = desk_with(201, tmp_path)
@@ -90,7 +92,8 @@ async def test_a_signed_raise_is_acknowledged_at_the_flags_time_plus_the_habits_
     assert ack.url.path.endswith("/0b6f7d0e-5c1e-5f6a-9d3b-1a2b3c4d5e6f/acknowledgements")
     assert json.loads(ack.content) == {"action": "contacted_person"}  # never a note
     at = datetime.fromisoformat(ack.headers["Simulated-Time"])
-    assert at == RAISED_AT + timedelta(hours=4)  # spread 0: exactly the median
+    # Spread 0: exactly the median after the raise, not after the due time.
+    assert at == RAISED_AT + timedelta(hours=4)
     assert ack.headers["Authorization"] == "Bearer token-of-haven-support"
     summary: dict[str, Any] = json.loads((tmp_path / "desk.json").read_text())
     assert summary["support_provider"]["told_raised"] == 1

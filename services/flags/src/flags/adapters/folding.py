@@ -67,7 +67,7 @@ async def tell_newcomers(
     an agency that joins later has the open flags to act on all the same."""
     kinds = {a: agency.type for a in newcomers if (agency := registry.get(a)) is not None}
     rows = await conn.fetch(
-        """SELECT flag_id, rule_id, due_at FROM flags
+        """SELECT flag_id, rule_id, due_at, raised_at FROM flags
            WHERE journey_id = $1 AND status = 'open' ORDER BY raised_at, flag_id""",
         journey_id,
     )
@@ -81,6 +81,7 @@ async def tell_newcomers(
                 rule_id=row["rule_id"],
                 resolution=None,
                 occurred_at=row["due_at"],  # a raise's time, as on its dropoff event
+                recorded_at=row["raised_at"],
                 agencies=told,
             )
             await on_transition(conn, transition)
@@ -143,6 +144,7 @@ async def apply_dropoff(conn: Connection, registry: AgencyRegistry, event: Event
             rule_id=after.rule_id,
             resolution=after.resolution,
             occurred_at=dropoff.time,
+            recorded_at=dropoff.recorded_time,
             agencies=agencies,
         )
         await on_transition(conn, transition)

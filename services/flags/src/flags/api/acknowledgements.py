@@ -20,6 +20,7 @@ from journey_api.auth import CurrentPrincipal
 from journey_api.clock import recorded_time
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import request_hash, respond_once
+from journey_api.models import CLOCK_SKEW
 from journey_api.problems import WRITE_ERRORS
 from journey_api.records import conflict
 from journey_api.service import CurrentRuntime
@@ -47,6 +48,13 @@ def acknowledgements_router(contracts: Contracts, notes: Acknowledgements) -> AP
             flag = await visible_flag(conn, principal, flag_id, action="write:flag_acknowledgement")
             if flag["status"] == "retracted":
                 raise conflict("The flag was retracted: it should never have been raised.")
+            if acknowledged_at < flag["raised_at"] - CLOCK_SKEW:
+                # Only a simulation's clock can say so; analysts would read a negative
+                # time to act.
+                raise conflict(
+                    "The acknowledgement's time is before the flag was raised "
+                    f"({flag['raised_at'].isoformat()}); an agency acts after it is told."
+                )
             ack = Acknowledgement(
                 acknowledgement_id=uuid.uuid4(),
                 flag_id=flag_id,

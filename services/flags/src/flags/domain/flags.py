@@ -61,7 +61,7 @@ class Flag:
     due_at: datetime
     sequence: int
     status: Status
-    raised_at: datetime  # when the processor last raised it
+    raised_at: datetime  # when the processor last raised it (recorded it as open)
     resolved_at: datetime | None
     resolution: str | None
 
@@ -79,7 +79,10 @@ class FlagTransition:
     journey_id: str
     rule_id: str
     resolution: str | None  # None when raised; "retracted" among the dropoff.resolved values
-    occurred_at: datetime  # the dropoff event's time
+    occurred_at: datetime  # the dropoff event's time: when it became due, or was resolved
+    # When the system recorded the change: from this moment the agencies can know, so
+    # time to act counts from it (a flag raised late is due before it is raised).
+    recorded_at: datetime
     agencies: frozenset[str]
 
     @property

@@ -23,6 +23,7 @@ def payload(notice: FlagTransition, *, timestamp: datetime) -> str:
         "journey_id": notice.journey_id,
         "rule_id": notice.rule_id,
         "occurred_at": _iso(notice.occurred_at),
+        "recorded_at": _iso(notice.recorded_at),
     }
     if notice.resolution is not None:
         data["resolution"] = notice.resolution
