@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -20,6 +21,9 @@ from journey_api.auth import SCOPES
 from journey_api.service import KEEP_ALIVE_SECONDS
 from journey_api.tokens import DevelopmentSigner
 from journey_platform.settings import find_schemas_dir
+from referral.config import ReferralSettings
+from referral.main import create_app
+from tests.integration.kafka_helpers import start_at_end
 
 AGENCIES = AgencyRegistry.load(find_schemas_dir().parent / "deploy" / "local" / "agencies.yaml")
 # One agency of each type, for tests that speak "as the police", "as the SCA" and so on.
@@ -112,3 +116,22 @@ def service_environment(database_url: str, kafka: str, jwks: Path) -> dict[str, 
         # The simulator's tests set recorded times; other tests never send the header.
         "accept_simulated_time": True,
     }
+
+
+@asynccontextmanager
+async def referral_service(
+    kafka: str, tokens: Tokens, database_url: str, **settings: Any
+) -> AsyncIterator[RunningService]:
+    """Another referral service process's worth of app, with its own consumer group (for a
+    test that needs settings or a database of its own)."""
+    environment = {
+        **service_environment(database_url, kafka, tokens.signer.jwks_file),
+        "consumer_group_prefix": f"referral-{uuid.uuid4().hex[:8]}",
+        **settings,
+    }
+    port = free_port()
+    service_settings = ReferralSettings(**environment, http_port=port)
+    await start_at_end(kafka, service_settings.consumer_group("journeys"), "nrm.identification")
+    app = create_app(service_settings)
+    async with running("referral", app, port):
+        yield RunningService("referral", f"http://127.0.0.1:{port}", app, database_url)

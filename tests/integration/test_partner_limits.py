@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import re
 import uuid
@@ -21,19 +20,9 @@ import yaml
 
 from journey_api.bodies import MAX_DEPTH, MAX_ITEMS
 from journey_platform.settings import find_schemas_dir
-from referral.config import ReferralSettings
-from referral.main import create_app
 from tests.integration.conftest import Servers
 from tests.integration.journeys import Partner, referral_body, synthetic_person
-from tests.integration.kafka_helpers import start_at_end
-from tests.integration.services import (
-    BY_TYPE,
-    RunningService,
-    Tokens,
-    free_port,
-    running,
-    service_environment,
-)
+from tests.integration.services import BY_TYPE, RunningService, Tokens, referral_service
 
 pytestmark = pytest.mark.integration
 POLICE = BY_TYPE["police_force"]
@@ -50,24 +39,6 @@ def assert_problem(response: httpx.Response, status: int, kind: str) -> dict[str
     return body
 
 
-@contextlib.asynccontextmanager
-async def referral_service(
-    servers: Servers, kafka: str, tokens: Tokens, database_url: str, **settings: Any
-) -> AsyncIterator[RunningService]:
-    """Another referral service process's worth of app, with its own consumer group."""
-    environment = {
-        **service_environment(database_url, kafka, tokens.signer.jwks_file),
-        "consumer_group_prefix": f"limits-{uuid.uuid4().hex[:8]}",
-        **settings,
-    }
-    port = free_port()
-    service_settings = ReferralSettings(**environment, http_port=port)
-    await start_at_end(kafka, service_settings.consumer_group("journeys"), "nrm.identification")
-    app = create_app(service_settings)
-    async with running("referral", app, port):
-        yield RunningService("referral", f"http://127.0.0.1:{port}", app, database_url)
-
-
 @pytest.fixture(scope="module")
 async def limited(
     servers: Servers, kafka: str, tokens: Tokens, tmp_path_factory: pytest.TempPathFactory
@@ -82,7 +53,7 @@ async def limited(
     database_url = f"{servers.database_url.rsplit('/', 1)[0]}/{name}"
     try:
         async with referral_service(
-            servers, kafka, tokens, database_url, agency_registry_path=path
+            kafka, tokens, database_url, agency_registry_path=path
         ) as service:
             yield service
     finally:
@@ -222,7 +193,7 @@ async def test_an_identity_read_spends_its_token_in_every_process(
     async with (
         httpx.AsyncClient(timeout=30) as client,
         # A second process's worth of the same service, on the same database.
-        referral_service(servers, kafka, tokens, referral.database_url) as replica,
+        referral_service(kafka, tokens, referral.database_url) as replica,
     ):
         police = Partner(client, referral, tokens, "police_force")
         submitted = await police.post("/v1/referrals", referral_body(synthetic_person()))
