@@ -11,7 +11,7 @@ sent again after the pause.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,8 +20,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journey_api.context import request_id
+from journey_api.field_rules import field_rule
 from journey_platform.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -32,9 +34,13 @@ RETRY_AFTER_SECONDS = 2
 
 
 class FieldError(BaseModel):
-    field: str
-    message: str
-    code: str
+    field: str  # where, e.g. body.person.date_of_birth or query.limit
+    message: str  # what is wrong, never quoting the value sent
+    code: str  # pydantic's error type, e.g. missing, literal_error, value_error
+    rule: str | None = Field(
+        default=None, description="What the field allows: its values, format or bounds."
+    )
+    allowed: list[Any] | None = Field(default=None, description="An enum's allowed values.")
 
 
 class ProblemDetails(BaseModel):
@@ -114,8 +120,46 @@ def problem_response(
     return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=sent)
 
 
-def _field(location: tuple[Any, ...]) -> str:
+def _field(location: Sequence[Any]) -> str:
     return ".".join(str(part) for part in location)
+
+
+def invalid(errors: Sequence[Mapping[str, Any]]) -> Problem:
+    """A 422 naming each invalid field and the rule it broke (`errors`: FieldError's)."""
+    described = [
+        f"{e['field']} ({e['rule']})" if e.get("rule") else e["field"]
+        for e in sorted(errors, key=lambda e: str(e["field"]))
+    ]
+    return Problem(
+        422,
+        "Invalid request",
+        f"Check these fields: {'; '.join(dict.fromkeys(described))}.",
+        kind="validation",
+        errors=list(errors),
+    )
+
+
+def invalid_field(location: Sequence[Any], message: str, code: str = "value_error") -> Problem:
+    """A 422 about one field that a rule beyond its schema refused (`message` says which)."""
+    return invalid([{"field": _field(location), "message": message, "code": code}])
+
+
+def _field_error(document: Mapping[str, Any], path: str, method: str, error: Any) -> dict[str, Any]:
+    # A parsing message may quote part of the input ("found `x` at 1"): keep its first clause.
+    message = str(error["msg"])
+    if str(error["type"]).endswith("_parsing"):
+        message = message.split(",", 1)[0]
+    described: dict[str, Any] = {
+        "field": _field(error["loc"]),
+        "message": message,
+        "code": error["type"],
+    }
+    rule = field_rule(document, path, method, error["loc"])
+    if rule is not None:
+        described["rule"] = rule.text
+        if rule.allowed is not None:
+            described["allowed"] = rule.allowed
+    return described
 
 
 def _allowed_methods(request: Request) -> str:
@@ -143,19 +187,13 @@ def install_problem_handlers(app: FastAPI, on_problem: OnProblem | None = None) 
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        route = request.scope.get("route")
+        document = request.app.openapi()
         fields = [
-            {"field": _field(e["loc"]), "message": e["msg"], "code": e["type"]}
+            _field_error(document, getattr(route, "path_format", ""), request.method, e)
             for e in error.errors()
         ]
-        names = ", ".join(sorted({f["field"] for f in fields}))
-        problem = Problem(
-            422,
-            "Invalid request",
-            f"Check these fields: {names}.",
-            kind="validation",
-            errors=fields,
-        )
-        return problem_response(problem, request)
+        return problem_response(invalid(fields), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -189,16 +227,44 @@ def install_problem_handlers(app: FastAPI, on_problem: OnProblem | None = None) 
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=error, extra={"path": request.url.path})
-        problem = Problem(
-            500,
-            "Internal error",
-            "The request failed on our side; quote the request_id when reporting it.",
-            kind="internal",
-        )
-        return problem_response(problem, request)
+    app.add_middleware(UnhandledErrors)  # the innermost middleware: added first
+
+
+class UnhandledErrors:
+    """ASGI middleware: an error nothing else handled becomes a 500 problem, logged once.
+
+    Not `@app.exception_handler(Exception)`: Starlette calls that handler and then raises
+    the error again for the server, so uvicorn logged the same traceback a second time.
+    Here the error stops: it is logged, with its request id, and answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception as error:  # every error, so that none reaches the server's log
+            request = Request(scope)
+            log.error("unhandled error", exc_info=error, extra={"path": request.url.path})
+            if started:  # too late for a problem: the client sees the response cut short
+                return
+            problem = Problem(
+                500,
+                "Internal error",
+                "The request failed on our side; quote the request_id when reporting it.",
+                kind="internal",
+            )
+            await problem_response(problem, request)(scope, receive, send)
 
 
 # OpenAPI `responses` for the problems a write or a read may answer with.

@@ -61,3 +61,16 @@ async def test_a_database_that_does_not_answer_is_a_503_to_retry_after_a_pause(p
     assert int(response.headers["retry-after"]) > 0
     assert response.json()["type"].endswith("/unavailable")
     assert "15432" not in response.text and "terminating" not in response.text
+
+
+async def test_an_unexpected_error_is_logged_once_and_goes_no_further(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # raise_app_exceptions: an error that left the app would reach the server, whose
+    # log (uvicorn.error) would print the same traceback a second time.
+    transport = httpx.ASGITransport(app=_app())
+    with caplog.at_level("ERROR"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/boom")
+    assert response.status_code == 500
+    assert [r.getMessage() for r in caplog.records] == ["unhandled error"]

@@ -19,8 +19,24 @@ JOURNEY_ID_PREFIX = "jny_"
 
 def _normalise(value: str) -> str:
     # Case, accents and spacing vary between agencies' records of the same person.
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    decomposed = unicodedata.normalize("NFKD", value)
+    folded = decomposed.encode("ascii", "ignore").decode()
+    if not any(c.isalnum() for c in folded):
+        # Nothing left of a name in another script (Arabic, Chinese, Tigrinya): keep its
+        # letters and digits instead. Where the ASCII fold has any, it stays the key, so
+        # every pseudonym made before this fallback is unchanged.
+        folded = "".join(c for c in decomposed if _letter_or_digit(c) or c.isspace())
     return " ".join(folded.lower().split())
+
+
+def _letter_or_digit(character: str) -> bool:
+    return unicodedata.category(character)[0] in "LN"
+
+
+def has_letter(value: str) -> bool:
+    """Whether `value` holds a letter of any script: what a name needs to be
+    pseudonymised (a name of control characters or a lone symbol normalises to nothing)."""
+    return any(unicodedata.category(c)[0] == "L" for c in value)
 
 
 def _b32(digest: bytes) -> str:

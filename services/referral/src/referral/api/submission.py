@@ -5,13 +5,14 @@ No `from __future__ import annotations`: the submission route's body model is bu
 run time from the event contract, and FastAPI must see it as a real object.
 """
 
+import unicodedata
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from journey_api.agencies import (
     COMPETENT_AUTHORITIES,
@@ -25,30 +26,71 @@ from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import request_hash, respond_once
 from journey_api.models import Command, JourneyId, RecordOut
-from journey_api.problems import PROBLEM, READ_ERRORS, WRITE_ERRORS, Problem, not_found
+from journey_api.problems import (
+    PROBLEM,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Problem,
+    invalid_field,
+    not_found,
+)
 from journey_api.reads import visible
 from journey_api.replay import spend_token
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
-from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
+from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id, has_letter
 from referral.api import actions
 from referral.domain import decisions
-from referral.domain.people import FIRST_RESPONDER_TYPE, age_band
+from referral.domain.people import (
+    FIRST_RESPONDER_TYPE,
+    MAX_AGE_YEARS,
+    age_band,
+    plausible_birth,
+)
 from referral.identity import Erased, IdentityVault
+
+
+def _a_name(value: str) -> str:
+    # A name is what the person is matched by (pseudonyms.py): one of control characters
+    # or a lone symbol would match nobody, and a control character is never part of a name.
+    if not has_letter(value) or any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("a name must hold at least one letter and no control characters")
+    return value
+
+
+def _born_plausibly(born: date) -> date:
+    if not plausible_birth(born, datetime.now(UTC).date()):
+        raise ValueError(
+            f"a date of birth may not be in the future nor over {MAX_AGE_YEARS} years ago"
+        )
+    return born
+
+
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        description="In any script; at least one letter, no control characters.",
+    ),
+    AfterValidator(_a_name),
+]
 
 
 class Person(Command):
     """Identifying details. Stored only here, sealed per journey; never on an event or log."""
 
-    given_name: str = Field(min_length=1, max_length=100, examples=["Testperson"])
-    family_name: str = Field(min_length=1, max_length=100, examples=["Synthetica"])
-    date_of_birth: date = Field(examples=["1996-05-17"])
+    given_name: Name = Field(examples=["Testperson"])
+    family_name: Name = Field(examples=["Synthetica"])
+    date_of_birth: Annotated[date, AfterValidator(_born_plausibly)] = Field(
+        description=f"Not in the future, nor over {MAX_AGE_YEARS} years ago, nor after "
+        "occurred_at.",
+        examples=["1996-05-17"],
+    )
     nationality: str = Field(
         pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code.", examples=["ALB"]
     )
-    other_names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
-        default_factory=list, max_length=10
-    )
+    other_names: list[Name] = Field(default_factory=list, max_length=10)
 
 
 class IdentityOut(BaseModel):
@@ -106,11 +148,8 @@ def submission_router(
         occurred_at = datetime.fromisoformat(body.pop("occurred_at"))
         born = date.fromisoformat(person["date_of_birth"])
         if born > occurred_at.date():
-            raise Problem(
-                422,
-                "Invalid request",
-                "person.date_of_birth is after occurred_at.",
-                kind="validation",
+            raise invalid_field(
+                ("body", "person", "date_of_birth"), "A date of birth may not be after occurred_at."
             )
         if body["age_group"] == "adult" and body["consent"] != "given":
             raise Problem(

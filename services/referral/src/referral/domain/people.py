@@ -26,6 +26,11 @@ FIRST_RESPONDER_TYPE = {
 }
 
 
+# Older than anyone alive: a date of birth further back is a typing error (the year 693
+# was sent), as is one in the future.
+MAX_AGE_YEARS = 120
+
+
 def age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
@@ -36,3 +41,7 @@ def age_band(born: date, on: date) -> str:
         if low <= age <= high:
             return band
     return "65+" if age >= 65 else "unknown"
+
+
+def plausible_birth(born: date, today: date) -> bool:
+    return born <= today and age_on(born, today) < MAX_AGE_YEARS
