@@ -253,6 +253,7 @@ def create_service_app(
     app.state.rate_limiter = RateLimiter(registry)
     install_problem_handlers(app, on_problem=_audit_refusal)
     app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes)
+    app.add_middleware(WakeRelayAfterWrites)
     _install_request_context(app, settings.service_name)  # outermost: sees every answer
     # The server span of each request, continuing the caller's trace (W3C traceparent);
     # health probes, polled every few seconds, would only bury the traces that matter.
@@ -312,6 +313,27 @@ async def _audit_refusal(request: Request, problem: Problem) -> None:
             resource_id=params.get("resource_id"),
             outcome=problem.audit_as,
         )
+
+
+class WakeRelayAfterWrites:
+    """ASGI middleware: once a POST has succeeded, its transaction (and any outbox row it
+    staged) has committed, so the outbox relay is woken to publish at once: the other
+    services learn a journey within milliseconds of its 201, not a poll interval later."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_then_wake(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 300:
+                scope["app"].state.runtime.relay.wake()
+            await send(message)
+
+        await self.app(scope, receive, send_then_wake)
 
 
 def _install_request_context(app: FastAPI, service: str) -> None:
