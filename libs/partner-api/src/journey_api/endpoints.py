@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
@@ -27,10 +27,13 @@ from journey_api.idempotency import request_hash, respond_once
 from journey_api.models import JourneyId, RecordOut
 from journey_api.problems import WRITE_ERRORS, not_found
 from journey_api.reads import add_reads
-from journey_api.records import Action, JourneyRecords, Resource
+from journey_api.records import Action, Resource
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import anonymous_journey_id
+
+if TYPE_CHECKING:
+    from journey_api.service import Runtime
 
 Attributes = dict[str, Any]
 Rule = Callable[[Resource, Attributes, Principal], None]
@@ -129,9 +132,7 @@ def _add_write(
         recorded_at = recorded_time(request)
 
         async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-            resource = await _target(
-                conn, runtime.records, collection, spec, principal, resource_id, body
-            )
+            resource = await _target(conn, runtime, collection, spec, principal, resource_id, body)
             attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
             attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
             if spec.derive:
@@ -222,7 +223,7 @@ def _event_data(spec: RecordSpec, resource: Resource, attributes: Attributes) ->
 
 async def _target(
     conn: Connection,
-    records: JourneyRecords,
+    runtime: "Runtime",
     collection: Collection,
     spec: RecordSpec,
     principal: Principal,
@@ -236,15 +237,15 @@ async def _target(
     if spec.creates:
         journey_id = body["journey_id"]
         if not await journey_is_known(conn, journey_id):
-            raise not_found("journey")
+            raise not_found("journey", catching_up=runtime.catching_up())
         return Resource(uuid.uuid4(), journey_id)
     assert resource_id is not None
     # One writer per resource at a time, so a rule checked here still holds at commit.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", str(resource_id))
-    resource = await records.resource(conn, resource_id, collection.kind)
+    resource = await runtime.records.resource(conn, resource_id, collection.kind)
     # Only agencies taking part in the journey may add to it; to anyone else it does not
     # exist, exactly as for reads.
-    if resource is None or not await records.takes_part(
+    if resource is None or not await runtime.records.takes_part(
         conn, resource.journey_id, principal.agency_id
     ):
         raise not_found(collection.name)

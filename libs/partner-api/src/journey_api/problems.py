@@ -96,10 +96,21 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-def not_found(what: str) -> Problem:
+# A service that learns journeys from others' events and knows it has some left to apply
+# asks for a retry after this long (propagation takes well under it: service.py).
+CATCHING_UP_RETRY_SECONDS = 1
+# How long after a referral's 201 a 404 about its journey may still change.
+JUST_REFERRED_RETRY_SECONDS = 5
+
+
+def not_found(what: str, *, catching_up: bool = False) -> Problem:
     # Also the answer for things that exist but the caller may not see: 404, never 403,
-    # so that whether a journey exists does not leak.
-    return Problem(404, "Not found", f"No {what} here that you can see.", kind="not-found")
+    # so that whether a journey exists does not leak. `catching_up` is about the service,
+    # never the journey: every 404 gets the same Retry-After while it holds.
+    headers = {"Retry-After": str(CATCHING_UP_RETRY_SECONDS)} if catching_up else {}
+    return Problem(
+        404, "Not found", f"No {what} here that you can see.", kind="not-found", headers=headers
+    )
 
 
 def problem_response(
@@ -275,7 +286,18 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     401: {"description": "No valid bearer token", **PROBLEM},
     403: {"description": "Scope or agency type does not allow this", **PROBLEM},
-    404: {"description": "No such journey or resource visible to you", **PROBLEM},
+    404: {
+        "description": "No such journey or resource visible to you. A journey referred a "
+        "moment ago may not be known here yet: see the API's description.",
+        "headers": {
+            "Retry-After": {
+                "description": "Present while the service knows it has journeys left to "
+                "learn: retry after this many seconds",
+                "schema": {"type": "integer"},
+            }
+        },
+        **PROBLEM,
+    },
     409: {
         "description": "The journey's state does not allow it, or a duplicate is in flight",
         **PROBLEM,

@@ -32,8 +32,10 @@ async def visible(
     *,
     action: str,
     resource_id: str | None = None,
+    catching_up: bool = False,
 ) -> None:
-    """Audit the read, and answer 404 unless the caller takes part in the journey."""
+    """Audit the read, and answer 404 unless the caller takes part in the journey
+    (`catching_up`: the service knows it has journeys left to learn; see not_found)."""
     allowed = journey_id is not None and bool(
         await conn.fetchval(
             "SELECT true FROM journey_participants WHERE journey_id = $1 AND agency_id = $2",
@@ -50,7 +52,7 @@ async def visible(
         outcome="ok" if allowed else "not_found",
     )
     if not allowed:
-        raise not_found("such record")
+        raise not_found("such record", catching_up=catching_up)
 
 
 def _partners_only(principal: Principal) -> None:
@@ -164,7 +166,13 @@ def timeline_router(read_scopes: Iterable[str]) -> APIRouter:
             )
         runtime = request.app.state.runtime
         async with runtime.pool.acquire() as conn:
-            await visible(conn, principal, journey_id, action="read:timeline")
+            await visible(
+                conn,
+                principal,
+                journey_id,
+                action="read:timeline",
+                catching_up=runtime.catching_up(),
+            )
             records = await runtime.records.timeline(conn, journey_id)
         return {"journey_id": journey_id, "records": [r.as_json() for r in records]}
 

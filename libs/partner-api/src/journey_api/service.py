@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -36,7 +36,10 @@ from journey_api.headers import add_security_headers, install_docs
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import MAX_KEY_LENGTH
 from journey_api.problems import (
+    CATCHING_UP_RETRY_SECONDS,
+    JUST_REFERRED_RETRY_SECONDS,
     PROBLEM,
+    TYPE_BASE,
     Problem,
     install_problem_handlers,
     problem_response,
@@ -105,6 +108,11 @@ class Runtime:
     relay: OutboxRelay
     stop: asyncio.Event
     tasks: list[asyncio.Task[None]]
+    background: list[Background] = field(default_factory=list)
+
+    def catching_up(self) -> bool:
+        """Whether this service knows it has events from other services left to apply."""
+        return any(isinstance(w, EventConsumer) and w.catching_up() for w in self.background)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -168,6 +176,21 @@ def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsO
     )
 
 
+# The contract of a service that learns journeys from the referral service's events: in
+# its OpenAPI description, so a partner's developer reads it where the 404 is documented.
+LEARNED_JOURNEYS = f"""
+
+**A journey referred a moment ago.** This service learns each journey from the referral
+service's events, a fraction of a second after the referral's 201
+(`bench/journey_propagation.py`). Until then it answers about that journey as about one
+that does not exist or that you may not see: 404, `type` `{TYPE_BASE}not-found`, the same
+title and detail, so an answer never tells whether a journey exists. While this service
+knows it has journeys left to learn, every such 404 (whatever the journey) carries
+`Retry-After: {CATCHING_UP_RETRY_SECONDS}`. A client that has just referred a journey
+retries a 404 about it, after Retry-After when given, for up to
+{JUST_REFERRED_RETRY_SECONDS} seconds; after that the 404 is final."""
+
+
 def learning_journeys(*, topics: Sequence[str], facts_of: FactsOf) -> ConsumersFactory:
     """The consumers of a service that learns journeys from other services' topics."""
     return lambda runtime: [journey_learner(runtime, topics=topics, facts_of=facts_of)]
@@ -224,6 +247,7 @@ def create_service_app(
         )
         runtime.tasks.append(asyncio.create_task(relay.run(stop)))
         for work in consumers(runtime) if consumers else ():
+            runtime.background.append(work)
             runtime.tasks.append(asyncio.create_task(work.run(stop)))
         app.state.runtime = runtime
         # What start-up built (app, routes, models, contracts, pool) lives as long as the

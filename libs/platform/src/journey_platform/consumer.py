@@ -200,13 +200,22 @@ class EventConsumer:
             **client_options(security),
         )
         self._tracer = tracer(__name__)
+        # Records fetched and not yet applied, or seen on the broker beyond the position at
+        # the last fetch: the consumer knows it is catching up (`catching_up`).
+        self._behind = False
         expect_dead_letters(group_id, self.topics)
+
+    def catching_up(self) -> bool:
+        """Whether this consumer has records it knows of and has not applied yet. (A record
+        written since its last fetch is not known here: false does not mean up to date.)"""
+        return self._behind
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
         try:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
+                self._behind = self._behind or any(batches.values())
                 for partition, records in batches.items():
                     try:
                         await self._apply(partition, records)
@@ -219,7 +228,7 @@ class EventConsumer:
                         )
                         self.consumer.seek(partition, records[0].offset)
                         await asyncio.sleep(DATABASE_RETRY_SECONDS)
-                await record_lag(self.consumer, self.group_id)
+                self._behind = await record_lag(self.consumer, self.group_id) > 0
         finally:
             await self.consumer.stop()
 
@@ -290,15 +299,18 @@ class EventConsumer:
         )
 
 
-async def record_lag(consumer: AIOKafkaConsumer, group: str) -> None:
+async def record_lag(consumer: AIOKafkaConsumer, group: str) -> int:
     """Set the lag gauge of every partition assigned to `consumer`: the high watermark the
-    last fetch saw minus the position. A partition not fetched from yet is left unset
-    (its position may still be resetting, and asking for it would wait)."""
+    last fetch saw minus the position; return the total. A partition not fetched from yet
+    is left unset (its position may still be resetting, and asking for it would wait)."""
+    total = 0
     for partition in consumer.assignment():
         highwater = consumer.highwater(partition)
         if highwater is not None:
             lag = highwater - await consumer.position(partition)
             set_lag(group, partition.topic, partition.partition, lag)
+            total += max(0, lag)
+    return total
 
 
 def set_lag(group: str, topic: str, partition: int, lag: int) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from journey_api.agencies import AgencyRegistry
 from journey_api.endpoints import build_router
 from journey_api.reads import timeline_router
-from journey_api.service import create_service_app, learning_journeys
+from journey_api.service import LEARNED_JOURNEYS, create_service_app, learning_journeys
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from prosecution.cases import criminal_cases
@@ -40,7 +40,7 @@ def create_app(settings: ProsecutionSettings) -> FastAPI:
         title="Prosecution service",
         description="Criminal justice for victims of modern slavery: crimes recorded, "
         "investigations, victim contact and statements, engagement, charge "
-        "decisions, trials and the Section 45 defence.",
+        "decisions, trials and the Section 45 defence." + LEARNED_JOURNEYS,
         routers=[
             build_router(criminal_cases(registry), contracts),
             timeline_router(["justice:read"]),

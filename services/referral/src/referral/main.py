@@ -37,7 +37,10 @@ def create_app(settings: ReferralSettings) -> FastAPI:
         description="Identification and decisions in the National Referral Mechanism: "
         "referrals, Duty to Notify reports, Reasonable and Conclusive Grounds "
         "decisions, reconsiderations, withdrawals, police referrals, immigration "
-        "detention, and erasure of identifying details.",
+        "detention, and erasure of identifying details.\n\nThe support and prosecution "
+        "services learn a referred journey from this service's events a fraction of a second "
+        "after the 201; until then they answer 404 about it, as about any journey they do not "
+        "know (their descriptions say how to retry).",
         routers=[
             submission_router(contracts, registry, vault, pseudonyms),
             build_router(REFERRALS, contracts),

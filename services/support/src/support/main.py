@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from journey_api.agencies import AgencyRegistry
 from journey_api.endpoints import build_router
 from journey_api.reads import timeline_router
-from journey_api.service import create_service_app, learning_journeys
+from journey_api.service import LEARNED_JOURNEYS, create_service_app, learning_journeys
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from support.cases import support_cases
@@ -44,7 +44,7 @@ def create_app(settings: SupportSettings) -> FastAPI:
         description="Protection of potential victims: support requested, offered, accepted or "
         "declined; first contact; accommodation; contacts; needs assessments; legal "
         "representation; missing episodes; Recovery Needs Assessments; move-on "
-        "plans; support ended.",
+        "plans; support ended." + LEARNED_JOURNEYS,
         routers=[
             build_router(support_cases(registry), contracts),
             timeline_router(["support:read"]),
