@@ -69,6 +69,19 @@ def _field(
     return (annotation if required else annotation | None), info
 
 
+def event_fields(
+    contracts: Contracts, event_type: str, *, omit: Iterable[str] = ()
+) -> dict[str, tuple[Any, Any]]:
+    """The pydantic fields of the event's data (its latest major version), less `omit`."""
+    document = contracts.schema(event_type, contracts.latest_major(event_type)).document
+    omitted, required = set(omit), set(document.get("required", ()))
+    return {
+        prop: _field(contracts, schema, prop in required, document["$id"])
+        for prop, schema in document.get("properties", {}).items()
+        if prop not in omitted
+    }
+
+
 def command_model(
     contracts: Contracts,
     event_type: str,
@@ -80,13 +93,15 @@ def command_model(
     """A request model with the event's fields (less `omit`), `occurred_at` and `add`
     (which replaces an event field of the same name)."""
     document = contracts.schema(event_type, contracts.latest_major(event_type)).document
-    omitted, required = set(omit), set(document.get("required", ()))
+    omitted = set(omit)
     fields: dict[str, Any] = {"occurred_at": (OccurredAt, ...)}
     fields.update(add or {})
-    for prop, schema in document.get("properties", {}).items():
-        # A field in `add` wins: the API may declare an event field more strictly.
-        if prop not in omitted and prop not in fields:
-            fields[prop] = _field(contracts, schema, prop in required, document["$id"])
+    # A field in `add` wins: the API may declare an event field more strictly.
+    fields.update(
+        (name, definition)
+        for name, definition in event_fields(contracts, event_type, omit=omitted).items()
+        if name not in fields
+    )
     examples = [
         {
             "occurred_at": "2025-03-04T10:15:00Z",

@@ -24,10 +24,11 @@ from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import request_hash, respond_once
-from journey_api.models import JourneyId, RecordOut
+from journey_api.models import JourneyId
 from journey_api.problems import WRITE_ERRORS, not_found
 from journey_api.reads import add_reads
 from journey_api.records import Action, Resource
+from journey_api.responses import RecordKind, record_model
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import anonymous_journey_id
@@ -71,7 +72,12 @@ class RecordSpec:
     derive: Derive | None = None
     rule: Rule | None = None
     follow_ups: FollowUps | None = None
+    # The actions `follow_ups` may record: their records' schemas are in the reads' answers.
+    follow_up_actions: tuple[Action, ...] = ()
     participants: Participants | None = None  # agencies that join the journey with this record
+
+    def record_kind(self) -> RecordKind:
+        return RecordKind(self.action, self.resource_field, self.api_only)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,21 @@ class Collection:
     specs: Sequence[RecordSpec]
     summarise: Callable[[Resource], Attributes] | None = None
     tag: str = field(default="")
+    # The creating record's kind where no spec here creates it (a referral, submitted with
+    # the person's details by a route of its own).
+    created_by: RecordKind | None = None
+
+    def record_kinds(self) -> list[RecordKind]:
+        """Every kind of record a resource of this collection may hold."""
+        return [
+            *([self.created_by] if self.created_by else []),
+            *(s.record_kind() for s in self.specs),
+            *(
+                RecordKind(action, s.resource_field)
+                for s in self.specs
+                for action in s.follow_up_actions
+            ),
+        ]
 
 
 async def journey_is_known(conn: Connection, journey_id: str) -> bool:
@@ -95,7 +116,7 @@ def build_router(collection: Collection, contracts: Contracts) -> APIRouter:
     router = APIRouter(prefix=collection.path, tags=[collection.tag or collection.name])
     for spec in collection.specs:
         _add_write(router, collection, spec, contracts)
-    add_reads(router, collection)
+    add_reads(router, collection, contracts)
     return router
 
 
@@ -205,7 +226,7 @@ def _add_write(
         endpoint,
         methods=["POST"],
         status_code=201,
-        response_model=RecordOut,
+        response_model=record_model(contracts, spec.record_kind()),
         summary=spec.summary,
         operation_id=action.kind,
         responses=WRITE_ERRORS,

@@ -25,7 +25,7 @@ from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import request_hash, respond_once
-from journey_api.models import Command, JourneyId, RecordOut
+from journey_api.models import Command, JourneyId
 from journey_api.problems import (
     PROBLEM,
     READ_ERRORS,
@@ -36,10 +36,12 @@ from journey_api.problems import (
 )
 from journey_api.reads import visible
 from journey_api.replay import spend_token
+from journey_api.responses import record_model
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id, has_letter
 from referral.api import actions
+from referral.api.referrals import SUBMITTED_REFERRAL
 from referral.domain import decisions
 from referral.domain.people import (
     FIRST_RESPONDER_TYPE,
@@ -283,7 +285,7 @@ def submission_router(
         submit,
         methods=["POST"],
         status_code=201,
-        response_model=RecordOut,
+        response_model=record_model(contracts, SUBMITTED_REFERRAL),
         operation_id="submit_referral",
         responses=WRITE_ERRORS,
         summary="Submit a referral into the NRM, with the person's identifying details.",
