@@ -84,8 +84,10 @@ def _resource_model(collection: "Collection", contracts: Contracts) -> type[Reso
     """ResourceOut with its records typed: one of the collection's kinds each."""
     name = "".join(part.title() for part in collection.kind.split("_"))
     record = any_record(contracts, collection.record_kinds())
-    model: type[ResourceOut] = create_model(  # type: ignore[call-overload]
-        f"{name}Resource", __base__=ResourceOut, records=(list[record], ...)
+    model: type[ResourceOut] = create_model(
+        f"{name}Resource",
+        __base__=ResourceOut,
+        records=(list[record], ...),  # type: ignore[valid-type]
     )
     return model
 
@@ -93,7 +95,9 @@ def _resource_model(collection: "Collection", contracts: Contracts) -> type[Reso
 def add_reads(router: APIRouter, collection: "Collection", contracts: Contracts) -> None:
     resource_model = _resource_model(collection, contracts)
     page_model = create_model(
-        f"{resource_model.__name__}Page", __base__=Page, items=(list[resource_model], ...)
+        f"{resource_model.__name__}Page",
+        __base__=Page,
+        items=(list[resource_model], ...),  # type: ignore[valid-type]
     )
 
     def shown(resource: Resource) -> dict[str, Any]:
@@ -176,7 +180,11 @@ def timeline_router(
     router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
     scopes = frozenset(read_scopes)
     record = any_record(contracts, [k for c in collections for k in c.record_kinds()])
-    timeline_model = create_model("JourneyTimeline", __base__=Timeline, records=(list[record], ...))
+    timeline_model = create_model(
+        "JourneyTimeline",
+        __base__=Timeline,
+        records=(list[record], ...),  # type: ignore[valid-type]
+    )
 
     async def timeline(request: Request, principal: CurrentPrincipal, journey_id: JourneyId) -> Any:
         _partners_only(principal)

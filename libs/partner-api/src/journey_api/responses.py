@@ -63,11 +63,9 @@ def _record_model(contracts: Contracts, kind: RecordKind) -> type[RecordOut]:
         **event_fields(contracts, action.event_type, omit=omit),
         **kind.api_only,
     )
-    model: type[RecordOut] = create_model(  # type: ignore[call-overload]
-        f"{name}Record",
-        __base__=RecordOut,
-        kind=(Literal[action.kind], ...),
-        attributes=(attributes, ...),
+    kind_type: Any = Literal[action.kind]  # the discriminator of `any_record`
+    model: type[RecordOut] = create_model(
+        f"{name}Record", __base__=RecordOut, kind=(kind_type, ...), attributes=(attributes, ...)
     )
     return model
 
