@@ -202,3 +202,37 @@ async def test_relay_killed_between_publish_and_mark_redelivers_and_consumer_app
     )
     assert deliveries == 2
     assert applied == 1
+
+
+async def test_a_woken_relay_publishes_at_once_not_at_its_next_poll(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, contracts: Contracts
+) -> None:
+    # A poll interval far longer than the test waits: only the wake can publish in time.
+    relay = OutboxRelay(pool, producer, poll_interval=600)
+    polls: list[int] = []
+    publish_batch = relay.publish_batch
+
+    async def noted() -> int:
+        published = await publish_batch()
+        polls.append(published)
+        return published
+
+    relay.publish_batch = noted  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        # An empty poll returned: the relay has begun its pause (nothing awaits between).
+        deadline = time.monotonic() + 30
+        while 0 not in polls:
+            assert time.monotonic() < deadline, "the relay never polled"
+            await asyncio.sleep(0.01)
+        async with pool.acquire() as conn, conn.transaction():
+            await Outbox(contracts).add(conn, example_event(contracts, REFERRAL))
+        woken = time.monotonic()
+        relay.wake()
+        while await _unsent(pool):
+            assert time.monotonic() - woken < 10, "the woken relay did not publish"
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await running
