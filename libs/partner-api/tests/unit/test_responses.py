@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
@@ -46,7 +48,8 @@ def test_the_id_the_server_mints_is_a_declared_required_attribute() -> None:
 
 
 def test_a_record_of_several_kinds_is_told_apart_by_kind() -> None:
-    records = TypeAdapter(list[any_record(CONTRACTS, [STAY, END])])  # type: ignore[misc]
+    record = any_record(CONTRACTS, [STAY, END])
+    records: TypeAdapter[list[Any]] = TypeAdapter(list[record])  # type: ignore[valid-type]
     stay = _record("accommodation_entry", {"stay_id": "7e1f0c1a-3b9e-4c55-a0d1-93c1d1b2e0f4"})
     stay["attributes"]["accommodation_type"] = "safe_house"  # type: ignore[index]
     end = _record("support_end", {"reason": "disengaged"})
