@@ -353,8 +353,9 @@ class WakeRelayAfterWrites:
             return
 
         async def send_then_wake(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 300:
-                scope["app"].state.runtime.relay.wake()
+            runtime = getattr(scope["app"].state, "runtime", None)  # None before the lifespan
+            if message["type"] == "http.response.start" and message["status"] < 300 and runtime:
+                runtime.relay.wake()
             await send(message)
 
         await self.app(scope, receive, send_then_wake)
