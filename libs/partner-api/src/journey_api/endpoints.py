@@ -72,8 +72,6 @@ class RecordSpec:
     derive: Derive | None = None
     rule: Rule | None = None
     follow_ups: FollowUps | None = None
-    # The actions `follow_ups` may record: their records' schemas are in the reads' answers.
-    follow_up_actions: tuple[Action, ...] = ()
     participants: Participants | None = None  # agencies that join the journey with this record
 
     def record_kind(self) -> RecordKind:
@@ -91,21 +89,6 @@ class Collection:
     specs: Sequence[RecordSpec]
     summarise: Callable[[Resource], Attributes] | None = None
     tag: str = field(default="")
-    # The creating record's kind where no spec here creates it (a referral, submitted with
-    # the person's details by a route of its own).
-    created_by: RecordKind | None = None
-
-    def record_kinds(self) -> list[RecordKind]:
-        """Every kind of record a resource of this collection may hold."""
-        return [
-            *([self.created_by] if self.created_by else []),
-            *(s.record_kind() for s in self.specs),
-            *(
-                RecordKind(action, s.resource_field)
-                for s in self.specs
-                for action in s.follow_up_actions
-            ),
-        ]
 
 
 async def journey_is_known(conn: Connection, journey_id: str) -> bool:
@@ -116,7 +99,7 @@ def build_router(collection: Collection, contracts: Contracts) -> APIRouter:
     router = APIRouter(prefix=collection.path, tags=[collection.tag or collection.name])
     for spec in collection.specs:
         _add_write(router, collection, spec, contracts)
-    add_reads(router, collection, contracts)
+    add_reads(router, collection)
     return router
 
 

@@ -3,17 +3,16 @@
 A record's `attributes` are its event's data less the field naming the resource (the
 path says it), plus the API-only fields kept off the event: so the ids the server mints
 (`stay_id`, `episode_id`, `police_referral_id`) and the fields it works out appear, typed,
-in the OpenAPI document, and generated clients get them. Reads return records of several
-kinds: a union discriminated by `kind`.
+in the OpenAPI document, and generated clients get them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from journey_api.commands import event_fields
 from journey_api.models import RecordOut
@@ -68,11 +67,3 @@ def _record_model(contracts: Contracts, kind: RecordKind) -> type[RecordOut]:
         f"{name}Record", __base__=RecordOut, kind=(kind_type, ...), attributes=(attributes, ...)
     )
     return model
-
-
-def any_record(contracts: Contracts, kinds: Sequence[RecordKind]) -> Any:
-    """A record of any of these kinds (each at most once), told apart by `kind`."""
-    models = list({k.action.kind: record_model(contracts, k) for k in kinds}.values())
-    if len(models) == 1:
-        return models[0]
-    return Annotated[Union[tuple(models)], Field(discriminator="kind")]  # noqa: UP007

@@ -303,7 +303,10 @@ def _complete_openapi(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        document = build()  # built once, then cached by FastAPI
+        # Completed once: every 422 reads its fields' rules from the document (problems.py).
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()  # FastAPI keeps it as app.openapi_schema
         document.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
         for operations in document["paths"].values():
             for operation in operations.values():

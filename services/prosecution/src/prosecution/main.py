@@ -32,7 +32,6 @@ def journey_facts(event: Event) -> dict[str, Any] | None:
 def create_app(settings: ProsecutionSettings) -> FastAPI:
     contracts = Contracts.load(settings.schemas_dir)
     registry = AgencyRegistry.load(settings.agency_registry_path)
-    cases = criminal_cases(registry)
 
     return create_service_app(
         settings=settings,
@@ -43,8 +42,8 @@ def create_app(settings: ProsecutionSettings) -> FastAPI:
         "investigations, victim contact and statements, engagement, charge "
         "decisions, trials and the Section 45 defence." + LEARNED_JOURNEYS,
         routers=[
-            build_router(cases, contracts),
-            timeline_router(["justice:read"], [cases], contracts),
+            build_router(criminal_cases(registry), contracts),
+            timeline_router(["justice:read"]),
         ],
         migrations=MIGRATIONS,
         consumers=learning_journeys(topics=["nrm.identification"], facts_of=journey_facts),

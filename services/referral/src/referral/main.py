@@ -29,7 +29,6 @@ def create_app(settings: ReferralSettings) -> FastAPI:
     registry = AgencyRegistry.load(settings.agency_registry_path)
     vault = IdentityVault(*settings.master_keys())
     pseudonyms = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
-    collections = [REFERRALS, duty_to_notify(registry), IMMIGRATION_DETENTION]
     return create_service_app(
         settings=settings,
         contracts=contracts,
@@ -44,8 +43,10 @@ def create_app(settings: ReferralSettings) -> FastAPI:
         "know (their descriptions say how to retry).",
         routers=[
             submission_router(contracts, registry, vault, pseudonyms),
-            *(build_router(collection, contracts) for collection in collections),
-            timeline_router(["referrals:read"], collections, contracts),
+            build_router(REFERRALS, contracts),
+            build_router(duty_to_notify(registry), contracts),
+            build_router(IMMIGRATION_DETENTION, contracts),
+            timeline_router(["referrals:read"]),
         ],
         migrations=MIGRATIONS,
     )

@@ -35,7 +35,6 @@ def journey_facts(event: Event) -> dict[str, Any] | None:
 def create_app(settings: SupportSettings) -> FastAPI:
     contracts = Contracts.load(settings.schemas_dir)
     registry = AgencyRegistry.load(settings.agency_registry_path)
-    cases = support_cases(registry)
 
     return create_service_app(
         settings=settings,
@@ -47,8 +46,8 @@ def create_app(settings: SupportSettings) -> FastAPI:
         "representation; missing episodes; Recovery Needs Assessments; move-on "
         "plans; support ended." + LEARNED_JOURNEYS,
         routers=[
-            build_router(cases, contracts),
-            timeline_router(["support:read"], [cases], contracts),
+            build_router(support_cases(registry), contracts),
+            timeline_router(["support:read"]),
         ],
         migrations=MIGRATIONS,
         consumers=learning_journeys(topics=["nrm.identification"], facts_of=journey_facts),

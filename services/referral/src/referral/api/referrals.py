@@ -15,7 +15,6 @@ from journey_api.endpoints import (
     RecordSpec,
 )
 from journey_api.records import Resource, conflict
-from journey_api.responses import RecordKind
 from referral.api import actions
 from referral.domain import decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE
@@ -71,7 +70,6 @@ REFERRAL_SPECS = [
         derive=_competent_authority,
         rule=decisions.check_reasonable_grounds,
         follow_ups=_recovery_start,
-        follow_up_actions=(actions.START_RECOVERY_PERIOD,),
     ),
     RecordSpec(
         actions.DECIDE_CONCLUSIVE_GROUNDS,
@@ -82,7 +80,6 @@ REFERRAL_SPECS = [
         derive=_conclusive,
         rule=decisions.check_conclusive_grounds,
         follow_ups=_recovery_end("conclusive_grounds_decided"),
-        follow_up_actions=(actions.END_RECOVERY_PERIOD,),
     ),
     RecordSpec(
         actions.REQUEST_RECONSIDERATION,
@@ -107,7 +104,6 @@ REFERRAL_SPECS = [
         "referral_id",
         rule=decisions.check_withdrawal,
         follow_ups=_recovery_end("withdrawn"),
-        follow_up_actions=(actions.END_RECOVERY_PERIOD,),
     ),
     RecordSpec(
         actions.REFER_TO_POLICE,
@@ -119,8 +115,6 @@ REFERRAL_SPECS = [
     ),
 ]
 
-# A referral is created by its own route (submission.py), with the person's details.
-SUBMITTED_REFERRAL = RecordKind(actions.SUBMIT_REFERRAL, "referral_id")
 REFERRALS = Collection(
     "/v1/referrals",
     "referral",
@@ -129,7 +123,6 @@ REFERRALS = Collection(
     REFERRAL_SPECS,
     summarise=decisions.summary,
     tag="referrals",
-    created_by=SUBMITTED_REFERRAL,
 )
 
 

@@ -36,12 +36,11 @@ from journey_api.problems import (
 )
 from journey_api.reads import visible
 from journey_api.replay import spend_token
-from journey_api.responses import record_model
+from journey_api.responses import RecordKind, record_model
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id, has_letter
 from referral.api import actions
-from referral.api.referrals import SUBMITTED_REFERRAL
 from referral.domain import decisions
 from referral.domain.people import (
     FIRST_RESPONDER_TYPE,
@@ -285,7 +284,7 @@ def submission_router(
         submit,
         methods=["POST"],
         status_code=201,
-        response_model=record_model(contracts, SUBMITTED_REFERRAL),
+        response_model=record_model(contracts, RecordKind(actions.SUBMIT_REFERRAL, "referral_id")),
         operation_id="submit_referral",
         responses=WRITE_ERRORS,
         summary="Submit a referral into the NRM, with the person's identifying details.",
