@@ -62,7 +62,7 @@ def _record_model(contracts: Contracts, kind: RecordKind) -> type[RecordOut]:
         **event_fields(contracts, action.event_type, omit=omit),
         **kind.api_only,
     )
-    kind_type: Any = Literal[action.kind]  # the discriminator of `any_record`
+    kind_type: Any = Literal[action.kind]  # a constant: the schema says which kind it is
     model: type[RecordOut] = create_model(
         f"{name}Record", __base__=RecordOut, kind=(kind_type, ...), attributes=(attributes, ...)
     )
