@@ -13,20 +13,22 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from journey_api.agencies import AgencyType
-from journey_api.audit import audit
+from journey_api.audit import audit_sql, audit_values
 from journey_api.auth import Principal
+from journey_api.idempotency import Claim, answer_sql
 from journey_api.models import CLOCK_SKEW
 from journey_api.problems import Problem
 from journey_platform.contracts import ContractViolation
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
-from journey_platform.outbox import Outbox
+from journey_platform.outbox import Outbox, staging_sql
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,33 @@ def decode_cursor(cursor: str | None) -> int:
         ) from None
 
 
+def _write_sql(*, answer: bool) -> str:
+    """A record's whole write as one statement: the record, its participants, the outbox
+    row (after the journey's lock), the audit row and, with `answer`, the request's
+    idempotent response. Each part is a CTE; PostgreSQL runs every data-modifying CTE to
+    completion, and the transaction is the caller's."""
+    first_event, first_audit = 11, 18
+    parts = [
+        """record AS (
+            INSERT INTO journey_records
+                (record_id, journey_id, resource_id, kind, attributes, occurred_at,
+                 agency_id, event_id, recorded_at)
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9))""",
+        """participants AS (
+            INSERT INTO journey_participants (journey_id, agency_id)
+            SELECT $2, unnest($10::text[]) ON CONFLICT DO NOTHING)""",
+        f"event AS ({staging_sql(first_event)})",
+        f"audit AS ({audit_sql(first_audit)})",
+    ]
+    if answer:
+        parts.append(f"answer AS ({answer_sql(first_audit + 7)})")
+    return "WITH " + ",\n".join(parts) + "\nSELECT"
+
+
+_WRITE = _write_sql(answer=False)
+_WRITE_AND_ANSWER = _write_sql(answer=True)
+
+
 class JourneyRecords:
     """Reads and writes of journey records for one service."""
 
@@ -156,7 +185,11 @@ class JourneyRecords:
         occurred_at: datetime,
         recorded_at: datetime,
         participants: Iterable[str] = (),
+        answers: Claim | None = None,
     ) -> Recorded:
+        """Store the record, its participants, its event and its audit row in one round
+        trip. `answers`: the request's Idempotency-Key claim, whose response is this
+        record (201); it is stored in the same statement, unless already answered."""
         if occurred_at > recorded_at + CLOCK_SKEW:
             raise Problem(
                 422,
@@ -173,39 +206,48 @@ class JourneyRecords:
             recorded_by=principal.agency_id,
             recorded_time=recorded_at,
         )
-        row = await conn.fetchrow(
-            f"""INSERT INTO journey_records
-                    (record_id, journey_id, resource_id, kind, attributes, occurred_at,
-                     agency_id, event_id, recorded_at)
-                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9) RETURNING {_COLUMNS}""",
-            uuid.uuid4(),
+        try:
+            staged = self.outbox.stage(event)
+        except ContractViolation as violation:  # a cross-field rule of the contract, say
+            raise Problem(422, "Invalid request", str(violation), kind="contract") from None
+        # The row as PostgreSQL returns it (timestamps in UTC), made here rather than read
+        # back: the response is known before the statement, so it can store it too.
+        recorded = Recorded(
+            record_id=uuid.uuid4(),
+            journey_id=journey_id,
+            resource_id=resource_id,
+            kind=action.kind,
+            attributes=dict(attributes),
+            occurred_at=occurred_at.astimezone(UTC),
+            recorded_at=recorded_at.astimezone(UTC),
+            agency_id=principal.agency_id,
+        )
+        values = (
+            recorded.record_id,
             journey_id,
             resource_id,
             action.kind,
-            json.dumps(dict(attributes)),
+            orjson.dumps(recorded.attributes).decode(),
             occurred_at,
             principal.agency_id,
-            uuid.UUID(event.id),
+            staged.event_id,
             recorded_at,
+            sorted({principal.agency_id, *participants}),
+            *staged.values(),
+            *audit_values(
+                principal,
+                action=f"write:{action.kind}",
+                journey_id=journey_id,
+                resource_id=str(resource_id),
+            ),
         )
-        await conn.executemany(
-            """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)
-               ON CONFLICT DO NOTHING""",
-            [(journey_id, agency) for agency in {principal.agency_id, *participants}],
-        )
-        try:
-            await self.outbox.add(conn, event)
-        except ContractViolation as violation:  # a cross-field rule of the contract, say
-            raise Problem(422, "Invalid request", str(violation), kind="contract") from None
-        await audit(
-            conn,
-            principal,
-            action=f"write:{action.kind}",
-            journey_id=journey_id,
-            resource_id=str(resource_id),
-        )
-        assert row is not None
-        return Recorded.from_row(row)
+        if answers is None or answers.answered:
+            await conn.execute(_WRITE, *values)
+        else:
+            answer = answers.answer_values(201, recorded.as_json())
+            await conn.execute(_WRITE_AND_ANSWER, *values, *answer)
+            answers.answered = True
+        return recorded
 
     async def of_resource(self, conn: Connection, resource_id: uuid.UUID) -> list[Recorded]:
         rows = await conn.fetch(

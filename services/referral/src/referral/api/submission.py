@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from journey_api.agencies import (
@@ -23,7 +23,7 @@ from journey_api.auth import CurrentPrincipal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
-from journey_api.idempotency import request_hash, respond_once
+from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import Command, JourneyId, RecordOut
 from journey_api.problems import PROBLEM, READ_ERRORS, WRITE_ERRORS, Problem, not_found
 from journey_api.reads import visible
@@ -92,7 +92,7 @@ def submission_router(
         principal: CurrentPrincipal,
         payload: submission,  # type: ignore[valid-type]
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         allow(
             principal,
             scope="referrals:write",
@@ -123,7 +123,7 @@ def submission_router(
         runtime = request.app.state.runtime
         recorded_at = recorded_time(request)
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
             journey_id, previous = await _journey_for(conn, pseudonyms, person)
             referral_id = uuid.uuid4()
             attributes = {
@@ -151,6 +151,7 @@ def submission_router(
                 occurred_at=occurred_at,
                 recorded_at=recorded_at,
                 participants=authorities[body["competent_authority"]],
+                answers=claim,
             )
             return 201, recorded.as_json()
 
@@ -206,7 +207,7 @@ def submission_router(
         principal: CurrentPrincipal,
         journey_id: JourneyId,
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         allow(
             principal,
             scope="erasure:write",
@@ -215,7 +216,7 @@ def submission_router(
         )
         runtime = request.app.state.runtime
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
             if not await runtime.records.takes_part(conn, journey_id, principal.agency_id):
                 await audit(
                     conn, principal, action="erase:identity", journey_id=None, outcome="not_found"
@@ -278,6 +279,16 @@ def submission_router(
     return router
 
 
+# A person not referred before: their journey and match key in one round trip. A match
+# key being written by another referral (of the same person, at the same time) makes this
+# one wait until that referral commits, and then find nothing to insert.
+_NEW_JOURNEY = """WITH matched AS (
+                      INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)
+                      ON CONFLICT (match_key) DO NOTHING RETURNING journey_id),
+                  journey AS (INSERT INTO journeys (journey_id) SELECT journey_id FROM matched)
+                  SELECT journey_id FROM matched"""
+
+
 async def _journey_for(
     conn: Connection, pseudonyms: Pseudonymiser, person: dict[str, Any]
 ) -> tuple[str, int]:
@@ -286,22 +297,20 @@ async def _journey_for(
         purpose="person-match",
         identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
     )
-    # Two first responders referring the same person at once must land on one journey.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
-    journey_id = await conn.fetchval(
-        "SELECT journey_id FROM person_matches WHERE match_key = $1", match_key
-    )
-    if journey_id is None:
-        journey_id = anonymous_journey_id()
-        await conn.execute(  # both rows in one round trip
-            """WITH journey AS (INSERT INTO journeys (journey_id) VALUES ($2))
-               INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)""",
+    while True:
+        created = await conn.fetchval(_NEW_JOURNEY, match_key, anonymous_journey_id())
+        if created is not None:
+            return str(created), 0
+        # Referred before. Two re-referrals of one person at once take turns, so the
+        # second counts the first.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
+        row = await conn.fetchrow(
+            """SELECT m.journey_id,
+                      (SELECT count(*) FROM journey_records r
+                       WHERE r.journey_id = m.journey_id AND r.kind = 'referral') AS previous
+               FROM person_matches m WHERE m.match_key = $1""",
             match_key,
-            journey_id,
         )
-        return journey_id, 0
-    previous = await conn.fetchval(
-        "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
-        journey_id,
-    )
-    return str(journey_id), int(previous)
+        if row is not None:
+            return str(row["journey_id"]), int(row["previous"])
+        # Its journey was erased (match keys and all) meanwhile: the person is new again.
