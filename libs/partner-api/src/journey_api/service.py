@@ -220,6 +220,7 @@ def create_service_app(
             producer,
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_seconds,
+            retention=settings.outbox_retention_seconds,
         )
         stop = asyncio.Event()
         runtime = Runtime(

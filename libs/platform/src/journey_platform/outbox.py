@@ -6,6 +6,9 @@ publishes unsent rows in `position` order and marks them sent. If the relay dies
 publishing and before marking, the rows go out again on restart: delivery is
 at-least-once, and consumers de-duplicate on the event id (see `consumer.apply_once`).
 
+Sent rows are kept for a retention period (`outbox_retention_seconds`), then the relay
+purges them, so the table holds the backlog and the recent past, not every event ever.
+
 Order per journey: `add` takes a transaction-scoped advisory lock on the journey, so two
 transactions touching one journey get outbox positions in commit order; the relay
 publishes in position order, and one partition keeps that order.
@@ -17,9 +20,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -40,6 +45,10 @@ RELAY_LOCK = 0x6F7574626F78  # "outbox"
 # How often the relay measures its backlog for the metrics (a count over the partial
 # index of unsent rows: cheap, but not worth doing on every 0.2 s poll).
 MEASURE_EVERY_SECONDS = 5.0
+# How often the relay purges sent rows past their retention, and how many at most per
+# statement (a short transaction: the writes adding rows never wait long on it).
+PURGE_EVERY_SECONDS = 60.0
+PURGE_BATCH = 5000
 
 AfterPublish = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
 
@@ -138,12 +147,16 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.2,
+        retention: float = 3 * 24 * 3600,
+        purge_every: float = PURGE_EVERY_SECONDS,
         after_publish: AfterPublish | None = None,
     ) -> None:
         self.pool = pool
         self.producer = producer
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.retention = timedelta(seconds=retention)  # how long sent rows are kept
+        self.purge_every = purge_every
         # Called after Kafka acknowledged a batch and before it is marked sent: the
         # window in which a crash causes redelivery. Tests use it to crash there.
         self.after_publish = after_publish
@@ -219,14 +232,38 @@ class OutboxRelay:
         OUTBOX_BACKLOG.set(row["rows"])
         OUTBOX_OLDEST_AGE.set(float(row["age"]))
 
+    async def purge(self) -> int:
+        """Delete the rows sent longer ago than the retention period; return how many.
+        Without it the outbox would keep every event ever published."""
+        purged = 0
+        with suppress_instrumentation():
+            while True:
+                status = await self.pool.execute(
+                    """DELETE FROM outbox WHERE position = ANY(ARRAY(
+                           SELECT position FROM outbox WHERE sent_at < now() - $1::interval
+                           ORDER BY sent_at LIMIT $2))""",
+                    self.retention,
+                    PURGE_BATCH,
+                )
+                deleted = int(status.rpartition(" ")[2])
+                purged += deleted
+                if deleted < PURGE_BATCH:
+                    return purged
+
     async def _measure_until(self, stop: asyncio.Event) -> None:
         # A loop of its own: when Kafka is down, publishing blocks, and that is exactly
         # when the oldest row's age must keep rising for the alert to fire.
+        next_purge = time.monotonic()
         while not stop.is_set():
             try:
                 await self.measure()
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + self.purge_every
+                    await self.purge()
             except MEASURE_RETRIES as error:
-                log.warning("outbox backlog not measured", extra={"error": type(error).__name__})
+                log.warning(
+                    "outbox backlog not measured or purged", extra={"error": type(error).__name__}
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), MEASURE_EVERY_SECONDS)
 
