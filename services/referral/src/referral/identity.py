@@ -14,12 +14,19 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from journey_api.sealing import JourneyKeys, Sealed, seal, unseal
+from journey_api.sealing import KEY_ROW_SQL, JourneyKeys, Sealed, seal, unseal
 from journey_platform.db import Connection
 
 
 class Erased(Exception):
     """The journey's key was destroyed: its identifying details are gone for good."""
+
+
+_IDENTITY = """INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
+               VALUES ($1, $2, $3, $4)"""
+_WITH_NEW_KEY = f"""WITH journey_key AS ({KEY_ROW_SQL})
+                    INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
+                    VALUES ($5, $6, $7, $8)"""  # noqa: S608 (a constant statement)
 
 
 class IdentityVault:
@@ -47,15 +54,15 @@ class IdentityVault:
     ) -> None:
         """Seal `details` under the journey's key. `new_journey`: the journey was created in
         this transaction, so it has neither a key nor an erasure yet: no need to look."""
-        cipher = (
-            await self._keys.create(conn, journey_id)
-            if new_journey
-            else await self._journey_key(conn, journey_id, create=True)
-        )
+        key_row: tuple[object, ...] = ()
+        if new_journey:  # its key is stored with these details, in one round trip
+            cipher, key_row = self._keys.generate(journey_id)
+        else:
+            cipher = await self._journey_key(conn, journey_id, create=True)
         sealed = seal(cipher, json.dumps(details).encode(), _aad(journey_id, referral_id))
         await conn.execute(
-            """INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
-               VALUES ($1, $2, $3, $4)""",
+            _WITH_NEW_KEY if key_row else _IDENTITY,
+            *key_row,
             referral_id,
             journey_id,
             sealed.nonce,
