@@ -92,9 +92,10 @@ def unseal(cipher: AESGCM, sealed: Sealed, associated: bytes) -> bytes:
     return cipher.decrypt(sealed.nonce, sealed.ciphertext, associated)
 
 
-# A journey's new key, sealed, from parameters $1-$4 (`JourneyKeys.generate`).
+# A journey's new key, sealed, from parameters $1-$4 (`JourneyKeys.generate`). A SELECT,
+# so a larger statement may add `FROM` a row that decides whether it is written at all.
 KEY_ROW_SQL = """INSERT INTO journey_keys (journey_id, wrapped_key, nonce, master_key_id)
-                 VALUES ($1, $2, $3, $4)"""
+                 SELECT $1, $2, $3, $4"""
 
 
 class JourneyKeys:

@@ -30,7 +30,7 @@ from journey_api.reads import visible
 from journey_api.replay import spend_token
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
-from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
+from journey_platform.pseudonyms import Pseudonymiser
 from referral.api import actions
 from referral.domain import decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE, age_band
@@ -124,8 +124,8 @@ def submission_router(
         recorded_at = recorded_time(request)
 
         async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
-            journey_id, previous = await _journey_for(conn, pseudonyms, person)
             referral_id = uuid.uuid4()
+            journey_id, previous = await _journey_for(conn, vault, pseudonyms, referral_id, person)
             attributes = {
                 **body,
                 "first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type],
@@ -133,13 +133,6 @@ def submission_router(
                 "is_re_referral": previous > 0,
                 "previous_referral_count": previous,
             }
-            await vault.store(
-                conn,
-                journey_id=journey_id,
-                referral_id=referral_id,
-                details=person,
-                new_journey=previous == 0,  # a matched journey has had a referral already
-            )
             recorded = await runtime.records.record(
                 conn,
                 principal,
@@ -279,28 +272,25 @@ def submission_router(
     return router
 
 
-# A person not referred before: their journey and match key in one round trip. A match
-# key being written by another referral (of the same person, at the same time) makes this
-# one wait until that referral commits, and then find nothing to insert.
-_NEW_JOURNEY = """WITH matched AS (
-                      INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)
-                      ON CONFLICT (match_key) DO NOTHING RETURNING journey_id),
-                  journey AS (INSERT INTO journeys (journey_id) SELECT journey_id FROM matched)
-                  SELECT journey_id FROM matched"""
-
-
 async def _journey_for(
-    conn: Connection, pseudonyms: Pseudonymiser, person: dict[str, Any]
+    conn: Connection,
+    vault: IdentityVault,
+    pseudonyms: Pseudonymiser,
+    referral_id: uuid.UUID,
+    person: dict[str, Any],
 ) -> tuple[str, int]:
-    """The person's journey (existing if referred before) and how many referrals it has."""
+    """The person's journey (new, or theirs if referred before) with their details sealed
+    in it, and how many referrals it had before this one."""
     match_key = pseudonyms.pseudonym(
         purpose="person-match",
         identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
     )
     while True:
-        created = await conn.fetchval(_NEW_JOURNEY, match_key, anonymous_journey_id())
+        created = await vault.store_new_person(
+            conn, match_key=match_key, referral_id=referral_id, details=person
+        )
         if created is not None:
-            return str(created), 0
+            return created, 0
         # Referred before. Two re-referrals of one person at once take turns, so the
         # second counts the first.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
@@ -312,5 +302,7 @@ async def _journey_for(
             match_key,
         )
         if row is not None:
-            return str(row["journey_id"]), int(row["previous"])
+            journey_id = str(row["journey_id"])
+            await vault.store(conn, journey_id=journey_id, referral_id=referral_id, details=person)
+            return journey_id, int(row["previous"])
         # Its journey was erased (match keys and all) meanwhile: the person is new again.
