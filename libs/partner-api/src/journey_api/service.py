@@ -260,6 +260,10 @@ def create_service_app(
         openapi_url="/openapi.json",
         docs_url=None,  # install_docs serves it, under a policy of its own
         redoc_url=None,
+        # The server span comes from opentelemetry-instrumentation-fastapi (below), which
+        # CI's trace tests follow; FastAPI's own telemetry would stand aside for it, but
+        # only after searching the middleware stack for it on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.rate_limiter = RateLimiter(registry)
     install_problem_handlers(app, on_problem=_audit_refusal)
