@@ -17,18 +17,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from journey_api.agencies import AgencyType
-from journey_api.audit import audit_sql, audit_values
 from journey_api.auth import Principal
-from journey_api.idempotency import Claim, answer_sql
+from journey_api.idempotency import Claim
 from journey_api.models import CLOCK_SKEW
 from journey_api.problems import Problem
+from journey_api.record_statement import WRITE, WRITE_AND_ANSWER, parameters
 from journey_platform.contracts import ContractViolation
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
-from journey_platform.outbox import Outbox, staging_sql
+from journey_platform.outbox import NotInTransaction, Outbox
 
 
 @dataclass(frozen=True)
@@ -138,33 +137,6 @@ def decode_cursor(cursor: str | None) -> int:
         ) from None
 
 
-def _write_sql(*, answer: bool) -> str:
-    """A record's whole write as one statement: the record, its participants, the outbox
-    row (after the journey's lock), the audit row and, with `answer`, the request's
-    idempotent response. Each part is a CTE; PostgreSQL runs every data-modifying CTE to
-    completion, and the transaction is the caller's."""
-    first_event, first_audit = 11, 18
-    parts = [
-        """record AS (
-            INSERT INTO journey_records
-                (record_id, journey_id, resource_id, kind, attributes, occurred_at,
-                 agency_id, event_id, recorded_at)
-            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9))""",
-        """participants AS (
-            INSERT INTO journey_participants (journey_id, agency_id)
-            SELECT $2, unnest($10::text[]) ON CONFLICT DO NOTHING)""",
-        f"event AS ({staging_sql(first_event)})",
-        f"audit AS ({audit_sql(first_audit)})",
-    ]
-    if answer:
-        parts.append(f"answer AS ({answer_sql(first_audit + 7)})")
-    return "WITH " + ",\n".join(parts) + "\nSELECT"
-
-
-_WRITE = _write_sql(answer=False)
-_WRITE_AND_ANSWER = _write_sql(answer=True)
-
-
 class JourneyRecords:
     """Reads and writes of journey records for one service."""
 
@@ -206,6 +178,8 @@ class JourneyRecords:
             recorded_by=principal.agency_id,
             recorded_time=recorded_at,
         )
+        if not conn.is_in_transaction():  # the record and its event commit together
+            raise NotInTransaction("JourneyRecords.record must run in the request's transaction")
         try:
             staged = self.outbox.stage(event)
         except ContractViolation as violation:  # a cross-field rule of the contract, say
@@ -222,30 +196,12 @@ class JourneyRecords:
             recorded_at=recorded_at.astimezone(UTC),
             agency_id=principal.agency_id,
         )
-        values = (
-            recorded.record_id,
-            journey_id,
-            resource_id,
-            action.kind,
-            orjson.dumps(recorded.attributes).decode(),
-            occurred_at,
-            principal.agency_id,
-            staged.event_id,
-            recorded_at,
-            sorted({principal.agency_id, *participants}),
-            *staged.values(),
-            *audit_values(
-                principal,
-                action=f"write:{action.kind}",
-                journey_id=journey_id,
-                resource_id=str(resource_id),
-            ),
-        )
+        values = parameters(recorded, staged, principal, participants)
         if answers is None or answers.answered:
-            await conn.execute(_WRITE, *values)
+            await conn.execute(WRITE, *values)
         else:
             answer = answers.answer_values(201, recorded.as_json())
-            await conn.execute(_WRITE_AND_ANSWER, *values, *answer)
+            await conn.execute(WRITE_AND_ANSWER, *values, *answer)
             answers.answered = True
         return recorded
 
