@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from journey_api.agencies import (
@@ -23,14 +23,14 @@ from journey_api.auth import CurrentPrincipal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
-from journey_api.idempotency import request_hash, respond_once
+from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import Command, JourneyId, RecordOut
 from journey_api.problems import PROBLEM, READ_ERRORS, WRITE_ERRORS, Problem, not_found
 from journey_api.reads import visible
 from journey_api.replay import spend_token
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
-from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id
+from journey_platform.pseudonyms import Pseudonymiser
 from referral.api import actions
 from referral.domain import decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE, age_band
@@ -92,7 +92,7 @@ def submission_router(
         principal: CurrentPrincipal,
         payload: submission,  # type: ignore[valid-type]
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         allow(
             principal,
             scope="referrals:write",
@@ -123,9 +123,9 @@ def submission_router(
         runtime = request.app.state.runtime
         recorded_at = recorded_time(request)
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-            journey_id, previous = await _journey_for(conn, pseudonyms, person)
+        async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
             referral_id = uuid.uuid4()
+            journey_id, previous = await _journey_for(conn, vault, pseudonyms, referral_id, person)
             attributes = {
                 **body,
                 "first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type],
@@ -133,13 +133,6 @@ def submission_router(
                 "is_re_referral": previous > 0,
                 "previous_referral_count": previous,
             }
-            await vault.store(
-                conn,
-                journey_id=journey_id,
-                referral_id=referral_id,
-                details=person,
-                new_journey=previous == 0,  # a matched journey has had a referral already
-            )
             recorded = await runtime.records.record(
                 conn,
                 principal,
@@ -151,6 +144,7 @@ def submission_router(
                 occurred_at=occurred_at,
                 recorded_at=recorded_at,
                 participants=authorities[body["competent_authority"]],
+                answers=claim,
             )
             return 201, recorded.as_json()
 
@@ -206,7 +200,7 @@ def submission_router(
         principal: CurrentPrincipal,
         journey_id: JourneyId,
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         allow(
             principal,
             scope="erasure:write",
@@ -215,7 +209,7 @@ def submission_router(
         )
         runtime = request.app.state.runtime
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
             if not await runtime.records.takes_part(conn, journey_id, principal.agency_id):
                 await audit(
                     conn, principal, action="erase:identity", journey_id=None, outcome="not_found"
@@ -279,29 +273,36 @@ def submission_router(
 
 
 async def _journey_for(
-    conn: Connection, pseudonyms: Pseudonymiser, person: dict[str, Any]
+    conn: Connection,
+    vault: IdentityVault,
+    pseudonyms: Pseudonymiser,
+    referral_id: uuid.UUID,
+    person: dict[str, Any],
 ) -> tuple[str, int]:
-    """The person's journey (existing if referred before) and how many referrals it has."""
+    """The person's journey (new, or theirs if referred before) with their details sealed
+    in it, and how many referrals it had before this one."""
     match_key = pseudonyms.pseudonym(
         purpose="person-match",
         identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
     )
-    # Two first responders referring the same person at once must land on one journey.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
-    journey_id = await conn.fetchval(
-        "SELECT journey_id FROM person_matches WHERE match_key = $1", match_key
-    )
-    if journey_id is None:
-        journey_id = anonymous_journey_id()
-        await conn.execute(  # both rows in one round trip
-            """WITH journey AS (INSERT INTO journeys (journey_id) VALUES ($2))
-               INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)""",
-            match_key,
-            journey_id,
+    while True:
+        created = await vault.store_new_person(
+            conn, match_key=match_key, referral_id=referral_id, details=person
         )
-        return journey_id, 0
-    previous = await conn.fetchval(
-        "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
-        journey_id,
-    )
-    return str(journey_id), int(previous)
+        if created is not None:
+            return created, 0
+        # Referred before. Two re-referrals of one person at once take turns, so the
+        # second counts the first.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
+        row = await conn.fetchrow(
+            """SELECT m.journey_id,
+                      (SELECT count(*) FROM journey_records r
+                       WHERE r.journey_id = m.journey_id AND r.kind = 'referral') AS previous
+               FROM person_matches m WHERE m.match_key = $1""",
+            match_key,
+        )
+        if row is not None:
+            journey_id = str(row["journey_id"])
+            await vault.store(conn, journey_id=journey_id, referral_id=referral_id, details=person)
+            return journey_id, int(row["previous"])
+        # Its journey was erased (match keys and all) meanwhile: the person is new again.
