@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx
 import pytest
@@ -49,6 +51,24 @@ async def test_re_referral_links_to_the_same_journey_without_storing_identifiers
     assert second["attributes"]["is_re_referral"] is True
     assert second["attributes"]["previous_referral_count"] == 1
     assert await _tables_mentioning(referral.database_url, identifying_values(person)) == []
+
+
+async def test_one_person_referred_by_several_agencies_at_once_gets_one_journey(
+    partner_services: dict[str, RunningService], tokens: Tokens
+) -> None:
+    """Simultaneous first referrals race for the person's match key: one creates the
+    journey, the others wait for it and link to it, each counting those before it."""
+    referral = partner_services["referral"]
+    person = synthetic_person()
+    async with httpx.AsyncClient() as client:
+        agencies = ("police_force", "local_authority", "police_force", "local_authority")
+        partners = [Partner(client, referral, tokens, agency) for agency in agencies]
+        made = await asyncio.gather(
+            *(p.post("/v1/referrals", referral_body(person)) for p in partners)
+        )
+    assert len({m["journey_id"] for m in made}) == 1
+    counts = sorted(m["attributes"]["previous_referral_count"] for m in made)
+    assert counts == [0, 1, 2, 3]
 
 
 async def test_erasure_destroys_the_details_and_keeps_the_statistics(

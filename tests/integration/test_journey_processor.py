@@ -58,7 +58,7 @@ async def test_two_faust_workers_one_killed_midway_end_where_the_oracle_does(
         workers.kill("a")
         await send(producer, contracts, items[half:])
         workers.start("a")
-        await workers.wait_until_caught_up(await end_offsets(kafka, SOURCE_TOPICS), timeout=600)
+        await workers.wait_until_caught_up(await end_offsets(kafka, SOURCE_TOPICS), timeout=300)
     finally:
         workers.stop_all()
 

@@ -53,7 +53,7 @@ CHECKS = (
 MAX_EXAMPLES = 10  # per operation and phase; the coverage phase adds its boundary cases
 KNOWN_ID_SHARE = 0.5  # of generated ids replaced by seeded ones
 CONCURRENT_RUNS = 2
-RUN_TIMEOUT_SECONDS = 240
+RUN_TIMEOUT_SECONDS = 900  # a deadline against a hung run: 240 s killed one at a load of 20
 
 # Referral writes split between first responders (submit, Duty to Notify,
 # reconsideration requests) and the competent authorities (decisions, detention,

@@ -204,6 +204,50 @@ async def test_relay_killed_between_publish_and_mark_redelivers_and_consumer_app
     assert applied == 1
 
 
+async def _rows(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM outbox"))
+
+
+async def _stage(pool: asyncpg.Pool, contracts: Contracts, count: int) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        for _ in range(count):
+            await Outbox(contracts).add(conn, example_event(contracts, REFERRAL))
+
+
+async def test_sent_rows_are_kept_for_the_retention_period_then_purged(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, contracts: Contracts
+) -> None:
+    keeping = OutboxRelay(pool, producer, retention=3600)
+    expiring = OutboxRelay(pool, producer, retention=0)
+    for _ in range(3):  # write, publish, purge: the table does not grow round after round
+        await _stage(pool, contracts, 40)
+        assert await keeping.drain() == 40
+        assert await keeping.purge() == 0, "rows sent within the retention period are kept"
+        assert await _rows(pool) == 40
+        assert await expiring.purge() == 40
+        assert await _rows(pool) == 0
+    await _stage(pool, contracts, 1)
+    assert await expiring.purge() == 0, "an unsent row is never purged"
+    assert await _unsent(pool) == 1
+
+
+async def test_running_relay_purges_what_it_sent(
+    pool: asyncpg.Pool, producer: AIOKafkaProducer, contracts: Contracts
+) -> None:
+    relay = OutboxRelay(pool, producer, poll_interval=0.05, retention=0, purge_every=0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await _stage(pool, contracts, 25)
+        deadline = time.monotonic() + 30  # the relay purges between backlog measurements
+        while await _rows(pool) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert await _rows(pool) == 0
+    finally:
+        stop.set()
+        await running
+
+
 async def test_a_woken_relay_publishes_at_once_not_at_its_next_poll(
     pool: asyncpg.Pool, producer: AIOKafkaProducer, contracts: Contracts
 ) -> None:

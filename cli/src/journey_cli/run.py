@@ -232,13 +232,17 @@ class System:
             ),
         )
 
-    def wait_ready(self, within: float = 120) -> None:
+    def wait_ready(self, within: float = 300) -> None:
+        # Generous: seven Python processes importing at once took over 120 s at a load
+        # average of 20; a process that exits is reported at once all the same.
         deadline = time.monotonic() + within
         for name in (*SERVICES, "analytics"):
             while not _ready(self.deployment.url(name)):
                 if self.processes[name].poll() is not None or time.monotonic() > deadline:
                     log = self.logs / f"{self.deployment.named(name)}.log"
-                    raise StackError(f"the {name} service did not start; see {log}")
+                    raise StackError(
+                        f"the {name} service did not start within {within:.0f} s; see {log}"
+                    )
                 time.sleep(0.25)
 
     def supervise(self) -> None:

@@ -11,6 +11,38 @@ from journey_api.context import request_id
 from journey_platform.db import Connection
 
 
+def audit_sql(first: int = 1) -> str:
+    """The insert of one audit row from parameters $first.. (`audit_values`): a statement
+    of its own, or the body of a CTE in a write's single statement."""
+    params = ", ".join(f"${first + i}" for i in range(7))
+    return f"""INSERT INTO audit_log
+                   (request_id, client_id, agency_id, action, journey_id, resource_id, outcome)
+               VALUES ({params})"""  # noqa: S608 (parameter numbers)
+
+
+def audit_values(
+    principal: Principal,
+    *,
+    action: str,
+    journey_id: str | None,
+    resource_id: str | None = None,
+    outcome: str = "ok",
+) -> tuple[str | None, ...]:
+    """The parameters of `audit_sql`, in order, for this request."""
+    return (
+        request_id(),
+        principal.client_id,
+        principal.agency_id,
+        action,
+        journey_id,
+        resource_id,
+        outcome,
+    )
+
+
+_AUDIT = audit_sql()
+
+
 async def audit(
     conn: Connection,
     principal: Principal,
@@ -21,14 +53,12 @@ async def audit(
     outcome: str = "ok",
 ) -> None:
     await conn.execute(
-        """INSERT INTO audit_log
-               (request_id, client_id, agency_id, action, journey_id, resource_id, outcome)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        request_id(),
-        principal.client_id,
-        principal.agency_id,
-        action,
-        journey_id,
-        resource_id,
-        outcome,
+        _AUDIT,
+        *audit_values(
+            principal,
+            action=action,
+            journey_id=journey_id,
+            resource_id=resource_id,
+            outcome=outcome,
+        ),
     )

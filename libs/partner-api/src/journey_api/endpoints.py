@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from journey_api.idempotency import request_hash, respond_once
+from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import JourneyId
 from journey_api.problems import WRITE_ERRORS, not_found
 from journey_api.reads import add_reads
@@ -124,7 +124,7 @@ def _add_write(
         payload: model,  # type: ignore[valid-type]
         idempotency_key: IdempotencyKey = None,
         resource_id: uuid.UUID | None = None,
-    ) -> JSONResponse:
+    ) -> Response:
         allow(
             principal,
             scope=action.scope,
@@ -135,7 +135,7 @@ def _add_write(
         runtime = request.app.state.runtime
         recorded_at = recorded_time(request)
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
             resource = await _target(conn, runtime, collection, spec, principal, resource_id, body)
             attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
             attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
@@ -157,6 +157,7 @@ def _add_write(
                 occurred_at=occurred_at,
                 recorded_at=recorded_at,
                 participants=extra,
+                answers=claim,
             )
             for follow_action, data in follow_ups:
                 await runtime.records.record(
@@ -188,7 +189,7 @@ def _add_write(
             principal: CurrentPrincipal,
             payload: model,  # type: ignore[valid-type]
             idempotency_key: IdempotencyKey = None,
-        ) -> JSONResponse:
+        ) -> Response:
             return await write(request, principal, payload, idempotency_key)
 
         endpoint: Callable[..., Any] = create
@@ -200,7 +201,7 @@ def _add_write(
             resource_id: uuid.UUID,
             payload: model,  # type: ignore[valid-type]
             idempotency_key: IdempotencyKey = None,
-        ) -> JSONResponse:
+        ) -> Response:
             return await write(request, principal, payload, idempotency_key, resource_id)
 
         endpoint = append

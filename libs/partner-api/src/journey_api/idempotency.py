@@ -18,17 +18,56 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi.responses import Response
 
 from journey_api.problems import Problem
 from journey_platform.db import Connection
 
-Work = Callable[[Connection], Awaitable[tuple[int, dict[str, Any]]]]
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+
+
+def answer_sql(first: int = 1) -> str:
+    """The statement that stores a claim's response from parameters $first..
+    (`Claim.answer_values`): a statement of its own, or a CTE of a write's single statement."""
+    client_id, key, status, body = (f"${first + i}" for i in range(4))
+    return f"""UPDATE idempotency_keys
+               SET response_status = {status}::integer, response_body = {body}::jsonb
+               WHERE client_id = {client_id}::text AND idempotency_key = {key}::text"""  # noqa: S608 (parameter numbers)
+
+
+@dataclass
+class Claim:
+    """A request's hold on its Idempotency-Key, taken first in the request's transaction.
+    Its response is stored in the same transaction: by the write itself (`answered`, one
+    round trip less) or, failing that, by `run_once` once the work returns."""
+
+    client_id: str
+    key: str
+    answered: bool = False
+
+    def answer_values(self, status: int, body: dict[str, Any]) -> tuple[object, ...]:
+        """The parameters of `answer_sql`, in order."""
+        return (self.client_id, self.key, status, orjson.dumps(body, default=str).decode())
+
+
+Work = Callable[[Connection, Claim], Awaitable[tuple[int, dict[str, Any]]]]
+
+# The lock tells a duplicate in flight (409) from a replay; it is taken before the insert
+# (the insert reads the lock's row), and both travel in one round trip.
+_CLAIM = """WITH lock AS (
+                SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2, 2)) AS free),
+            claimed AS (
+                INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash)
+                SELECT $1, $2, $3 FROM lock WHERE free
+                ON CONFLICT DO NOTHING RETURNING true)
+            SELECT free, EXISTS (SELECT FROM claimed) AS claimed FROM lock"""
+_ANSWER = answer_sql()
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -55,47 +94,32 @@ async def run_once(
             kind="idempotency-key-invalid",
         )
     async with pool.acquire() as conn, conn.transaction():
-        in_flight = not await conn.fetchval(
-            "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2, 2))",
-            client_id,
-            key,
-        )
-        if in_flight:
+        claim = await conn.fetchrow(_CLAIM, client_id, key, fingerprint)
+        assert claim is not None
+        if not claim["free"]:
             raise Problem(
                 409,
                 "Conflict",
                 "A request with this Idempotency-Key is still being processed.",
                 kind="idempotency-key-in-flight",
             )
-        claimed = await conn.fetchval(
-            """INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash)
-               VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true""",
-            client_id,
-            key,
-            fingerprint,
-        )
-        if not claimed:
+        if not claim["claimed"]:
             return await _replay(conn, client_id, key, fingerprint)
-        status, body = await work(conn)
-        await conn.execute(
-            """UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb
-               WHERE client_id = $1 AND idempotency_key = $2""",
-            client_id,
-            key,
-            status,
-            json.dumps(body, default=str),
-        )
+        held = Claim(client_id, key)
+        status, body = await work(conn, held)
+        if not held.answered:
+            await conn.execute(_ANSWER, *held.answer_values(status, body))
     return status, body
 
 
 async def respond_once(
     pool: asyncpg.Pool, *, client_id: str, key: str | None, fingerprint: str, work: Work
-) -> JSONResponse:
+) -> Response:
     """`run_once`, answered as the JSON response a route returns."""
     status, body = await run_once(
         pool, client_id=client_id, key=key, fingerprint=fingerprint, work=work
     )
-    return JSONResponse(body, status_code=status)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 async def _replay(
@@ -115,4 +139,4 @@ async def _replay(
             "This Idempotency-Key was used with a different request.",
             kind="idempotency-key-reused",
         )
-    return int(row["response_status"]), json.loads(row["response_body"])
+    return int(row["response_status"]), orjson.loads(row["response_body"])

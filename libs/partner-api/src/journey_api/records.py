@@ -13,20 +13,21 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from journey_api.agencies import AgencyType
-from journey_api.audit import audit
 from journey_api.auth import Principal
+from journey_api.idempotency import Claim
 from journey_api.models import CLOCK_SKEW
 from journey_api.problems import Problem
+from journey_api.record_statement import WRITE, WRITE_AND_ANSWER, parameters
 from journey_platform.contracts import ContractViolation
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
-from journey_platform.outbox import Outbox
+from journey_platform.outbox import NotInTransaction, Outbox
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,11 @@ class JourneyRecords:
         occurred_at: datetime,
         recorded_at: datetime,
         participants: Iterable[str] = (),
+        answers: Claim | None = None,
     ) -> Recorded:
+        """Store the record, its participants, its event and its audit row in one round
+        trip. `answers`: the request's Idempotency-Key claim, whose response is this
+        record (201); it is stored in the same statement, unless already answered."""
         if occurred_at > recorded_at + CLOCK_SKEW:
             raise Problem(
                 422,
@@ -173,39 +178,32 @@ class JourneyRecords:
             recorded_by=principal.agency_id,
             recorded_time=recorded_at,
         )
-        row = await conn.fetchrow(
-            f"""INSERT INTO journey_records
-                    (record_id, journey_id, resource_id, kind, attributes, occurred_at,
-                     agency_id, event_id, recorded_at)
-                VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9) RETURNING {_COLUMNS}""",
-            uuid.uuid4(),
-            journey_id,
-            resource_id,
-            action.kind,
-            json.dumps(dict(attributes)),
-            occurred_at,
-            principal.agency_id,
-            uuid.UUID(event.id),
-            recorded_at,
-        )
-        await conn.executemany(
-            """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)
-               ON CONFLICT DO NOTHING""",
-            [(journey_id, agency) for agency in {principal.agency_id, *participants}],
-        )
+        if not conn.is_in_transaction():  # the record and its event commit together
+            raise NotInTransaction("JourneyRecords.record must run in the request's transaction")
         try:
-            await self.outbox.add(conn, event)
+            staged = self.outbox.stage(event)
         except ContractViolation as violation:  # a cross-field rule of the contract, say
             raise Problem(422, "Invalid request", str(violation), kind="contract") from None
-        await audit(
-            conn,
-            principal,
-            action=f"write:{action.kind}",
+        # The row as PostgreSQL returns it (timestamps in UTC), made here rather than read
+        # back: the response is known before the statement, so it can store it too.
+        recorded = Recorded(
+            record_id=uuid.uuid4(),
             journey_id=journey_id,
-            resource_id=str(resource_id),
+            resource_id=resource_id,
+            kind=action.kind,
+            attributes=dict(attributes),
+            occurred_at=occurred_at.astimezone(UTC),
+            recorded_at=recorded_at.astimezone(UTC),
+            agency_id=principal.agency_id,
         )
-        assert row is not None
-        return Recorded.from_row(row)
+        values = parameters(recorded, staged, principal, participants)
+        if answers is None or answers.answered:
+            await conn.execute(WRITE, *values)
+        else:
+            answer = answers.answer_values(201, recorded.as_json())
+            await conn.execute(WRITE_AND_ANSWER, *values, *answer)
+            answers.answered = True
+        return recorded
 
     async def of_resource(self, conn: Connection, resource_id: uuid.UUID) -> list[Recorded]:
         rows = await conn.fetch(

@@ -92,6 +92,12 @@ def unseal(cipher: AESGCM, sealed: Sealed, associated: bytes) -> bytes:
     return cipher.decrypt(sealed.nonce, sealed.ciphertext, associated)
 
 
+# A journey's new key, sealed, from parameters $1-$4 (`JourneyKeys.generate`). A SELECT,
+# so a larger statement may add `FROM` a row that decides whether it is written at all.
+KEY_ROW_SQL = """INSERT INTO journey_keys (journey_id, wrapped_key, nonce, master_key_id)
+                 SELECT $1, $2, $3, $4"""
+
+
 class JourneyKeys:
     """The journeys' data keys in `journey_keys`, sealed by the master key. New keys are
     sealed by `master_key`; keys sealed by a `previous` one open too (during a rotation)."""
@@ -126,18 +132,17 @@ class JourneyKeys:
         )
         return None if row is None else AESGCM(self._unseal(row))
 
-    async def create(self, conn: Connection, journey_id: str) -> AESGCM:
+    def generate(self, journey_id: str) -> tuple[AESGCM, tuple[object, ...]]:
+        """A new key for the journey, and the parameters of `KEY_ROW_SQL` that store it
+        sealed (in a statement of the caller's, which may write more in the same trip)."""
         key = AESGCM.generate_key(bit_length=256)
         wrapped = self._seal(key, journey_id)
-        await conn.execute(
-            """INSERT INTO journey_keys (journey_id, wrapped_key, nonce, master_key_id)
-               VALUES ($1, $2, $3, $4)""",
-            journey_id,
-            wrapped.ciphertext,
-            wrapped.nonce,
-            self.master_key_id,
-        )
-        return AESGCM(key)
+        return AESGCM(key), (journey_id, wrapped.ciphertext, wrapped.nonce, self.master_key_id)
+
+    async def create(self, conn: Connection, journey_id: str) -> AESGCM:
+        cipher, row = self.generate(journey_id)
+        await conn.execute(KEY_ROW_SQL, *row)
+        return cipher
 
     async def existing_or_new(self, conn: Connection, journey_id: str) -> AESGCM:
         """The journey's key, made on first use. Two first uses racing: one insert fails

@@ -196,6 +196,14 @@ def learning_journeys(*, topics: Sequence[str], facts_of: FactsOf) -> ConsumersF
     return lambda runtime: [journey_learner(runtime, topics=topics, facts_of=facts_of)]
 
 
+async def keep_session(conn: asyncpg.Connection[Any]) -> None:
+    """Give a connection back to the pool as it is: asyncpg's default reset (UNLISTEN,
+    RESET ALL, unlock advisory locks...) is a round trip on every release, and these
+    services leave no session state behind: their advisory locks are transaction-scoped,
+    they SET, LISTEN and DECLARE nothing, and asyncpg still rolls back an open transaction
+    before this runs."""
+
+
 def create_service_app(
     *,
     settings: ApiSettings,
@@ -222,7 +230,9 @@ def create_service_app(
         )
         if settings.create_database:
             await ensure_database(settings.database_url)
-        pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
+        pool = await asyncpg.create_pool(
+            settings.database_url, min_size=2, max_size=20, reset=keep_session
+        )
         async with pool.acquire() as conn:
             await migrate(conn, ("api", API_MIGRATIONS), (settings.service_name, migrations))
         producer = await start_producer(
@@ -233,6 +243,7 @@ def create_service_app(
             producer,
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_seconds,
+            retention=settings.outbox_retention_seconds,
         )
         stop = asyncio.Event()
         runtime = Runtime(
@@ -273,6 +284,10 @@ def create_service_app(
         openapi_url="/openapi.json",
         docs_url=None,  # install_docs serves it, under a policy of its own
         redoc_url=None,
+        # The server span comes from opentelemetry-instrumentation-fastapi (below), which
+        # CI's trace tests follow; FastAPI's own telemetry would stand aside for it, but
+        # only after searching the middleware stack for it on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.rate_limiter = RateLimiter(registry)
     install_problem_handlers(app, on_problem=_audit_refusal)

@@ -6,6 +6,9 @@ publishes unsent rows in `position` order and marks them sent. If the relay dies
 publishing and before marking, the rows go out again on restart: delivery is
 at-least-once, and consumers de-duplicate on the event id (see `consumer.apply_once`).
 
+Sent rows are kept for a retention period (`outbox_retention_seconds`), then the relay
+purges them, so the table holds the backlog and the recent past, not every event ever.
+
 Order per journey: `add` takes a transaction-scoped advisory lock on the journey, so two
 transactions touching one journey get outbox positions in commit order; the relay
 publishes in position order, and one partition keeps that order.
@@ -17,9 +20,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -40,6 +45,10 @@ RELAY_LOCK = 0x6F7574626F78  # "outbox"
 # How often the relay measures its backlog for the metrics (a count over the partial
 # index of unsent rows: cheap, but not worth doing on every 0.2 s poll).
 MEASURE_EVERY_SECONDS = 5.0
+# How often the relay purges sent rows past their retention, and how many at most per
+# statement (a short transaction: the writes adding rows never wait long on it).
+PURGE_EVERY_SECONDS = 60.0
+PURGE_BATCH = 5000
 
 AfterPublish = Callable[[Sequence[asyncpg.Record]], Awaitable[None]]
 
@@ -53,24 +62,64 @@ class NotInTransaction(RuntimeError):
     """Outbox rows must be written in the same transaction as the change they announce."""
 
 
+def staging_sql(first: int = 1) -> str:
+    """The statement that stages one event from parameters $first.. (`Staged.values()`),
+    under its journey's lock: a statement of its own, or the body of a CTE in a larger one
+    (one round trip for a whole write). The lock is a CTE of its own, which PostgreSQL
+    evaluates before it makes the row, so the position is drawn with the lock held."""
+    event_id, event_type, topic, journey_id, headers, payload, traceparent = (
+        f"${first + i}" for i in range(7)
+    )
+    return f"""WITH journey_order AS (
+                   SELECT pg_advisory_xact_lock(hashtextextended({journey_id}::text, 0)))
+               INSERT INTO outbox
+                   (event_id, event_type, topic, journey_id, headers, payload, traceparent)
+               SELECT {event_id}::uuid, {event_type}::text, {topic}::text, {journey_id}::text,
+                      {headers}::jsonb, {payload}::bytea, {traceparent}::text
+               FROM journey_order"""  # noqa: S608 (parameter numbers)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An event validated against its contract and encoded as its outbox row."""
+
+    event_id: uuid.UUID
+    event_type: str
+    topic: str
+    journey_id: str
+    headers: str  # [[name, value], ...] as JSON
+    payload: bytes
+    traceparent: str | None
+
+    def values(self) -> tuple[object, ...]:
+        """The parameters of `staging_sql`, in order."""
+        return (
+            self.event_id,
+            self.event_type,
+            self.topic,
+            self.journey_id,
+            self.headers,
+            self.payload,
+            self.traceparent,
+        )
+
+
+_STAGE = staging_sql()
+
+
 class Outbox:
     """Writes events into the outbox table, validated against their contracts."""
 
     def __init__(self, contracts: Contracts) -> None:
         self.contracts = contracts
 
-    async def add(self, conn: Connection, event: Event) -> None:
-        """Validate `event` and stage it in the caller's transaction; raises ContractViolation."""
-        if not conn.is_in_transaction():
-            raise NotInTransaction("Outbox.add must run inside the business transaction")
+    def stage(self, event: Event) -> Staged:
+        """Validate and encode `event` (raises ContractViolation); nothing is written yet:
+        `add` writes it, or a caller's own statement through `staging_sql`."""
         if event.traceparent is None:
             event = replace(event, traceparent=current_traceparent())
-        record = encode(event, self.contracts)  # raises before anything is written
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", event.subject)
-        await conn.execute(
-            """INSERT INTO outbox
-                   (event_id, event_type, topic, journey_id, headers, payload, traceparent)
-               VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)""",
+        record = encode(event, self.contracts)
+        return Staged(
             uuid.UUID(event.id),
             event.type,
             record.topic,
@@ -79,6 +128,13 @@ class Outbox:
             record.value,
             event.traceparent,
         )
+
+    async def add(self, conn: Connection, event: Event) -> None:
+        """Validate `event` and stage it in the caller's transaction; raises ContractViolation."""
+        if not conn.is_in_transaction():
+            raise NotInTransaction("Outbox.add must run inside the business transaction")
+        staged = self.stage(event)  # raises before anything is written
+        await conn.execute(_STAGE, *staged.values())
 
 
 class OutboxRelay:
@@ -91,12 +147,16 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.2,
+        retention: float = 3 * 24 * 3600,
+        purge_every: float = PURGE_EVERY_SECONDS,
         after_publish: AfterPublish | None = None,
     ) -> None:
         self.pool = pool
         self.producer = producer
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.retention = timedelta(seconds=retention)  # how long sent rows are kept
+        self.purge_every = purge_every
         # Called after Kafka acknowledged a batch and before it is marked sent: the
         # window in which a crash causes redelivery. Tests use it to crash there.
         self.after_publish = after_publish
@@ -179,14 +239,38 @@ class OutboxRelay:
         OUTBOX_BACKLOG.set(row["rows"])
         OUTBOX_OLDEST_AGE.set(float(row["age"]))
 
+    async def purge(self) -> int:
+        """Delete the rows sent longer ago than the retention period; return how many.
+        Without it the outbox would keep every event ever published."""
+        purged = 0
+        with suppress_instrumentation():
+            while True:
+                status = await self.pool.execute(
+                    """DELETE FROM outbox WHERE position = ANY(ARRAY(
+                           SELECT position FROM outbox WHERE sent_at < now() - $1::interval
+                           ORDER BY sent_at LIMIT $2))""",
+                    self.retention,
+                    PURGE_BATCH,
+                )
+                deleted = int(status.rpartition(" ")[2])
+                purged += deleted
+                if deleted < PURGE_BATCH:
+                    return purged
+
     async def _measure_until(self, stop: asyncio.Event) -> None:
         # A loop of its own: when Kafka is down, publishing blocks, and that is exactly
         # when the oldest row's age must keep rising for the alert to fire.
+        next_purge = time.monotonic()
         while not stop.is_set():
             try:
                 await self.measure()
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + self.purge_every
+                    await self.purge()
             except MEASURE_RETRIES as error:
-                log.warning("outbox backlog not measured", extra={"error": type(error).__name__})
+                log.warning(
+                    "outbox backlog not measured or purged", extra={"error": type(error).__name__}
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), MEASURE_EVERY_SECONDS)
 

@@ -82,6 +82,8 @@ class PlatformSettings(BaseSettings):
     log_level: str = "INFO"
     outbox_poll_interval_seconds: float = 0.2
     outbox_batch_size: int = 500
+    # Sent outbox rows are kept this long (to look into a delivery), then purged.
+    outbox_retention_seconds: float = 3 * 24 * 3600
     dead_letter_topic: str = "journey.deadletter"
     # Telemetry (telemetry.py): Prometheus metrics on this port (0: not served), and the
     # deployment.environment.name resource attribute on every span.

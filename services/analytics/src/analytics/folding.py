@@ -24,12 +24,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from journey_platform.dropoffs import (
+    OPEN,
+    RAISED_TYPE,
+    RESOLVED_TYPE,
+    Status,
+    precedence,
+    resolution_of,
+    status_of,
+)
 from journey_platform.envelope import Event
 
 OUTCOME = "uk.nrm.journey.outcome"
-RAISED = "uk.nrm.dropoff.raised"
-RESOLVED = "uk.nrm.dropoff.resolved"
-RETRACTED = "retracted"
+RAISED = RAISED_TYPE
+RESOLVED = RESOLVED_TYPE
 
 PROFILE_COLUMNS = (
     "first_responder_type",
@@ -129,7 +137,7 @@ class Flag:
     started_by: str
     due_at: datetime
     raised_at: datetime  # when the processor first recorded it (earliest recorded time seen)
-    status: str  # open | resolved | retracted
+    status: Status
     resolution: str | None
     resolved_at: datetime | None
     resolved_by: str | None
@@ -141,12 +149,12 @@ class Flag:
 
     @property
     def closed(self) -> bool:
-        return self.status != "open"
+        return self.status != OPEN
 
-    def order(self) -> tuple[int, bool, datetime, datetime, str]:
+    def order(self) -> tuple[tuple[int, bool], datetime, datetime, str]:
+        # The contract's precedence, then the later event (deterministic in any order).
         return (
-            self.sequence,
-            self.closed,
+            precedence(self.sequence, self.status),
             self.last_recorded_at,
             self.last_time,
             self.last_event_id,
@@ -156,8 +164,8 @@ class Flag:
 def flag_from(event: Event) -> Flag:
     """The flag as one dropoff.raised or dropoff.resolved event alone describes it."""
     data = event.data
-    resolution = data.get("resolution") if event.type == RESOLVED else None
-    status = "open" if resolution is None else RETRACTED if resolution == RETRACTED else "resolved"
+    resolution = resolution_of(event.type, data)
+    status = status_of(resolution)
     due_at = parse_time(data["due_at"])
     assert due_at is not None
     return Flag(

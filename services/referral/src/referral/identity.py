@@ -14,12 +14,29 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from journey_api.sealing import JourneyKeys, Sealed, seal, unseal
+from journey_api.sealing import KEY_ROW_SQL, JourneyKeys, Sealed, seal, unseal
 from journey_platform.db import Connection
+from journey_platform.pseudonyms import anonymous_journey_id
 
 
 class Erased(Exception):
     """The journey's key was destroyed: its identifying details are gone for good."""
+
+
+_IDENTITY = """INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
+               VALUES ($1, $2, $3, $4)"""
+# A person not referred before, in one round trip: their match key, their journey, its new
+# key and their sealed details. If another referral is writing the same match key (the
+# same person, at the same time), this waits until that one commits, then writes nothing:
+# every part is made from the one row `matched` returns.
+_NEW_PERSON = f"""WITH matched AS (
+                      INSERT INTO person_matches (match_key, journey_id) VALUES ($5, $1)
+                      ON CONFLICT (match_key) DO NOTHING RETURNING journey_id),
+                  journey AS (INSERT INTO journeys (journey_id) SELECT journey_id FROM matched),
+                  journey_key AS ({KEY_ROW_SQL} FROM matched)
+                  INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
+                  SELECT $6, journey_id, $7, $8 FROM matched
+                  RETURNING journey_id"""  # noqa: S608 (a constant statement)
 
 
 class IdentityVault:
@@ -36,31 +53,33 @@ class IdentityVault:
             raise Erased(journey_id)
         return await self._keys.create(conn, journey_id)
 
+    async def store_new_person(
+        self, conn: Connection, *, match_key: str, referral_id: uuid.UUID, details: dict[str, Any]
+    ) -> str | None:
+        """A new journey for a person not referred before, with `details` sealed under its
+        new key; its id. None, having written nothing: the match key is taken (the
+        person was referred before, or is being referred right now)."""
+        journey_id = anonymous_journey_id()
+        cipher, key_row = self._keys.generate(journey_id)
+        sealed = self._seal(cipher, journey_id, referral_id, details)
+        created: str | None = await conn.fetchval(
+            _NEW_PERSON, *key_row, match_key, referral_id, sealed.nonce, sealed.ciphertext
+        )
+        return created
+
     async def store(
-        self,
-        conn: Connection,
-        *,
-        journey_id: str,
-        referral_id: uuid.UUID,
-        details: dict[str, Any],
-        new_journey: bool = False,
+        self, conn: Connection, *, journey_id: str, referral_id: uuid.UUID, details: dict[str, Any]
     ) -> None:
-        """Seal `details` under the journey's key. `new_journey`: the journey was created in
-        this transaction, so it has neither a key nor an erasure yet: no need to look."""
-        cipher = (
-            await self._keys.create(conn, journey_id)
-            if new_journey
-            else await self._journey_key(conn, journey_id, create=True)
-        )
-        sealed = seal(cipher, json.dumps(details).encode(), _aad(journey_id, referral_id))
-        await conn.execute(
-            """INSERT INTO identities (referral_id, journey_id, nonce, ciphertext)
-               VALUES ($1, $2, $3, $4)""",
-            referral_id,
-            journey_id,
-            sealed.nonce,
-            sealed.ciphertext,
-        )
+        """Seal `details` under the key of a journey that exists."""
+        cipher = await self._journey_key(conn, journey_id, create=True)
+        sealed = self._seal(cipher, journey_id, referral_id, details)
+        await conn.execute(_IDENTITY, referral_id, journey_id, sealed.nonce, sealed.ciphertext)
+
+    @staticmethod
+    def _seal(
+        cipher: AESGCM, journey_id: str, referral_id: uuid.UUID, details: dict[str, Any]
+    ) -> Sealed:
+        return seal(cipher, json.dumps(details).encode(), _aad(journey_id, referral_id))
 
     async def read(
         self, conn: Connection, *, journey_id: str, referral_id: uuid.UUID

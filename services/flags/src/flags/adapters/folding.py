@@ -19,6 +19,7 @@ from flags.domain.relevance import concerns
 from journey_api.agencies import AgencyRegistry
 from journey_platform.consumer import Effect
 from journey_platform.db import Connection
+from journey_platform.dropoffs import resolution_of
 from journey_platform.envelope import Event
 
 DROPOFF_TYPES = ("uk.nrm.dropoff.raised", "uk.nrm.dropoff.resolved")
@@ -93,7 +94,7 @@ def _time(value: str | None) -> datetime | None:
 
 def dropoff_event(event: Event) -> DropoffEvent:
     data = event.data
-    resolution = data.get("resolution") if event.type == "uk.nrm.dropoff.resolved" else None
+    resolution = resolution_of(event.type, data)
     due_at = _time(data["due_at"])
     assert due_at is not None  # required by both contracts
     return DropoffEvent(

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from flags.adapters.events import acknowledged
 from flags.adapters.notes import Acknowledgement, Acknowledgements
@@ -19,7 +19,7 @@ from flags.api.reading import may, visible_flag
 from journey_api.auth import CurrentPrincipal
 from journey_api.clock import recorded_time
 from journey_api.endpoints import IdempotencyKey
-from journey_api.idempotency import request_hash, respond_once
+from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import CLOCK_SKEW
 from journey_api.problems import WRITE_ERRORS
 from journey_api.records import conflict
@@ -39,12 +39,12 @@ def acknowledgements_router(contracts: Contracts, notes: Acknowledgements) -> AP
         flag_id: uuid.UUID,
         payload: body_model,  # type: ignore[valid-type]
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         may(principal, "flags:write", "acknowledge drop-off flags")
         body = payload.model_dump(mode="json")  # type: ignore[attr-defined]
         acknowledged_at = recorded_time(request)
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
             flag = await visible_flag(conn, principal, flag_id, action="write:flag_acknowledgement")
             if flag["status"] == "retracted":
                 raise conflict("The flag was retracted: it should never have been raised.")

@@ -1,10 +1,9 @@
 """A drop-off flag's state, folded from the journey processor's `journey.dropoffs` events.
 
-The processor numbers each flag's events from 0 (`sequence`), across raised and resolved:
-the highest sequence is the flag's state. An older event arriving late, or one delivered
-again, changes nothing. A flag retracted and raised again (its deadline moved) is open
-again. A `retracted` resolution means the flag should never have been raised: it leaves
-every list, though its history stays.
+The order of a flag's events is the contract's (journey_platform.dropoffs): an older event
+arriving late, or one delivered again, changes nothing. A flag retracted and raised again
+(its deadline moved) is open again. A retracted flag should never have been raised: it
+leaves every list, though its history stays.
 
 Each change of status (opened, or closed) is a `FlagTransition`: what the agencies
 concerned are told about.
@@ -16,10 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-Status = Literal["open", "resolved", "retracted"]
-OPEN: Status = "open"
-RESOLVED: Status = "resolved"
-RETRACTED: Status = "retracted"
+from journey_platform.dropoffs import OPEN, Status, precedence, status_of
 
 
 @dataclass(frozen=True)
@@ -41,9 +37,7 @@ class DropoffEvent:
 
     @property
     def status(self) -> Status:
-        if self.resolution is None:
-            return OPEN
-        return RETRACTED if self.resolution == RETRACTED else RESOLVED
+        return status_of(self.resolution)
 
     @property
     def kind(self) -> str:
@@ -91,18 +85,13 @@ class FlagTransition:
         return f"flag.{self.kind}"
 
 
-def _order(sequence: int, status: Status) -> tuple[int, bool]:
-    # Same sequence twice (events without one count as 0): closed beats open.
-    return sequence, status != OPEN
-
-
 Change = Literal["raised", "resolved"]
 
 
 def fold(current: Flag | None, event: DropoffEvent) -> tuple[Flag, Change | None]:
     """The flag after `event` and whether its status changed ("raised", "resolved", or
     None). A flag first seen closed opens nothing: nobody was told it was open."""
-    if current is not None and _order(event.sequence, event.status) <= _order(
+    if current is not None and precedence(event.sequence, event.status) <= precedence(
         current.sequence, current.status
     ):
         return current, None

@@ -24,7 +24,7 @@ from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal
 from journey_api.endpoints import IdempotencyKey
-from journey_api.idempotency import Work, request_hash, run_once
+from journey_api.idempotency import Claim, Work, request_hash, run_once
 from journey_api.problems import READ_ERRORS, WRITE_ERRORS, Problem, not_found
 from journey_platform.db import Connection
 
@@ -100,7 +100,7 @@ class _Routes:
             raise _unsafe(error) from None
         shown: dict[str, str] = {}
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
             created, shown["secret"] = await subscriptions.create(
                 conn,
                 self.box,
@@ -162,7 +162,7 @@ class _Routes:
         _may_manage(principal)
         shown: dict[str, str] = {}
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
             await _owned(conn, principal, resource_id, action="webhooks:rotate-secret")
             shown["secret"], until = await subscriptions.rotate(
                 conn, self.box, subscription_id=resource_id, overlap=self.overlap
@@ -182,7 +182,7 @@ class _Routes:
         """Re-enable a disabled subscription; its pending deliveries are retried at once."""
         _may_manage(principal)
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
             await _owned(conn, principal, resource_id, action="webhooks:enable")
             await subscriptions.enable(conn, subscription_id=resource_id)
             row = await subscriptions.get(

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from journey_api.agencies import (
@@ -24,7 +24,7 @@ from journey_api.auth import CurrentPrincipal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
-from journey_api.idempotency import request_hash, respond_once
+from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import Command, JourneyId
 from journey_api.problems import (
     PROBLEM,
@@ -39,7 +39,7 @@ from journey_api.replay import spend_token
 from journey_api.responses import RecordKind, record_model
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
-from journey_platform.pseudonyms import Pseudonymiser, anonymous_journey_id, has_letter
+from journey_platform.pseudonyms import Pseudonymiser, has_letter
 from referral.api import actions
 from referral.domain import decisions
 from referral.domain.people import (
@@ -135,7 +135,7 @@ def submission_router(
         principal: CurrentPrincipal,
         payload: submission,  # type: ignore[valid-type]
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         allow(
             principal,
             scope="referrals:write",
@@ -163,9 +163,9 @@ def submission_router(
         runtime = request.app.state.runtime
         recorded_at = recorded_time(request)
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
-            journey_id, previous = await _journey_for(conn, pseudonyms, person)
+        async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
             referral_id = uuid.uuid4()
+            journey_id, previous = await _journey_for(conn, vault, pseudonyms, referral_id, person)
             attributes = {
                 **body,
                 "first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type],
@@ -173,13 +173,6 @@ def submission_router(
                 "is_re_referral": previous > 0,
                 "previous_referral_count": previous,
             }
-            await vault.store(
-                conn,
-                journey_id=journey_id,
-                referral_id=referral_id,
-                details=person,
-                new_journey=previous == 0,  # a matched journey has had a referral already
-            )
             recorded = await runtime.records.record(
                 conn,
                 principal,
@@ -191,6 +184,7 @@ def submission_router(
                 occurred_at=occurred_at,
                 recorded_at=recorded_at,
                 participants=authorities[body["competent_authority"]],
+                answers=claim,
             )
             return 201, recorded.as_json()
 
@@ -246,7 +240,7 @@ def submission_router(
         principal: CurrentPrincipal,
         journey_id: JourneyId,
         idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
+    ) -> Response:
         allow(
             principal,
             scope="erasure:write",
@@ -255,7 +249,7 @@ def submission_router(
         )
         runtime = request.app.state.runtime
 
-        async def work(conn: Connection) -> tuple[int, dict[str, Any]]:
+        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
             if not await runtime.records.takes_part(conn, journey_id, principal.agency_id):
                 await audit(
                     conn, principal, action="erase:identity", journey_id=None, outcome="not_found"
@@ -319,29 +313,36 @@ def submission_router(
 
 
 async def _journey_for(
-    conn: Connection, pseudonyms: Pseudonymiser, person: dict[str, Any]
+    conn: Connection,
+    vault: IdentityVault,
+    pseudonyms: Pseudonymiser,
+    referral_id: uuid.UUID,
+    person: dict[str, Any],
 ) -> tuple[str, int]:
-    """The person's journey (existing if referred before) and how many referrals it has."""
+    """The person's journey (new, or theirs if referred before) with their details sealed
+    in it, and how many referrals it had before this one."""
     match_key = pseudonyms.pseudonym(
         purpose="person-match",
         identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
     )
-    # Two first responders referring the same person at once must land on one journey.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
-    journey_id = await conn.fetchval(
-        "SELECT journey_id FROM person_matches WHERE match_key = $1", match_key
-    )
-    if journey_id is None:
-        journey_id = anonymous_journey_id()
-        await conn.execute(  # both rows in one round trip
-            """WITH journey AS (INSERT INTO journeys (journey_id) VALUES ($2))
-               INSERT INTO person_matches (match_key, journey_id) VALUES ($1, $2)""",
-            match_key,
-            journey_id,
+    while True:
+        created = await vault.store_new_person(
+            conn, match_key=match_key, referral_id=referral_id, details=person
         )
-        return journey_id, 0
-    previous = await conn.fetchval(
-        "SELECT count(*) FROM journey_records WHERE journey_id = $1 AND kind = 'referral'",
-        journey_id,
-    )
-    return str(journey_id), int(previous)
+        if created is not None:
+            return created, 0
+        # Referred before. Two re-referrals of one person at once take turns, so the
+        # second counts the first.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
+        row = await conn.fetchrow(
+            """SELECT m.journey_id,
+                      (SELECT count(*) FROM journey_records r
+                       WHERE r.journey_id = m.journey_id AND r.kind = 'referral') AS previous
+               FROM person_matches m WHERE m.match_key = $1""",
+            match_key,
+        )
+        if row is not None:
+            journey_id = str(row["journey_id"])
+            await vault.store(conn, journey_id=journey_id, referral_id=referral_id, details=person)
+            return journey_id, int(row["previous"])
+        # Its journey was erased (match keys and all) meanwhile: the person is new again.
