@@ -280,8 +280,15 @@ def _held_out(held: list[Held], out: codec.Writer) -> list[Any]:
     """One type's held events: [id, time, recorded, id, time, recorded, ...], then their
     kept fields if any has some."""
     flat: list[Any] = []
+    positions, base = out.positions, out.base
     for time, recorded, event_id, _ in held:
-        flat += (out.id(event_id), out.time(time), out.recorded(time, recorded))
+        # Inlined for whole seconds, the common case (every journey's state is encoded
+        # again each time it changes): what out.time and out.recorded would write.
+        if time.is_integer() and recorded.is_integer():
+            whole = int(time)
+            flat += (positions[event_id], whole - base, int(recorded) - whole)
+        else:
+            flat += (positions[event_id], out.time(time), out.recorded(time, recorded))
     if any(h[3] for h in held):
         return [flat, [h[3] for h in held]]
     return [flat]
