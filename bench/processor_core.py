@@ -6,7 +6,7 @@ No Kafka, no faust, no decoding: a generated log is put in replay order (recorde
 with a clock tick per partition every simulated day) and turned into JourneyEvents up
 front, then only the core is timed: core/processor.py's JourneyProcessor, as every engine
 runs it (write-back cache of decoded states, a heap of wakeups per partition), with the
-changed states encoded once per batch of 5,000 records as the default engine does for its
+changed states encoded once per batch of 2,000 records as the default engine does for its
 changelog. Outputs are built but not validated against their contracts.
 
 State size is the encoded state of each journey at the end of the log. Target on a
@@ -34,7 +34,7 @@ from journey_processor.testing.replay import replay_order
 from journey_simulator.eventlog import generate
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
-BATCH = 5000  # records per transaction in the default engine (PROCESSOR_BATCH_RECORDS)
+BATCH = 2000  # records per transaction in the default engine (PROCESSOR_BATCH_RECORDS)
 
 # One replay item, decoded beforehand: (partition, journey id, event) or (partition, tick).
 Item = tuple[int, str, JourneyEvent] | tuple[int, datetime]

@@ -29,11 +29,8 @@ class ProcessorSettings(PlatformSettings):
     # (on Kubernetes: the pod name). Two live workers must never share one; the default
     # (host and process id) never does.
     processor_instance_id: str = Field(default_factory=lambda: f"{gethostname()}-{getpid()}")
-    # kafka engine: records per transaction at most, and how long to wait for them. A
-    # replay's batch touches nearly as many journeys as it holds records, and each one
-    # changed costs a state encoding: 5,000 rather than 2,000 halved those on a 4,000-
-    # journey replay (a third less CPU a record), still far inside the transaction timeout.
-    processor_batch_records: int = 5000
+    # kafka engine: records per transaction at most, and how long to wait for them.
+    processor_batch_records: int = 2000
     processor_batch_wait_seconds: float = 0.1
     # kafka engine: a transaction left open by a worker that died is aborted by the broker
     # after this long; until then the partitions it wrote cannot be restored past it.
