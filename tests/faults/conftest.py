@@ -107,7 +107,9 @@ def scenario(
         try:
             yield opened
             await opened.load.finished()
+            loaded = time.monotonic()
             await until_quiet(opened)
+            quiet = time.monotonic()
         finally:
             await opened.load.stop()
             await close_scenario(opened)
@@ -117,6 +119,10 @@ def scenario(
         await checks.flags_and_outcomes_match_the_oracle(opened, records)
         await checks.analytics_equal_a_rebuild(opened)
         opened.figures.seconds = time.monotonic() - began
+        opened.figures.notes.append(
+            f"load {loaded - began:.0f} s, caught up {quiet - loaded:.0f} s later, "
+            f"checks {time.monotonic() - quiet:.0f} s"
+        )
         print(f"\n{opened.figures.line()}")
 
     return run

@@ -41,7 +41,10 @@ JOURNEYS = int(os.environ.get("FAULTS_JOURNEYS", "300"))
 # Every port of a deployment is `journey run`'s plus this: clear of it, of CI's and of the
 # devstacks' (see the README); FAULTS_PORT_OFFSET moves it.
 PORT_OFFSET = int(os.environ.get("FAULTS_PORT_OFFSET", "20000"))
-CAUGHT_UP_WITHIN = 300.0
+# A load or a catch-up may crawl on a busy machine (CI beside other work, a restarted
+# broker recovering its logs): a wait fails when nothing moved for this long, never after
+# a fixed total, which a slow machine alone would exceed.
+STALLED_AFTER = 180.0
 PARTNERS = tuple(name for name in SERVICES if name != "flags")
 LAST_POSITION = "SELECT coalesce(max(position), 0) FROM journey_records"
 
@@ -105,18 +108,37 @@ class Scenario:
 
     async def until_acknowledged(self, share: float) -> None:
         """Until the load is `share` of the way: the moment to inject a fault."""
-        await self.until(
-            f"{share:.0%} of the writes acknowledged", lambda: self.load.acknowledged_share >= share
-        )
+        progress = Progress()
+        while self.load.acknowledged_share < share:
+            self.alive()
+            acknowledged = len(self.load.statistics.acknowledged)
+            assert not progress.stalled(acknowledged), (
+                f"no write acknowledged for {STALLED_AFTER:.0f} s ({acknowledged:,} so far, "
+                f"the fault waits for {share:.0%})"
+            )
+            await asyncio.sleep(0.1)
 
     def alive(self) -> None:
         if self.load.task is not None and self.load.task.done():
             self.load.task.result()  # raises what stopped the load
         self.system.supervise()
 
-    async def ready(self, name: str, within: float = 120) -> None:
+    async def ready(self, name: str, within: float = 300) -> None:
         url = f"{self.deployment.url(name)}/readyz"
         await self.until(f"{name} ready", lambda: _answers(url) == 200, within)
+
+
+class Progress:
+    """When a measure of progress (higher is further) last moved past its best."""
+
+    def __init__(self) -> None:
+        self.best: int | None = None
+        self.moved = time.monotonic()
+
+    def stalled(self, measure: int) -> bool:
+        if self.best is None or measure > self.best:
+            self.best, self.moved = measure, time.monotonic()
+        return time.monotonic() - self.moved > STALLED_AFTER
 
 
 def _answers(url: str) -> int:
@@ -253,12 +275,13 @@ async def close_scenario(scenario: Scenario) -> None:
 
 async def until_quiet(scenario: Scenario) -> None:
     """Until every outbox is drained and the processor and sink have read everything,
-    twice in a row a second apart (relays publish a moment after they commit)."""
+    twice in a row a second apart (relays publish a moment after they commit); fails if
+    what is left stops shrinking."""
     deployment, kafka = scenario.deployment, scenario.stack.bootstrap_servers
     processor_topics = scenario.contracts.consumed_by(PROCESSOR_GROUP)
     sink_topics = [*processor_topics, "journey.outcomes", "journey.dropoffs"]
     sink_topics = [t for t in sink_topics if t not in ("journey.clock",)]
-    deadline = time.monotonic() + CAUGHT_UP_WITHIN
+    progress = Progress()
     quiet = 0
     left: Awaitable[list[int]]
     while quiet < 2:
@@ -270,7 +293,9 @@ async def until_quiet(scenario: Scenario) -> None:
         )
         remaining = await left
         quiet = quiet + 1 if not any(remaining) else 0
-        assert time.monotonic() < deadline, f"not caught up: {remaining} (outboxes, lags)"
+        assert not progress.stalled(-sum(remaining)), (
+            f"not caught up, nothing moved for {STALLED_AFTER:.0f} s: {remaining} (outboxes, lags)"
+        )
         await asyncio.sleep(1)
 
 
