@@ -1,5 +1,6 @@
 """The fault suite's session: the local stack's own Kafka and PostgreSQL (which scenarios
-kill and stop), a token signer, and the figures every scenario prints, repeated at the end.
+kill and stop), the system deployed on it once, a token signer, and the figures every
+scenario prints, repeated at the end.
 
 Run by `make test-faults` (`journey devstack run -- pytest -m faults tests/faults`).
 """
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -18,13 +18,22 @@ import pytest
 
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
+from journey_cli.run import System
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 from tests.faults import checks
-from tests.faults.harness import Figures, Scenario, drop_databases, open_scenario, until_quiet
+from tests.faults.harness import (
+    Figures,
+    Scenario,
+    close_scenario,
+    drop_databases,
+    open_scenario,
+    open_system,
+    until_quiet,
+)
 
 FIGURES: list[Figures] = []
-# What every process of a scenario's deployment inherits: a processor that died is noticed
+# What every process of the suite's deployment inherits: a processor that died is noticed
 # and its transaction aborted in seconds rather than half a minute (the defaults suit
 # production, where a restart is slower anyway).
 PROCESS_ENVIRONMENT = {
@@ -64,39 +73,57 @@ def signer(tmp_path_factory: pytest.TempPathFactory) -> DevelopmentSigner:
     return DevelopmentSigner(tmp_path_factory.mktemp("auth"))
 
 
+@pytest.fixture(scope="session")
+async def system(
+    stack: Stack, contracts: Contracts, signer: DevelopmentSigner, request: pytest.FixtureRequest
+) -> AsyncIterator[System]:
+    """The system's long-lived processes, started once for every scenario."""
+    started = await open_system(stack, contracts, signer)
+    try:
+        yield started
+    finally:
+        started.stop()
+    if not request.session.testsfailed:
+        await drop_databases(started)
+
+
 ScenarioFactory = Callable[..., AbstractAsyncContextManager[Scenario]]
 
 
 @pytest.fixture
 def scenario(
-    stack: Stack, contracts: Contracts, signer: DevelopmentSigner, request: pytest.FixtureRequest
+    system: System, contracts: Contracts, signer: DevelopmentSigner, request: pytest.FixtureRequest
 ) -> ScenarioFactory:
-    """`async with scenario(seed) as s:` a deployment under load; inject a fault in the
-    body. On leaving: the load's end, catching up, a clean stop, then the checks."""
+    """`async with scenario(seed) as s:` a load on the deployment; inject a fault in the
+    body. On leaving: the load's end, catching up, the processor's stop, then the checks."""
 
     @contextlib.asynccontextmanager
     async def run(seed: int, **options: Any) -> AsyncIterator[Scenario]:
         began = time.monotonic()
         name = request.node.name.split("[")[0].removeprefix("test_")[:20]
         opened = await open_scenario(
-            name, seed, stack=stack, contracts=contracts, signer=signer, **options
+            name, seed, system=system, contracts=contracts, signer=signer, **options
         )
         try:
             yield opened
             await opened.load.finished()
+            loaded = time.monotonic()
             await until_quiet(opened)
+            quiet = time.monotonic()
         finally:
-            opened.system.stop()
             await opened.load.stop()
-        opened.figures.seconds = time.monotonic() - began
+            await close_scenario(opened)
         FIGURES.append(opened.figures)
         records = await checks.acknowledged_writes_on_topics(opened)
         await checks.nothing_half_written(opened)
         await checks.flags_and_outcomes_match_the_oracle(opened, records)
         await checks.analytics_equal_a_rebuild(opened)
+        opened.figures.seconds = time.monotonic() - began
+        opened.figures.notes.append(
+            f"load {loaded - began:.0f} s, caught up {quiet - loaded:.0f} s later, "
+            f"checks {time.monotonic() - quiet:.0f} s"
+        )
         print(f"\n{opened.figures.line()}")
-        shutil.rmtree(opened.system.processor_data_dir, ignore_errors=True)
-        await drop_databases(opened)
 
     return run
 

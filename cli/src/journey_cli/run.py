@@ -139,6 +139,10 @@ class System:
         self.base = stack.database_url.rsplit("/", 1)[0]
         self.jwks = signer.jwks_file
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        # The processor's consumer group, changelog topics and local state (RocksDB,
+        # rebuilt from its changelog); start_processor may name others.
+        self.processor_app_id = self.deployment.named(PROCESSOR_GROUP)
+        self.processor_data_dir = stack.root / self.deployment.named("processor")
         self._commands: dict[str, tuple[str, tuple[str, ...], Mapping[str, str]]] = {}
         self._log_files: list[IO[bytes]] = []
 
@@ -167,9 +171,13 @@ class System:
             self.stack.scrape(name, port)
 
     def start_all(self) -> None:
+        self.start_all_but_the_processor()
+        self.start_processor()
+
+    def start_all_but_the_processor(self) -> None:
+        """The partner APIs, the flags service, the analytics sink and service."""
         for name in SERVICES:
             self.start_service(name)
-        self.start_processor()
         self.start("analytics-sink", "analytics", "sink", env=self.analytics_environment())
         self.start("analytics", "analytics", "serve", env=self.analytics_environment())
 
@@ -187,6 +195,10 @@ class System:
         """Start a process that was killed or stopped again, as it was first started."""
         module, args, env = self._commands[name]
         self.start(name, module, *args, env=env)
+
+    def module(self, name: str) -> str:
+        """The module a process runs (a service's own, or another entry to it)."""
+        return self._commands[name][0]
 
     def start_service(self, name: str, *entry: str) -> None:
         """A partner API or the flags service, on its own database; `entry` is another
@@ -215,18 +227,18 @@ class System:
             CONSUMER_GROUP_PREFIX=d.named("analytics"),
         )
 
-    @property
-    def processor_data_dir(self) -> Path:
-        """Where the processor keeps its local state (RocksDB), rebuilt from its changelog."""
-        return self.stack.root / self.deployment.named("processor")
-
-    def start_processor(self) -> None:
+    def start_processor(self, app_id: str | None = None) -> None:
+        """The journey processor; `app_id` gives it a consumer group, changelog topics and
+        state folder of its own, as the fault suite does for each scenario (a simulation's
+        clock, kept in that state, never goes back)."""
+        if app_id is not None:
+            self.processor_app_id, self.processor_data_dir = app_id, self.stack.root / app_id
         self.start(
             "journey-processor",
             "journey_processor",
             env=self.environment(
                 LOG_LEVEL="WARNING",
-                PROCESSOR_APP_ID=self.deployment.named(PROCESSOR_GROUP),
+                PROCESSOR_APP_ID=self.processor_app_id,
                 PROCESSOR_DATA_DIR=str(self.processor_data_dir),
                 PROCESSOR_CLOCK_SECONDS="0",
             ),

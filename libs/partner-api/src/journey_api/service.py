@@ -11,10 +11,13 @@ import asyncio
 import gc
 import json
 import logging
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -62,6 +65,23 @@ from journey_platform.telemetry import start_telemetry
 
 log = logging.getLogger(__name__)
 API_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def stop_the_service_if_it_ends_early(
+    task: asyncio.Task[None], *, stop: asyncio.Event, signal_self: Callable[[], None] | None = None
+) -> None:
+    """A relay or consumer that ends before shutdown leaves the API answering 201 while
+    nothing is published or learned, and nobody awaits its task to see why (the fault
+    suite met both after a PostgreSQL stop). Say why, then stop the process (SIGTERM: a
+    clean stop), so that it is restarted whole rather than running half."""
+    if stop.is_set() or task.cancelled():
+        return
+    log.critical(
+        "background task ended; stopping the service",
+        exc_info=task.exception(),
+        extra={"task": task.get_coro().__qualname__},  # type: ignore[union-attr]
+    )
+    (signal_self or (lambda: os.kill(os.getpid(), signal.SIGTERM)))()
 
 
 def _project_file(*parts: str) -> Path:
@@ -260,6 +280,8 @@ def create_service_app(
         for work in consumers(runtime) if consumers else ():
             runtime.background.append(work)
             runtime.tasks.append(asyncio.create_task(work.run(stop)))
+        for task in runtime.tasks:
+            task.add_done_callback(partial(stop_the_service_if_it_ends_early, stop=stop))
         app.state.runtime = runtime
         # What start-up built (app, routes, models, contracts, pool) lives as long as the
         # process: keep it out of the collector's full passes, each of which would otherwise

@@ -15,13 +15,17 @@ Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 # timeouts included), a connection lost mid-transaction, a server shutting down or
 # starting up (operator intervention, SQLSTATE class 57), and asyncpg's InterfaceError,
 # which is what ending a transaction on a connection the server closed raises (seen when
-# PostgreSQL stopped under the fault suite's load). What failed was not committed; the
-# same work may be tried again once the server answers.
+# PostgreSQL stopped under the fault suite's load), and its InternalClientError, which
+# the pool raises when it resets, on release, a connection the server closed mid-operation
+# ("cannot switch to state 15; another operation (2) is in progress": seen the same way,
+# ending a consumer's task; the pool has terminated that connection). What failed was not
+# committed; the same work may be tried again once the server answers.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 
