@@ -27,8 +27,12 @@ async def test_a_batch_that_fails_unexpectedly_does_not_end_the_relay(
     async def measure() -> None:
         return None
 
+    async def purge() -> int:
+        return 0
+
     relay.publish_batch = publish_batch  # type: ignore[method-assign]
     relay.measure = measure  # type: ignore[method-assign]
+    relay.purge = purge  # type: ignore[method-assign]
     await asyncio.wait_for(relay.run(stop), timeout=10)
     assert len(attempts) >= 2
     assert "outbox relay failed; retrying" in caplog.text
