@@ -218,10 +218,8 @@ class Contracts:
         if not isinstance(data, dict):
             raise ContractViolation(f"{event_type} v{major}: $: must be a JSON object")
         known = schema.document.get("properties", {})
-        kept = (
-            data if all(k in known for k in data) else {k: v for k, v in data.items() if k in known}
-        )
-        self._check(schema.document["$id"], kept, f"{event_type} v{major}")
+        kept = {k: v for k, v in data.items() if k in known}
+        self.validate_data(event_type, major, kept)
         return kept
 
     def validate_envelope(self, attributes: Mapping[str, str]) -> None:
