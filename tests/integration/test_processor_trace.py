@@ -77,9 +77,20 @@ async def test_one_trace_runs_from_the_partner_request_to_the_flag_it_raised(
     traceparent = header(raised, "traceparent")
     assert traceparent is not None
     trace_id = int(traceparent.split("-")[1], 16)
-    in_trace = {s.name for s in spans.get_finished_spans() if s.context.trace_id == trace_id}
+    finished = [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
     assert {
         "POST /v1/duty-to-notify-reports",
         "nrm.identification publish",
         "journey.process",
-    } <= in_trace
+        "journey.dropoffs send",
+    } <= {s.name for s in finished}
+    # The flag carries its publication's span, whose event names the flag: what
+    # `journey trace --flag` searches Jaeger for.
+    [send] = [s for s in finished if s.context.span_id == int(traceparent.split("-")[2], 16)]
+    assert send.name == "journey.dropoffs send"
+    flag = json.loads(raised.value)
+    assert (flag["flag_id"], header(raised, "ce_id")) in {
+        (e.attributes["journey.flag_id"], e.attributes["messaging.message.id"])
+        for e in send.events
+        if e.attributes is not None
+    }

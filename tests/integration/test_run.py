@@ -21,6 +21,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from journey_cli.run import CONTRACTS, METRICS_PORTS, PROCESSOR_GROUP, SINK_GROUP
+from journey_cli.traces import events
 from journey_platform.kafka import read_to_end
 from journey_platform.settings import find_schemas_dir
 from tests.integration.broker import kafka_port
@@ -93,11 +94,13 @@ def test_the_main_job_simulates_a_cohort_and_reports_full_recall_and_precision()
     flag_trace = wait_for_trace(link.group(2), has={"journey.dropoffs send"})
     assert_request_to_flag(flag_trace)
     # Without a UI, `journey trace --flag` finds the same trace and prints it as a tree.
-    # A batch publishes all its flags in the trace it continues: take one of them.
+    # A batch publishes its flags in one send span per trace they continue, an event
+    # per flag: take one of them.
     flag_id = min(
-        tags(s)["journey.flag_id"]
+        fields["journey.flag_id"]
         for s in flag_trace["spans"]
         if s["operationName"] == "journey.dropoffs send"
+        for fields in events(s)
     )
     shown = subprocess.run(
         [sys.executable, "-m", "journey_cli", "trace", "--flag", flag_id],
@@ -153,7 +156,7 @@ def assert_request_to_flag(trace: dict[str, Any]) -> None:
     assert any(service in api and name.endswith(" publish") for service, _, name in seen), seen
     # The processor's batch span: in this trace, or linked from the flag's publication
     # (a batch is the child of one of its records' traces and links to the others).
-    # Every flag the batch published in this trace is its own send span.
+    # The batch's flags in this trace are events of a send span, linked to the batch.
     sends = [s for s in trace["spans"] if s["operationName"] == "journey.dropoffs send"]
     assert sends, seen
     for send in sends:

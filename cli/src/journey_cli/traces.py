@@ -46,7 +46,8 @@ def jaeger_trace(jaeger_url: str, trace_id: str) -> dict[str, Any] | None:
 
 def find_flag_traces(jaeger_url: str, flag_id: str) -> list[str]:
     """The trace ids of the flag's publications (raised, resolved, retracted), oldest
-    first: the processor's `journey.dropoffs send` span carries the flag id."""
+    first: the processor's `journey.dropoffs send` span has an event per flag it published,
+    carrying the flag id (Jaeger searches span events' attributes too)."""
     query = urllib.parse.urlencode(
         {
             "service": "journey-processor",
@@ -89,13 +90,21 @@ def tree(trace: dict[str, Any]) -> list[str]:
                 + (f"  [{shown}]" if shown else "")
                 + (f"  (+{links} linked)" if links else "")
             )
+            for fields in events(span):  # a send span's flags, one line each
+                shown = " ".join(f"{k}={fields[k]}" for k in SHOWN if k in fields)
+                lines.append(f"{'  ' * (depth + 1)}· {fields.get('event', 'event')}  [{shown}]")
             walk(span["spanID"], depth + 1)
 
     walk(None, 0)
     return lines
 
 
-# The attributes `journey trace` shows beside each span.
+def events(span: dict[str, Any]) -> list[dict[str, Any]]:
+    """The span's events (Jaeger's "logs"), each as its fields by key ("event": its name)."""
+    return [{f["key"]: f["value"] for f in log.get("fields", ())} for log in span.get("logs", ())]
+
+
+# The attributes `journey trace` shows beside each span (and each flag a send span holds).
 SHOWN = (
     "http.status_code",
     "http.response.status_code",

@@ -218,8 +218,10 @@ class Contracts:
         if not isinstance(data, dict):
             raise ContractViolation(f"{event_type} v{major}: $: must be a JSON object")
         known = schema.document.get("properties", {})
-        kept = {k: v for k, v in data.items() if k in known}
-        self.validate_data(event_type, major, kept)
+        kept = (
+            data if all(k in known for k in data) else {k: v for k, v in data.items() if k in known}
+        )
+        self._check(schema.document["$id"], kept, f"{event_type} v{major}")
         return kept
 
     def validate_envelope(self, attributes: Mapping[str, str]) -> None:

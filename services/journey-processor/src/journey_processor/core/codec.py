@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -60,11 +61,43 @@ _WORDS = {
 _MEANINGS = {letter: word for word, letter in _WORDS.items()}
 
 
+class Ids:
+    """The event ids a journey has seen, in the order it saw them: each one's position,
+    and the table `pack` writes after the document. Kept up to date as ids come, so that
+    encoding a state (each time it changes) does not build them again."""
+
+    __slots__ = ("odd", "positions", "table")
+
+    def __init__(self, event_ids: Iterable[str] = ()) -> None:
+        self.positions: dict[str, int] = {}
+        self.table = bytearray()  # 16 bytes a UUID, in position order
+        self.odd: list[list[Any]] = []  # [position, id] of the ids that are not UUIDs
+        for event_id in event_ids:
+            self.add(event_id)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self.positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.positions)
+
+    def add(self, event_id: str) -> None:
+        raw = uuid_bytes(event_id)
+        if raw is None:
+            self.odd.append([len(self.positions), event_id])
+        else:
+            self.table += raw
+        self.positions[event_id] = len(self.positions)
+
+
 class Writer:
     """Refers to event ids by position, and writes times as whole seconds from a base."""
 
-    def __init__(self, ids: dict[str, bytes | None], base: int) -> None:
-        self.positions = {event_id: i for i, event_id in enumerate(ids)}
+    def __init__(self, ids: Ids, base: int) -> None:
+        self.positions = ids.positions
         self.base = base
 
     def id(self, event_id: str) -> int:
@@ -112,36 +145,30 @@ class Reader:
         return None if letter is None else _MEANINGS.get(letter, letter)
 
 
-def pack(document: list[Any], ids: dict[str, bytes | None]) -> bytes:
+def pack(document: list[Any], ids: Ids) -> bytes:
     """The document and its id table; the document refers to ids by position in `ids`."""
-    table = []
-    odd = []
-    for position, (event_id, raw) in enumerate(ids.items()):
-        if raw is None:
-            odd.append([position, event_id])
-        else:
-            table.append(raw)
-    body = orjson.dumps([len(ids), odd, *document])
-    return _HEADER.pack(FORMAT, len(body)) + body + b"".join(table)
+    body = orjson.dumps([len(ids), ids.odd, *document])
+    return _HEADER.pack(FORMAT, len(body)) + body + ids.table
 
 
-def unpack(raw: bytes) -> tuple[list[Any], dict[str, bytes | None]]:
+def unpack(raw: bytes) -> tuple[list[Any], Ids]:
     """The document and the ids, in the order `pack` was given them."""
     version, length = _HEADER.unpack_from(raw)
     if version != FORMAT:
         raise ValueError(f"journey state format {version} is not {FORMAT}")
     start = _HEADER.size
     count, odd, *document = orjson.loads(raw[start : start + length])
-    table = raw[start + length :]
-    text = table.hex()
+    ids = Ids()
+    ids.table = bytearray(raw[start + length :])
+    ids.odd = odd
     oddities = dict(odd)
-    ids: dict[str, bytes | None] = {}
+    text = ids.table.hex()
     offset = 0
     for position in range(count):
         if position in oddities:
-            ids[oddities[position]] = None
+            ids.positions[oddities[position]] = position
             continue
-        h = text[offset * 2 : offset * 2 + 32]
-        ids[f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"] = table[offset : offset + 16]
-        offset += 16
+        h = text[offset : offset + 32]
+        ids.positions[f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"] = position
+        offset += 32  # hex digits of one UUID
     return document, ids

@@ -60,8 +60,7 @@ class JourneyState(Publisher):
         super().__init__(journey_id)
         self.now = NO_TIME
         self.partition: int | None = None  # the journey topics' partition it lives on
-        # Every event id seen, for de-duplication (with its bytes when it is a UUID).
-        self.seen: dict[str, bytes | None] = {}
+        self.seen = codec.Ids()  # every event id seen, for de-duplication
         self.held: dict[str, list[Held]] = {}  # by event type
         self.nation_source: tuple[float, str, str | None] | None = None  # (time, id, region)
         self.progress = OutcomeFold()
@@ -69,6 +68,11 @@ class JourneyState(Publisher):
         self.instances: dict[str, dict[str, Instance]] = {}  # rule id -> start id -> instance
         self._wake = NEVER  # the earliest time the clock alone could change a verdict
         self._dirty = False  # some instance was folded into since the last check
+        # Times are stored as seconds from a base fixed at the first encoding (and kept
+        # across reloads), so that each type's held events, encoded once, stay valid
+        # until an event of that type comes: a state is encoded every time it changes.
+        self._base: int | None = None
+        self._held_encoded: dict[str, list[Any]] = {}  # by event type
 
     @property
     def nation(self) -> str | None:
@@ -81,7 +85,7 @@ class JourneyState(Publisher):
         event_id, event_type = event.id, event.type
         if event_id in self.seen:
             return Changes(duplicate=True)
-        self.seen[event_id] = codec.uuid_bytes(event_id)
+        self.seen.add(event_id)
         recorded = event.recorded_time.timestamp()
         self.now = max(self.now, recorded)  # recording it proves time has reached it
         if event_type not in book.held_types:
@@ -95,6 +99,7 @@ class JourneyState(Publisher):
             fields = {f: data[f] for f in kept if f in data}
             held = self.held.setdefault(event_type, [])
             insort(held, (time, recorded, event_id, fields), key=_time_of)
+            self._held_encoded.pop(event_type, None)
         changed = event_type in OUTCOME_EVENT_TYPES and self.progress.fold(
             event_type, time, event_id, data
         )
@@ -213,8 +218,14 @@ class JourneyState(Publisher):
     # -- persistence -------------------------------------------------------------------
 
     def dumps(self) -> bytes:
-        base = 0 if self.latest_time == NO_TIME else int(self.latest_time)
+        if self._base is None and self.latest_time != NO_TIME:
+            self._base, self._held_encoded = int(self.latest_time), {}
+        base = self._base or 0
         out = codec.Writer(self.seen, base)
+        encoded = self._held_encoded
+        for event_type, held in self.held.items():
+            if event_type not in encoded:
+                encoded[event_type] = _held_out(held, out)
         nation = self.nation_source
         document = [
             self.journey_id,
@@ -224,7 +235,7 @@ class JourneyState(Publisher):
             None if self.latest_time == NO_TIME else out.time(self.latest_time),
             None if nation is None else [out.time(nation[0]), out.id(nation[1]), nation[2]],
             self.progress.encode(out),
-            {_short(t): _held_out(held, out) for t, held in self.held.items()},
+            {_short(t): held for t, held in encoded.items()},
             {
                 rule_id: [[out.id(start_id), *i.encode(out)] for start_id, i in by_start.items()]
                 for rule_id, by_start in self.instances.items()
@@ -240,9 +251,10 @@ class JourneyState(Publisher):
         document, seen = codec.unpack(raw)
         journey_id, partition, base, now, latest, nation, progress, held, instances = document[:9]
         published, (described, outcome_seq) = document[9:]
-        read = codec.Reader(list(seen), base)
+        read = codec.Reader(list(seen.positions), base)
         state = cls(journey_id)
         state.seen, state.partition = seen, partition
+        state._base = None if latest is None else base
         state.now = NO_TIME if now is None else read.time(now)
         state.latest_time = NO_TIME if latest is None else read.time(latest)
         if nation is not None:
@@ -280,8 +292,15 @@ def _held_out(held: list[Held], out: codec.Writer) -> list[Any]:
     """One type's held events: [id, time, recorded, id, time, recorded, ...], then their
     kept fields if any has some."""
     flat: list[Any] = []
+    positions, base = out.positions, out.base
     for time, recorded, event_id, _ in held:
-        flat += (out.id(event_id), out.time(time), out.recorded(time, recorded))
+        # Inlined for whole seconds, the common case (every journey's state is encoded
+        # again each time it changes): what out.time and out.recorded would write.
+        if time.is_integer() and recorded.is_integer():
+            whole = int(time)
+            flat += (positions[event_id], whole - base, int(recorded) - whole)
+        else:
+            flat += (positions[event_id], out.time(time), out.recorded(time, recorded))
     if any(h[3] for h in held):
         return [flat, [h[3] for h in held]]
     return [flat]

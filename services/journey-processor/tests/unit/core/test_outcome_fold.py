@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journey_processor.core.codec import Reader, Writer
+from journey_processor.core.codec import Ids, Reader, Writer
 from journey_processor.core.outcome_fold import OutcomeFold
 from journey_processor.core.outcomes import OUTCOME_EVENT_TYPES, Happened, record, summarise
 
@@ -48,7 +48,7 @@ def test_the_fold_in_any_order_gives_the_summary_of_the_whole_set(
     fold = OutcomeFold()
     for happened in data.draw(st.permutations(events)):
         fold.fold(happened.type, happened.time.timestamp(), happened.id, happened.data)
-    ids: dict[str, bytes | None] = {e.id: None for e in events}
+    ids = Ids(e.id for e in events)
     base = 1_734_000_000  # as the state writes it: whole seconds from a base
     stored = OutcomeFold.decode(fold.encode(Writer(ids, base)), Reader(list(ids), base))
     expected = summarise(events, open_flags)

@@ -8,10 +8,12 @@ dead-letter topic instead, so one bad record never stops a partition or is lost 
 
 Tracing costs one span per batch, not per record: `journey.process`, a child of the first
 record that carries a trace, linked to the others. Each output carries the trace of the
-record that caused it, so a trace still runs from a partner's request to its flag; each
-flag is published in a span of its own (`journey.dropoffs send`, found in Jaeger by its
-`messaging.message.id`, linked to the batch span). Outputs of a clock tick, and live
-ticks, carry the batch's trace: every record the processor writes has one `traceparent`.
+record that caused it, so a trace still runs from a partner's request to its flag. A
+batch's flags are published in one `journey.dropoffs send` span per trace they continue
+(linked to the batch span), with an event per flag naming it (`journey.flag_id`, which
+Jaeger searches like a span attribute): a replayed batch raising hundreds of flags makes
+a few spans, not hundreds. Outputs of a clock tick, and live ticks, carry the batch's
+trace: every record the processor writes has one `traceparent`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from confluent_kafka import Message, Producer, TopicPartition
+from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.trace import Link, Span, SpanKind
 
 from journey_platform.consumer import dead_letter_headers
@@ -45,6 +48,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DROPOFF = "uk.nrm.dropoff."  # + raised | resolved | retracted
 TRACER = tracer(__name__)  # a proxy until telemetry starts: looked up once, not per span
+# Flags (span events) per send span, within what the SDK keeps of a span's events
+# (OTEL_SPAN_EVENT_COUNT_LIMIT, 128 by default): it drops the rest, and a flag's
+# publication must never be unfindable.
+FLAGS_PER_SPAN = min(100, SpanLimits().max_events or 100)
 
 
 class ProcessingFailed(Exception):
@@ -60,7 +67,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: list[tuple[str, str | bytes | None]]
 
     @classmethod
     def of(cls, message: Message) -> Record:
@@ -72,7 +79,7 @@ class Record:
             offset=int(message.offset() or 0),
             key=_bytes(message.key()),
             value=_bytes(message.value()),
-            headers=[(name, _bytes(value) or b"") for name, value in pairs],
+            headers=list(pairs),  # as librdkafka gives them: a header may have no value
         )
 
 
@@ -106,7 +113,10 @@ class Batch:
         # metrics once the transaction commits, so an aborted batch is not counted twice.
         self.flags: Counter[tuple[str, str]] = Counter()
         self.traceparent: str | None = None  # the batch span's, for the changelog records
-        self._batch_link: list[Link] = []  # to the batch span, from each flag's span
+        self._batch_link: list[Link] = []  # to the batch span, from each send span
+        # The open `journey.dropoffs send` span of each trace flags continue, its
+        # traceparent (what those flags carry) and how many flags it holds.
+        self._sends: dict[str | None, tuple[Span, str | None, int]] = {}
 
     def process(self, live_ticks: Sequence[int]) -> None:
         decoded = [(record, self._decode(record)) for record in self.records]
@@ -129,14 +139,18 @@ class Batch:
             # decided it (a batch is a child of only one of its records' traces).
             self._batch_link = [Link(batch)] if batch.is_valid else []
             ours = batch.trace_id
-            for record, event in decoded:
-                if isinstance(event, str):
-                    self._dead_letter(record, event)
-                else:
-                    self._apply(record, event, _continue(event.traceparent, ours))
-            now = datetime.now(UTC)
-            for partition in live_ticks:
-                self._produce(tick_event(partition, now, mode="live"), partition)
+            try:
+                for record, event in decoded:
+                    if isinstance(event, str):
+                        self._dead_letter(record, event)
+                    else:
+                        self._apply(record, event, _continue(event.traceparent, ours))
+                now = datetime.now(UTC)
+                for partition in live_ticks:
+                    self._produce(tick_event(partition, now, mode="live"), partition)
+            finally:
+                for send, _, _ in self._sends.values():
+                    send.end()
 
     # -- records -----------------------------------------------------------------------
 
@@ -169,23 +183,40 @@ class Batch:
         if not event.type.startswith(DROPOFF):
             self._send(event, partition)
             return
-        # A flag is what a partner acts on: its publication gets a span, found by the
-        # flag event's id, in the trace of what caused it.
+        # A flag is what a partner acts on: its publication is in the trace of what
+        # caused it, as an event of that trace's send span, found by the flag's id.
         kind, rule = event.type.removeprefix(DROPOFF), str(event.data["rule_id"])
-        with TRACER.start_span(
-            "journey.dropoffs send",
-            context=context_from(event.traceparent),
-            kind=SpanKind.PRODUCER,
-            links=self._batch_link,
-            attributes={
-                **messaging("journey.dropoffs", "send", message_id=event.id, partition=partition),
+        span, traceparent = self._send_span(event.traceparent)
+        span.add_event(
+            "flag published",
+            {
+                "messaging.message.id": event.id,
                 "cloudevents.event_type": event.type,
                 "journey.rule_id": rule,
                 "journey.flag_id": str(event.data["flag_id"]),
             },
-        ) as span:
-            self._send(replace(event, traceparent=_traceparent(span)), partition)
+        )
+        self._send(replace(event, traceparent=traceparent), partition)
         self.flags[kind, rule] += 1
+
+    def _send_span(self, cause: str | None) -> tuple[Span, str | None]:
+        """The send span for one more flag continuing the trace `cause`: the open one, or
+        a new one when there is none or it holds as many events as a span keeps."""
+        span, traceparent, flags = self._sends.get(cause, (None, None, 0))
+        if span is None or flags == FLAGS_PER_SPAN:
+            if span is not None:
+                span.end()
+            span = TRACER.start_span(
+                "journey.dropoffs send",
+                context=context_from(cause),
+                kind=SpanKind.PRODUCER,
+                links=self._batch_link,
+                attributes=messaging("journey.dropoffs", "send"),
+            )
+            traceparent, flags = _traceparent(span), 0
+        span.set_attribute("messaging.batch.message_count", flags + 1)
+        self._sends[cause] = (span, traceparent, flags + 1)
+        return span, traceparent
 
     def _send(self, event: Event, partition: int) -> None:
         record = encode(event, self.contracts, validate=self.validate_outputs)
