@@ -104,3 +104,20 @@ async def start_group_at(bootstrap: str, group: str, offsets: dict[TopicPartitio
         await consumer.commit(offsets)
     finally:
         await consumer.stop()
+
+
+async def transaction_open(bootstrap: str, partitions: Sequence[TopicPartition]) -> bool:
+    """Whether a transaction holds one of `partitions` open: its last stable offset (the
+    end a read_committed reader sees) is behind its end."""
+    ends: list[dict[TopicPartition, int]] = []
+    for isolation in ("read_uncommitted", "read_committed"):
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, isolation_level=isolation, **client_options()
+        )
+        await consumer.start()
+        try:
+            ends.append(await consumer.end_offsets(list(partitions)))
+        finally:
+            await consumer.stop()
+    end, stable = ends
+    return any(stable[tp] < end[tp] for tp in end)

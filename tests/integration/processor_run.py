@@ -46,6 +46,7 @@ CONTRACTS = Contracts.load(find_schemas_dir())
 SOURCE_TOPICS = CONTRACTS.consumed_by("journey-processor")
 OUTPUT_TOPICS = ("journey.dropoffs", "journey.outcomes")
 # The generated logs the processor tests replay: how many journeys, from when.
+FAULT_STEPS = ("armed", "reached", "release")  # processor_fault_point's files
 JOURNEYS = int(os.environ.get("PROCESSOR_TEST_JOURNEYS", "2000"))
 START = datetime(2024, 1, 1, tzinfo=UTC)
 LIVENESS_SECONDS = 30
@@ -83,7 +84,8 @@ class Workers:
         """faust workers exit (75) to be replaced, and can wedge: they get a supervisor."""
         return self.engine == "faust"
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, *, holdable: bool = False) -> None:
+        """Start a worker; a `holdable` one can be held inside a transaction (`hold`)."""
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
@@ -100,14 +102,12 @@ class Workers:
             "PROCESSOR_TRANSACTION_TIMEOUT_SECONDS": str(self.transaction_timeout),
             "METRICS_PORT": str(self.metrics_ports.setdefault(name, free_port())),
             "LOG_LEVEL": os.environ.get("PROCESSOR_TEST_LOGLEVEL", "INFO").upper(),
+            **{f"FAULT_{step.upper()}": str(self._fault_file(name, step)) for step in FAULT_STEPS},
         }
+        module = "tests.integration.processor_fault_point" if holdable else "journey_processor"
         log = (self.root / f"{name}.log").open("ab")
         self.running[name] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "journey_processor",
-            ],
+            [sys.executable, "-m", module],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -131,6 +131,26 @@ class Workers:
 
     def resume(self, name: str) -> None:
         self.running[name].send_signal(signal.SIGCONT)
+
+    def _fault_file(self, name: str, step: str) -> Path:
+        return self.root / f"{name}.fault-{step}"
+
+    def hold(self, name: str) -> None:
+        """Hold a holdable worker inside its next transaction (outputs produced, changelog
+        records not yet, nothing committed) until `release`."""
+        self._fault_file(name, "release").unlink(missing_ok=True)
+        self._fault_file(name, "armed").touch()
+
+    async def until_held(self, name: str, within: float) -> None:
+        deadline = time.monotonic() + within
+        while not self._fault_file(name, "reached").exists():
+            self.assert_alive()
+            assert time.monotonic() < deadline, f"worker {name} never began a transaction"
+            await asyncio.sleep(0.05)
+
+    def release(self, name: str) -> None:
+        """Let a held worker go on with its transaction."""
+        self._fault_file(name, "release").touch()
 
     def holds(self, name: str) -> list[int]:
         """The partitions a worker of the default engine was last assigned (its log)."""

@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import ensure_topics, start_producer
 from journey_processor.testing.replay import replay_order, send
 from journey_simulator.eventlog import generate
 from tests.integration.broker import kill, own_broker
-from tests.integration.kafka_helpers import end_offsets
+from tests.integration.kafka_helpers import end_offsets, transaction_open
 from tests.integration.processor_run import (
     JOURNEYS,
     OUTPUT_TOPICS,
     SOURCE_TOPICS,
     START,
     Workers,
-    admin_client,
     assert_matches_oracle,
     published,
 )
@@ -64,36 +63,6 @@ async def until_progress(workers: Workers, start: int, total: int, share: float)
             f"the group stopped at {done:.0%} of the log, short of {share:.0%}"
         )
         await asyncio.sleep(0.2)
-
-
-async def until_busy(workers: Workers, name: str, ends: dict[TopicPartition, int]) -> None:
-    """Until the worker has committed on its own partitions and still has thousands of
-    records waiting on them: it then goes from one transaction straight into the next,
-    so a pause now almost surely stops it inside one (what a zombie test needs; a pause
-    between batches, or during a rebalance, leaves nothing to fence).
-
-    One admin client, a look every 50 ms: a worker drains its share of the log in
-    seconds, and a look that connects anew each time (half a second or more on a busy
-    machine) can miss the whole window, as two CI runs did."""
-    deadline = time.monotonic() + 300
-    async with admin_client(workers.kafka) as admin:
-        before = await workers.committed(admin)
-        while True:
-            workers.assert_alive()
-            held = set(workers.holds(name))
-            now = await workers.committed(admin)
-            mine = [tp for tp in now if tp.partition in held]
-            advanced = any(now[tp] > before.get(tp, 0) for tp in mine)
-            waiting = sum(ends.get(tp, 0) - now[tp] for tp in mine)
-            if advanced and waiting > 2000:
-                return
-            # Said in full when it fails: which partitions, how far, what the worker logged.
-            assert time.monotonic() < deadline, (
-                f"worker {name} never got busy on its partitions: holds {sorted(held)}, "
-                f"committed there since the start: {advanced}, waiting there: {waiting}; "
-                f"its log ends:\n{workers.log(name)[-4000:]}"
-            )
-            await asyncio.sleep(0.05)
 
 
 async def test_kills_rebalances_and_a_broker_bounce_lose_nothing(
@@ -162,7 +131,6 @@ async def test_kills_rebalances_and_a_broker_bounce_lose_nothing(
 async def test_a_zombie_worker_is_fenced_and_recovers_in_process(
     kafka: str, producer: AIOKafkaProducer, contracts: Contracts, tmp_path: Path
 ) -> None:
-    # The whole log: worker a must still have thousands of records ahead when paused.
     events = generate(JOURNEYS, seed=12, start=START, contracts=contracts)
     items, now = replay_order(events, every=timedelta(days=1), partitions=6)
     # Transactions outlive the pause: the zombie wakes with its transaction still open
@@ -170,21 +138,22 @@ async def test_a_zombie_worker_is_fenced_and_recovers_in_process(
     workers = Workers(kafka, tmp_path, transaction_timeout=120)
     await workers.prepare()
     outputs_since = await end_offsets(kafka, OUTPUT_TOPICS)
-    workers.start("a")
+    workers.start("a", holdable=True)
     workers.start("b")
     try:
         both = lambda: bool(workers.holds("a") and workers.holds("b"))  # noqa: E731
         await until("both hold partitions", both, workers, 120)
-        # Sent while both work (a log already there before they start left worker a
-        # outside any transaction when paused, in 2 of 3 runs: nothing to fence).
+        # Worker a is held inside a transaction, its outputs produced, and paused there
+        # past its session timeout: its partitions move to b...
+        workers.hold("a")
         await send(producer, contracts, items)
-        # Paused past its session timeout while it works: its partitions move to b...
-        await until_busy(workers, "a", await end_offsets(kafka, SOURCE_TOPICS))
+        await workers.until_held("a", within=STALL_SECONDS)
         workers.pause("a")
+        workers.release("a")  # takes effect only when a runs again
         await until(
             "b is given every partition", lambda: len(workers.holds("b")) == 6, workers, 120
         )
-        # ...and when it wakes, whatever it still had in flight must be refused.
+        # ...and when it wakes, the transaction it had open must be refused.
         workers.resume("a")
         ends = await end_offsets(kafka, SOURCE_TOPICS)
         await workers.wait_until_caught_up(ends, timeout=STALL_SECONDS)
@@ -202,3 +171,66 @@ async def test_a_zombie_worker_is_fenced_and_recovers_in_process(
     assert fenced >= 1, "the zombie's late transaction was fenced"
     assert found.repeats == 0
     assert_matches_oracle(found, events, now)
+
+
+async def test_a_transaction_that_outlives_its_timeout_is_redone_in_process(
+    kafka: str, producer: AIOKafkaProducer, contracts: Contracts, tmp_path: Path
+) -> None:
+    """The broker aborts a transaction held open past its timeout and fences the producer;
+    the worker finds out when it flushes, and must recover, not exit (it once did:
+    confluent-kafka raised SystemError there)."""
+    events = generate(200, seed=13, start=START, contracts=contracts)
+    items, now = replay_order(events, every=timedelta(days=1), partitions=6)
+    workers = Workers(kafka, tmp_path, transaction_timeout=5)
+    await workers.prepare()
+    outputs_since = await end_offsets(kafka, OUTPUT_TOPICS)
+    outputs = list(outputs_since)  # every partition of the output topics
+    workers.start("a", holdable=True)
+    try:
+        await until("a holds partitions", lambda: bool(workers.holds("a")), workers, 120)
+        workers.hold("a")
+        await send(producer, contracts, items)
+        await workers.until_held("a", within=STALL_SECONDS)
+        await until_async(
+            "the broker sees the transaction open",
+            lambda: transaction_open(kafka, outputs),
+            workers,
+        )
+        await until_async(
+            "the broker aborts it past its timeout",
+            lambda: _not(transaction_open(kafka, outputs)),
+            workers,
+        )
+        workers.release("a")
+        ends = await end_offsets(kafka, SOURCE_TOPICS)
+        await workers.wait_until_caught_up(ends, timeout=STALL_SECONDS)
+        workers.assert_alive()
+        found = await published(kafka, {e.subject for e in events}, outputs_since)
+    finally:
+        workers.stop_all()
+
+    aborted = workers.log("a").count("transaction aborted")
+    print(
+        f"\ninjected: worker a held inside a transaction past its 5 s timeout; "
+        f"transactions aborted and redone in-process: {aborted}; compared "
+        f"{len(found.outcomes)} journeys with the oracle; {found.repeats} outputs published twice"
+    )
+    assert aborted >= 1, "the timed-out transaction was aborted and redone"
+    assert found.repeats == 0
+    assert_matches_oracle(found, events, now)
+
+
+async def _not(holds: Awaitable[bool]) -> bool:
+    return not await holds
+
+
+async def until_async(
+    what: str, holds: Callable[[], Awaitable[bool]], workers: Workers, within: float = 120
+) -> None:
+    """Poll an asynchronous condition until it holds, failing if a worker died or the
+    deadline passed."""
+    deadline = time.monotonic() + within
+    while not await holds():
+        workers.assert_alive()
+        assert time.monotonic() < deadline, f"never: {what}"
+        await asyncio.sleep(0.2)

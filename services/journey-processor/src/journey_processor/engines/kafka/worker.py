@@ -26,6 +26,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -77,6 +78,10 @@ class Worker:
         self._lag_measured = 0.0
         self._delivered: dict[int, int] = {}  # changelog partition -> next offset
         self._ticked: dict[int, float] = {}  # partition -> when the live clock last ticked it
+        # Kept for fault tests: called inside every transaction, its outputs produced and
+        # its changelog records not yet, so a test can hold a worker there (tests/integration/
+        # processor_fault_point.py) instead of hoping a pause lands inside one.
+        self.in_transaction: Callable[[], None] | None = None
         bootstrap: dict[str, str | int | float | bool] = {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
             **librdkafka_options(settings.kafka_security),
@@ -192,8 +197,10 @@ class Worker:
             self.producer.begin_transaction()
             batch.process(ticks)
             changes = self.core.take_changes()
+            if self.in_transaction is not None:
+                self.in_transaction()
             self._produce_changelog(changes, batch.traceparent)
-            self.producer.flush(KAFKA_TIMEOUT)  # serves the delivery reports: offsets
+            self._flush()  # serves the delivery reports: offsets
             if batch.offsets:
                 self._send_offsets(batch.offsets)
             self._commit()
@@ -227,6 +234,19 @@ class Worker:
                     set_lag(
                         self.settings.processor_app_id, tp.topic, tp.partition, high - tp.offset
                     )
+
+    def _flush(self) -> None:
+        """flush, with the producer's errors as KafkaException: once the broker has aborted
+        a transaction that outlived its timeout, confluent-kafka's flush raises SystemError
+        ("returned a result with an exception set") with the KafkaException as its cause,
+        which would otherwise end the worker instead of sending it to `_recover`."""
+        try:
+            self.producer.flush(KAFKA_TIMEOUT)
+        except SystemError as error:
+            cause = error.__cause__ or error.__context__
+            if isinstance(cause, KafkaException):
+                raise cause from error
+            raise
 
     def _send_offsets(self, offsets: list[TopicPartition]) -> None:
         """send_offsets_to_transaction, bounded: librdkafka can ignore its timeout and
