@@ -29,9 +29,15 @@ class ProcessorSettings(PlatformSettings):
     # (on Kubernetes: the pod name). Two live workers must never share one; the default
     # (host and process id) never does.
     processor_instance_id: str = Field(default_factory=lambda: f"{gethostname()}-{getpid()}")
-    # kafka engine: records per transaction at most, and how long to wait for them.
+    # kafka engine: records per batch at most, and how long to wait for them.
     processor_batch_records: int = 2000
     processor_batch_wait_seconds: float = 0.1
+    # kafka engine: with a backlog (a full batch), the transaction takes more batches
+    # while these allow: a journey changed by several of them is encoded into the
+    # changelog once, not once a batch (in a replay nearly every record of a batch is a
+    # different journey). Bounded by time too, well inside the transaction timeout.
+    processor_transaction_records: int = 10_000
+    processor_transaction_seconds: float = 2.0
     # kafka engine: a transaction left open by a worker that died is aborted by the broker
     # after this long; until then the partitions it wrote cannot be restored past it.
     processor_transaction_timeout_seconds: float = 20.0

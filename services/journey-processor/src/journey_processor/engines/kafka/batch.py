@@ -1,4 +1,7 @@
-"""One transaction's worth of records: decoded, run through the core, outputs produced.
+"""One transaction's records: decoded, run through the core, outputs produced.
+
+A transaction takes one batch of records, or, behind a backlog, a few (`add`), each
+processed under a span of its own.
 
 Records that are not events or break their contract go to the dead-letter topic with
 the reason, inside the same transaction (so exactly once too). A record whose processing
@@ -96,19 +99,15 @@ class Batch:
         validate_outputs: bool,
         poison: dict[tuple[str, int, int], str],
     ) -> None:
-        self.records = [Record.of(m) for m in messages if not _failed(m)]
         self.core, self.producer, self.contracts = core, producer, contracts
         self.group, self.dead_letter_topic = settings_group, dead_letter_topic
         self.validate_outputs, self.poison = validate_outputs, poison
-        first: dict[tuple[str, int], int] = {}
-        after: dict[tuple[str, int], int] = {}
-        for record in self.records:
-            where = (record.topic, record.partition)
-            first.setdefault(where, record.offset)
-            after[where] = record.offset + 1
-        # Where to seek back to after an abort, and the offsets this batch commits.
-        self.first_offsets = [TopicPartition(t, p, o) for (t, p), o in first.items()]
-        self.offsets = [TopicPartition(t, p, o) for (t, p), o in after.items()]
+        self.records: list[Record] = []
+        self._pending: list[Record] = []  # added, not processed yet
+        # Where to seek back to after an abort, and the offsets the transaction commits.
+        self._first: dict[tuple[str, int], int] = {}
+        self._after: dict[tuple[str, int], int] = {}
+        self.add(messages)
         # Flags published, by (raised | resolved | retracted, rule): counted in the
         # metrics once the transaction commits, so an aborted batch is not counted twice.
         self.flags: Counter[tuple[str, str]] = Counter()
@@ -118,8 +117,28 @@ class Batch:
         # traceparent (what those flags carry) and how many flags it holds.
         self._sends: dict[str | None, tuple[Span, str | None, int]] = {}
 
-    def process(self, live_ticks: Sequence[int]) -> None:
-        decoded = [(record, self._decode(record)) for record in self.records]
+    def add(self, messages: Sequence[Message]) -> None:
+        """More records for the same transaction (processed by the next `process`)."""
+        records = [Record.of(m) for m in messages if not _failed(m)]
+        for record in records:
+            where = (record.topic, record.partition)
+            self._first.setdefault(where, record.offset)
+            self._after[where] = record.offset + 1
+        self.records += records
+        self._pending += records
+
+    @property
+    def first_offsets(self) -> list[TopicPartition]:
+        return [TopicPartition(t, p, o) for (t, p), o in self._first.items()]
+
+    @property
+    def offsets(self) -> list[TopicPartition]:
+        return [TopicPartition(t, p, o) for (t, p), o in self._after.items()]
+
+    def process(self, live_ticks: Sequence[int] = ()) -> None:
+        """Run the records added since the last call through the core, under one span."""
+        pending, self._pending = self._pending, []
+        decoded = [(record, self._decode(record)) for record in pending]
         traced = [e.traceparent for _, e in decoded if isinstance(e, Event) and e.traceparent]
         with TRACER.start_as_current_span(
             "journey.process",
@@ -127,7 +146,7 @@ class Batch:
             kind=SpanKind.CONSUMER,
             links=links_to(traced[1:]),
             attributes=messaging(
-                ",".join(sorted({r.topic for r in self.records})) or "journey.clock",
+                ",".join(sorted({r.topic for r in pending})) or "journey.clock",
                 "process",
                 group=self.group,
                 count=len(decoded),
@@ -151,6 +170,7 @@ class Batch:
             finally:
                 for send, _, _ in self._sends.values():
                     send.end()
+                self._sends.clear()  # the next `process` is a span of its own
 
     # -- records -----------------------------------------------------------------------
 

@@ -144,8 +144,10 @@ class Worker:
 
     def _consume(self, *, wait: bool) -> list[Message]:
         try:
+            # A transaction's worth: behind a backlog the intake then holds enough for
+            # `_take_more`, which may not consume itself.
             return self.consumer.consume(
-                self.settings.processor_batch_records,
+                self.settings.processor_transaction_records,
                 timeout=self.settings.processor_batch_wait_seconds if wait else 0,
             )
         except KafkaException as error:
@@ -196,6 +198,9 @@ class Worker:
         try:
             self.producer.begin_transaction()
             batch.process(ticks)
+            self._take_more(
+                batch, started, full=len(messages) >= self.settings.processor_batch_records
+            )
             changes = self.core.take_changes()
             if self.in_transaction is not None:
                 self.in_transaction()
@@ -212,6 +217,32 @@ class Worker:
             # Committed: now, and only now, the local store takes the new state.
             self.store.write(partition, records, self._delivered.get(partition))
         self._committed(batch, started)
+
+    def _take_more(self, batch: Batch, started: float, *, full: bool) -> None:
+        """Behind a backlog, more batches into the same transaction, while they are at
+        hand and the transaction's record and time budgets allow (settings)."""
+        settings, limit = self.settings, self.settings.processor_batch_records
+        # A fifth of the timeout at most: the last batch, the flush and the commit still
+        # have to fit in, on a slow machine too.
+        seconds = min(
+            settings.processor_transaction_seconds,
+            settings.processor_transaction_timeout_seconds / 5,
+        )
+        while (
+            full
+            and len(batch.records) + limit <= settings.processor_transaction_records
+            and time.perf_counter() - started < seconds
+            and not self.stopping.is_set()
+        ):
+            # Only what the intake holds: consuming here could serve a rebalance inside
+            # the transaction, and a partition revoked and given back would be read again
+            # from its committed offset while this transaction commits past it.
+            messages = self.intake.take(limit)
+            full = len(messages) >= limit
+            if not messages:
+                return
+            batch.add(messages)
+            batch.process()
 
     def _committed(self, batch: Batch, started: float) -> None:
         """The metrics of a committed batch."""
