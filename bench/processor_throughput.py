@@ -15,7 +15,10 @@ Needs the local stack (`make devstack-up`). In one run:
    standing start (fresh consumer group at the log's start, fresh data dirs) until
    their committed offsets reach its end. `startup_s` runs to the first committed
    progress, `time_to_drain_s` to the end; `records_per_s` is per worker, over the time
-   in between; `peak_rss_mib` is each worker's VmHWM;
+   in between; `records_per_cpu_s` is records per CPU second the workers spent over that
+   time, and the plain loop's the same for its process; their ratio,
+   `cpu_share_of_plain_loop`, moves far less with a busy machine than
+   `share_of_plain_loop` (rates) does; `peak_rss_mib` is each worker's VmHWM;
 5. `state`: after the one-worker run, the mean and p95 size of the latest record of each
    of the log's journeys in `<app id>-journeys-changelog` (null where the engine has no
    such topic), and the worker's data dir on disk;
@@ -158,7 +161,7 @@ async def plain_loop(kafka: str, contracts: Contracts, log: Log) -> dict[str, An
             consumer.seek(tp, offset)
         remaining = {tp for tp in log.start if log.end[tp] > log.start[tp]}
         records = 0
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         while remaining:
             batches = await consumer.getmany(timeout_ms=500, max_records=2000)
             for tp, batch in batches.items():
@@ -176,12 +179,14 @@ async def plain_loop(kafka: str, contracts: Contracts, log: Log) -> dict[str, An
                 if await consumer.position(tp) >= log.end[tp]:
                     remaining.discard(tp)
         seconds = time.perf_counter() - began
+        cpu = time.process_time() - cpu_began
     finally:
         await consumer.stop()
     return {
         "records": records,
         "seconds": round(seconds, 2),
         "records_per_s": round(records / seconds),
+        "records_per_cpu_s": round(records / cpu) if cpu > 0 else None,
     }
 
 
@@ -198,6 +203,12 @@ async def throughput(
     report["state"] = await journey_state(kafka, one.app_id, one.state, log.journeys)
     report["per_worker_records_per_s"] = alone["records_per_s"]
     report["share_of_plain_loop"] = round(alone["records_per_s"] / ceiling["records_per_s"], 3)
+    # The same ratio in CPU seconds: what a record costs the worker against the loop,
+    # which a busy machine moves far less than it moves rates.
+    if alone["records_per_cpu_s"] and ceiling["records_per_cpu_s"]:
+        report["cpu_share_of_plain_loop"] = round(
+            alone["records_per_cpu_s"] / ceiling["records_per_cpu_s"], 3
+        )
     if args.skip_two_workers:
         return
     both = await drain(processes, _drain_run(args, kafka, run_id, processes, workers=2), log)

@@ -133,6 +133,16 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far (user + system), from /proc: what it cost, whatever
+    else the machine was doing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def disk_bytes(path: Path) -> int:
     """Bytes in the files under `path` (0 if it does not exist)."""
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
@@ -210,6 +220,7 @@ async def drain(processes: Processes, run: Drain, log: Log) -> dict[str, Any]:
         "time_to_drain_s": round(drained - began, 1),
         "processing_s": round(processing, 1),
         "records_per_s": round(log.records / processing / run.workers),
+        "records_per_cpu_s": watch.records_per_cpu_s(log.records),
         "peak_rss_mib": [watch.peaks.get(name) for name in run.names()],
         "restarts": watch.restarts,
         "exit_statuses": list(statuses.values()),
@@ -221,6 +232,10 @@ class Watch:
     """What is seen while waiting for a drain."""
 
     first_progress: float | None = None  # when committed offsets first moved
+    done_at_first_progress = 0  # records committed by then
+    # worker -> its CPU seconds when offsets first moved, and at the last look: the CPU
+    # the processing cost, start-up and restore left out (a single life: no restarts).
+    cpu: dict[str, tuple[float, float]] = field(default_factory=dict)
     peaks: dict[str, float] = field(default_factory=dict)  # worker -> peak RSS, MiB
     restarts: int = 0  # workers that exited to be replaced, and were
 
@@ -231,6 +246,19 @@ class Watch:
             peak = peak_rss_mib(processes.running[name].pid)
             if peak is not None:
                 self.peaks[name] = max(peak, self.peaks.get(name, 0.0))
+
+    def sample_cpu(self, processes: Processes, names: list[str]) -> None:
+        for name in names:
+            used = cpu_seconds(processes.running[name].pid)
+            if used is not None:
+                first = self.cpu.get(name, (used, used))[0]
+                self.cpu[name] = (first, used)
+
+    def records_per_cpu_s(self, records: int) -> int | None:
+        """Records processed after the first commit, per CPU second the workers spent."""
+        spent = sum(last - first for first, last in self.cpu.values())
+        done = records - self.done_at_first_progress
+        return round(done / spent) if spent > 0 and not self.restarts else None
 
 
 async def _wait_drained(processes: Processes, run: Drain, log: Log, watch: Watch) -> None:
@@ -249,8 +277,11 @@ async def _wait_drained(processes: Processes, run: Drain, log: Log, watch: Watch
             committed = await _committed(admin, run.app_id, list(log.end))
             now, progress = time.monotonic(), log.done(committed)
             if progress > done:
-                watch.first_progress = watch.first_progress or now
+                if watch.first_progress is None:
+                    watch.first_progress, watch.done_at_first_progress = now, progress
                 done, moved_at = progress, now
+            if watch.first_progress is not None:
+                watch.sample_cpu(processes, run.names())
             if progress >= log.records:
                 return
             if now - moved_at > run.stall_seconds:
