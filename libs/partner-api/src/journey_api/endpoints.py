@@ -11,8 +11,7 @@ run time, which FastAPI must see as real objects.
 """
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,25 +21,21 @@ from fastapi.responses import Response
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
+from journey_api.domain.records import Resource
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import JourneyId
 from journey_api.problems import WRITE_ERRORS, not_found
 from journey_api.reads import add_reads
-from journey_api.records import Action, Resource
-from journey_api.responses import RecordKind, record_model
+from journey_api.responses import record_model
+from journey_api.specs import Attributes, Collection, RecordSpec
+from journey_api.store import RecordStore
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import anonymous_journey_id
 
 if TYPE_CHECKING:
     from journey_api.service import Runtime
-
-Attributes = dict[str, Any]
-Rule = Callable[[Resource, Attributes, Principal], None]
-Derive = Callable[[Resource, Attributes, Principal], Attributes]
-FollowUps = Callable[[Resource, Attributes], Sequence[tuple[Action, Attributes]]]
-Participants = Callable[[Resource, Attributes], Iterable[str]]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -50,49 +45,6 @@ IdempotencyKey = Annotated[
         "write. Retrying with the same key and body replays the first response.",
     ),
 ]
-
-
-@dataclass(frozen=True)
-class RecordSpec:
-    """One kind of fact partners may record about a resource of a journey."""
-
-    action: Action
-    path: str  # relative to the collection, "" for the collection itself (creation)
-    summary: str
-    resource_field: str | None  # the event field that carries the resource id, if any
-    creates: bool = False  # True: mints the resource; the body names the journey
-    new_journey: bool = False  # with creates: the journey is new too (an anonymous report)
-    api_only: Mapping[str, tuple[Any, Any]] = field(
-        default_factory=dict
-    )  # body fields kept off the event
-    # Event fields the API declares more strictly (required where the event has them optional)
-    stricter: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
-    minted: tuple[str, ...] = ()  # further ids the server mints, e.g. a stay id
-    derived: tuple[str, ...] = ()  # event fields the server works out (`derive`)
-    derive: Derive | None = None
-    rule: Rule | None = None
-    follow_ups: FollowUps | None = None
-    participants: Participants | None = None  # agencies that join the journey with this record
-
-    def record_kind(self) -> RecordKind:
-        return RecordKind(self.action, self.resource_field, self.api_only)
-
-
-@dataclass(frozen=True)
-class Collection:
-    """A resource collection, e.g. /v1/support-cases, and what may be recorded on it."""
-
-    path: str  # "/v1/support-cases"
-    name: str  # "support case"
-    kind: str  # the kind of the creating record
-    read_scope: str
-    specs: Sequence[RecordSpec]
-    summarise: Callable[[Resource], Attributes] | None = None
-    tag: str = field(default="")
-
-
-async def journey_is_known(conn: Connection, journey_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM journeys WHERE journey_id = $1", journey_id))
 
 
 def build_router(collection: Collection, contracts: Contracts) -> APIRouter:
@@ -136,7 +88,8 @@ def _add_write(
         recorded_at = recorded_time(request)
 
         async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
-            resource = await _target(conn, runtime, collection, spec, principal, resource_id, body)
+            store = runtime.store(conn)
+            resource = await _target(store, runtime, collection, spec, principal, resource_id, body)
             attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
             attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
             if spec.derive:
@@ -147,7 +100,7 @@ def _add_write(
             extra = spec.participants(resource, attributes) if spec.participants else ()
             follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
             recorded = await runtime.records.record(
-                conn,
+                store,
                 principal,
                 action,
                 journey_id=resource.journey_id,
@@ -161,7 +114,7 @@ def _add_write(
             )
             for follow_action, data in follow_ups:
                 await runtime.records.record(
-                    conn,
+                    store,
                     principal,
                     follow_action,
                     journey_id=resource.journey_id,
@@ -227,7 +180,7 @@ def _event_data(spec: RecordSpec, resource: Resource, attributes: Attributes) ->
 
 
 async def _target(
-    conn: Connection,
+    store: RecordStore,
     runtime: "Runtime",
     collection: Collection,
     spec: RecordSpec,
@@ -237,21 +190,19 @@ async def _target(
 ) -> Resource:
     if spec.new_journey:
         journey_id = anonymous_journey_id()
-        await conn.execute("INSERT INTO journeys (journey_id) VALUES ($1)", journey_id)
+        await store.add_journey(journey_id)
         return Resource(uuid.uuid4(), journey_id)
     if spec.creates:
         journey_id = body["journey_id"]
-        if not await journey_is_known(conn, journey_id):
+        if not await store.journey_is_known(journey_id):
             raise not_found("journey", catching_up=runtime.catching_up())
         return Resource(uuid.uuid4(), journey_id)
     assert resource_id is not None
     # One writer per resource at a time, so a rule checked here still holds at commit.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", str(resource_id))
-    resource = await runtime.records.resource(conn, resource_id, collection.kind)
+    await store.lock(resource_id)
+    resource = await runtime.records.resource(store, resource_id, collection.kind)
     # Only agencies taking part in the journey may add to it; to anyone else it does not
     # exist, exactly as for reads.
-    if resource is None or not await runtime.records.takes_part(
-        conn, resource.journey_id, principal.agency_id
-    ):
+    if resource is None or not await store.takes_part(resource.journey_id, principal.agency_id):
         raise not_found(collection.name)
     return resource

@@ -23,6 +23,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journey_api.context import request_id
+from journey_api.domain.errors import DomainError, StateConflict
 from journey_api.field_rules import field_rule
 from journey_platform.db import DATABASE_UNAVAILABLE
 
@@ -113,6 +114,23 @@ def not_found(what: str, *, catching_up: bool = False) -> Problem:
     )
 
 
+def conflict(detail: str) -> Problem:
+    """The journey's state does not allow this record (yet); nothing was written."""
+    return Problem(409, "Conflict with the journey's state", detail, kind="state-conflict")
+
+
+# How each domain error is answered; one the table does not name is a 500 (a bug).
+_DOMAIN_PROBLEMS: dict[type[DomainError], Callable[[str], Problem]] = {StateConflict: conflict}
+
+
+def domain_problem(error: DomainError) -> Problem:
+    """The problem+json that answers a domain rule's refusal."""
+    for kind in type(error).__mro__:
+        if kind in _DOMAIN_PROBLEMS:
+            return _DOMAIN_PROBLEMS[kind](str(error))
+    raise error
+
+
 def problem_response(
     problem: Problem, request: Request, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -195,6 +213,10 @@ def install_problem_handlers(app: FastAPI, on_problem: OnProblem | None = None) 
         if on_problem is not None:
             await on_problem(request, problem)
         return problem_response(problem, request)
+
+    @app.exception_handler(DomainError)
+    async def _refused(request: Request, error: DomainError) -> JSONResponse:
+        return await _problem(request, domain_problem(error))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

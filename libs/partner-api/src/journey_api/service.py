@@ -30,6 +30,7 @@ from pydantic import Field
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from journey_api.adapters.postgres import PostgresRecordStore
 from journey_api.agencies import AgencyRegistry
 from journey_api.audit import audit
 from journey_api.auth import TokenVerifier
@@ -50,6 +51,7 @@ from journey_api.problems import (
 )
 from journey_api.ratelimits import RateLimiter
 from journey_api.records import JourneyRecords
+from journey_api.store import RecordStore
 from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER
 from journey_platform.consumer import EventConsumer, idempotent_batch
 from journey_platform.contracts import Contracts
@@ -129,6 +131,7 @@ class Runtime:
     stop: asyncio.Event
     tasks: list[asyncio.Task[None]]
     background: list[Background] = field(default_factory=list)
+    store: Callable[[Connection], RecordStore] = PostgresRecordStore  # the records' adapter
 
     def catching_up(self) -> bool:
         """Whether this service knows it has events from other services left to apply."""

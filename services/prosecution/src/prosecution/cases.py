@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from journey_api.agencies import AgencyRegistry, AgencyType
-from journey_api.endpoints import Collection, RecordSpec
-from journey_api.records import Resource
+from journey_api.domain.records import Resource
+from journey_api.specs import Collection, RecordSpec
 from prosecution import actions
 from prosecution.domain import cases
 

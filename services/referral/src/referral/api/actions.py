@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from journey_api.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, AgencyType
-from journey_api.records import Action
+from journey_api.domain.records import Action
 
 SUPPORT = frozenset({AgencyType.SUPPORT_PROVIDER})
 PUBLIC_AUTHORITIES = frozenset(

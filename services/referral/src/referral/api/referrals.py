@@ -9,12 +9,9 @@ from journey_api.agencies import (
     AgencyRegistry,
     AgencyType,
 )
-from journey_api.auth import Principal
-from journey_api.endpoints import (
-    Collection,
-    RecordSpec,
-)
-from journey_api.records import Resource, conflict
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Actor, Resource
+from journey_api.specs import Collection, RecordSpec
 from referral.api import actions
 from referral.domain import decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE
@@ -45,19 +42,17 @@ def _recovery_end(reason: str):  # type: ignore[no-untyped-def]
     return follow
 
 
-def _competent_authority(resource: Resource, _: dict[str, Any], __: Principal) -> dict[str, Any]:
+def _competent_authority(resource: Resource, _: dict[str, Any], __: Actor) -> dict[str, Any]:
     return {"competent_authority": resource.attribute("referral", "competent_authority")}
 
 
-def _conclusive(
-    resource: Resource, attributes: dict[str, Any], principal: Principal
-) -> dict[str, Any]:
+def _conclusive(resource: Resource, attributes: dict[str, Any], actor: Actor) -> dict[str, Any]:
     status = "actual" if attributes["outcome"] == "positive" else "not_a_victim"
-    return {**_competent_authority(resource, attributes, principal), "trafficking_status": status}
+    return {**_competent_authority(resource, attributes, actor), "trafficking_status": status}
 
 
-def _requested_by(_: Resource, __: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    return {"requested_by": principal.agency_type.value}
+def _requested_by(_: Resource, __: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return {"requested_by": actor.agency_type.value}
 
 
 REFERRAL_SPECS = [
@@ -126,8 +121,8 @@ REFERRALS = Collection(
 )
 
 
-def _first_responder(_: Resource, __: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    return {"first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type]}
+def _first_responder(_: Resource, __: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return {"first_responder_type": FIRST_RESPONDER_TYPE[actor.agency_type]}
 
 
 def duty_to_notify(registry: AgencyRegistry) -> Collection:
@@ -161,9 +156,9 @@ def duty_to_notify(registry: AgencyRegistry) -> Collection:
     )
 
 
-def _detention_open(resource: Resource, _: dict[str, Any], __: Principal) -> None:
+def _detention_open(resource: Resource, _: dict[str, Any], __: Actor) -> None:
     if resource.latest("immigration_detention_end") is not None:
-        raise conflict("This detention has already ended.")
+        raise StateConflict("This detention has already ended.")
 
 
 IMMIGRATION_DETENTION = Collection(

@@ -174,7 +174,7 @@ def submission_router(
                 "previous_referral_count": previous,
             }
             recorded = await runtime.records.record(
-                conn,
+                runtime.store(conn),
                 principal,
                 actions.SUBMIT_REFERRAL,
                 journey_id=journey_id,
@@ -209,7 +209,7 @@ def submission_router(
         async with runtime.pool.acquire() as conn:
             # Each token reads identifying details once: a copied token cannot read again.
             await spend_token(conn, principal)
-            resource = await runtime.records.resource(conn, resource_id, "referral")
+            resource = await runtime.records.resource(runtime.store(conn), resource_id, "referral")
             await visible(
                 conn,
                 principal,
@@ -250,7 +250,7 @@ def submission_router(
         runtime = request.app.state.runtime
 
         async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
-            if not await runtime.records.takes_part(conn, journey_id, principal.agency_id):
+            if not await runtime.store(conn).takes_part(journey_id, principal.agency_id):
                 await audit(
                     conn, principal, action="erase:identity", journey_id=None, outcome="not_found"
                 )
