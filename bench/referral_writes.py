@@ -55,11 +55,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from journey_api.agencies import FIRST_RESPONDERS, AgencyRegistry
+from journey_api.agencies import AgencyRegistry
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
 from journey_platform.db import ensure_database
 from journey_platform.settings import find_schemas_dir
+from nrm_domain.agencies import FIRST_RESPONDERS
 from procstat import cpu_report, cpu_snapshot
 
 ROOT = find_schemas_dir().parent

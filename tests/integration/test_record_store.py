@@ -1,5 +1,5 @@
 """The record store contract on PostgreSQL, in a transaction rolled back after each test
-(libs/partner-api/tests/unit/test_memory_store.py runs it on the in-memory adapter)."""
+(libs/partner-api/tests/unit/adapters/test_memory.py runs it on the in-memory adapter)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from journey_api.adapters.postgres import PostgresRecordStore
-from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal
 from journey_api.domain.records import Resource
@@ -22,6 +21,7 @@ from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
 from journey_api.problems import READ_ERRORS, Problem, not_found
 from journey_api.specs import Collection
 from journey_platform.db import Connection
+from nrm_domain.agencies import AgencyType
 
 
 async def visible(

@@ -13,7 +13,7 @@ from journey_api.reads import timeline_router
 from journey_api.service import LEARNED_JOURNEYS, create_service_app, learning_journeys
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
-from support.cases import support_cases
+from support.api.cases import support_cases
 from support.config import SupportSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from journey_api.agencies import AgencyType
+from nrm_domain.agencies import AgencyType
 
 
 class Actor(Protocol):

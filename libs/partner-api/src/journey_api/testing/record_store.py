@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from journey_api.agencies import Agency, AgencyType
+from journey_api.agencies import Agency
 from journey_api.auth import Principal
 from journey_api.domain.records import Action, Recorded
 from journey_api.problems import Problem
@@ -25,6 +25,7 @@ from journey_platform.contracts import Contracts
 from journey_platform.outbox import Outbox
 from journey_platform.pseudonyms import anonymous_journey_id
 from journey_platform.settings import find_schemas_dir
+from nrm_domain.agencies import AgencyType
 
 POLICE = frozenset({AgencyType.POLICE_FORCE})
 RECORD_CRIME = Action("criminal_case", "uk.nrm.crime.recorded", "justice:write", POLICE, "-")

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey_api.agencies import (
-    AgencyRegistry,
-    AgencyType,
-)
+from journey_api.agencies import AgencyRegistry
 from journey_api.domain.errors import StateConflict
 from journey_api.domain.records import Actor, Resource
 from journey_api.specs import Collection, RecordSpec
-from referral.api import actions
-from referral.domain import decisions
+from nrm_domain.agencies import AgencyType
+from referral.domain import actions, decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE
 
 NATION = {"scotland": "scotland", "wales": "wales", "northern_ireland": "northern_ireland"}

@@ -14,11 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from journey_api.agencies import (
-    COMPETENT_AUTHORITIES,
-    FIRST_RESPONDERS,
-    AgencyRegistry,
-)
+from journey_api.agencies import AgencyRegistry
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, allow
 from journey_api.clock import recorded_time
@@ -40,15 +36,15 @@ from journey_api.responses import RecordKind, record_model
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, has_letter
-from referral.api import actions
-from referral.domain import decisions
+from nrm_domain.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS
+from referral.adapters.identity import Erased, IdentityVault
+from referral.domain import actions, decisions
 from referral.domain.people import (
     FIRST_RESPONDER_TYPE,
     MAX_AGE_YEARS,
     age_band,
     plausible_birth,
 )
-from referral.identity import Erased, IdentityVault
 
 
 def _a_name(value: str) -> str:

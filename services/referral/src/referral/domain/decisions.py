@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from journey_api.agencies import AgencyType
 from journey_api.domain.errors import StateConflict
 from journey_api.domain.records import Actor, Resource
+from nrm_domain.agencies import AgencyType
 
 Decision = Literal["reasonable_grounds", "conclusive_grounds"]
 DECISIONS: tuple[Decision, ...] = ("reasonable_grounds", "conclusive_grounds")

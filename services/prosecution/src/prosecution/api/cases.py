@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey_api.agencies import AgencyRegistry, AgencyType
+from journey_api.agencies import AgencyRegistry
 from journey_api.domain.records import Resource
 from journey_api.specs import Collection, RecordSpec
-from prosecution import actions
-from prosecution.domain import cases
+from nrm_domain.agencies import AgencyType
+from prosecution.domain import actions, cases
 
 
 def criminal_cases(registry: AgencyRegistry) -> Collection:

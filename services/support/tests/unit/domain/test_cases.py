@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from journey_api.agencies import Agency, AgencyType
+from journey_api.agencies import Agency
 from journey_api.auth import Principal
 from journey_api.domain.errors import StateConflict
 from journey_api.domain.records import Resource
 from journey_api.testing import history
+from nrm_domain.agencies import AgencyType
 from support.domain import cases
 
 PROVIDER = Principal("c", Agency("haven", "Haven", AgencyType.SUPPORT_PROVIDER), frozenset())

@@ -6,12 +6,12 @@ from typing import Any
 
 from pydantic import Field
 
-from journey_api.agencies import AgencyRegistry, AgencyType
+from journey_api.agencies import AgencyRegistry
 from journey_api.domain.errors import StateConflict
 from journey_api.domain.records import Actor, Resource
 from journey_api.specs import Collection, RecordSpec
-from support import actions
-from support.domain import cases
+from nrm_domain.agencies import AgencyType
+from support.domain import actions, cases
 
 PROVIDER_TYPES = {AgencyType.SUPPORT_PROVIDER, AgencyType.LOCAL_AUTHORITY}
 
