@@ -19,7 +19,7 @@ from journey_api.domain.records import Action, Recorded, Resource
 from journey_api.idempotency import Claim
 from journey_api.models import CLOCK_SKEW
 from journey_api.problems import Problem
-from journey_api.store import RecordStore
+from journey_api.store import RecordQuery, RecordStore, RecordWrite
 from journey_platform.contracts import ContractViolation
 from journey_platform.envelope import Event
 from journey_platform.outbox import Outbox
@@ -82,9 +82,7 @@ class JourneyRecords:
             recorded_at=recorded_at.astimezone(UTC),
             agency_id=principal.agency_id,
         )
-        await store.write(
-            recorded, staged=staged, by=principal, participants=participants, answers=answers
-        )
+        await store.write(RecordWrite(recorded, staged, principal, participants, answers))
         return recorded
 
     async def page(
@@ -100,15 +98,16 @@ class JourneyRecords:
         limit: int,
     ) -> tuple[list[Recorded], str | None]:
         """Records of `kind` on journeys the caller takes part in, in recording order."""
-        records, last = await store.page(
+        query = RecordQuery(
             principal.agency_id,
-            kind=kind,
+            kind,
+            after=decode_cursor(cursor),
+            limit=limit,
             journey_id=journey_id,
             occurred_from=occurred_from,
             occurred_to=occurred_to,
-            after=decode_cursor(cursor),
-            limit=limit,
         )
+        records, last = await store.page(query)
         return records, (None if last is None else encode_cursor(last))
 
     async def resource(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,6 +19,30 @@ if TYPE_CHECKING:
     from journey_api.auth import Principal
     from journey_api.idempotency import Claim
     from journey_platform.outbox import Staged
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """Records of `kind` after position `after`, on journeys `agency_id` takes part in."""
+
+    agency_id: str
+    kind: str
+    after: int
+    limit: int
+    journey_id: str | None = None
+    occurred_from: datetime | None = None  # inclusive
+    occurred_to: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """One record as the write pipeline hands it to the store."""
+
+    recorded: Recorded
+    staged: Staged  # its event, validated and encoded for the outbox
+    by: Principal  # who, for the audit row
+    participants: Iterable[str] = ()  # agencies that join the journey besides the writer
+    answers: Claim | None = None  # the request's Idempotency-Key, answered by this record
 
 
 class RecordStore(Protocol):
@@ -38,29 +63,11 @@ class RecordStore(Protocol):
     async def timeline(self, journey_id: str) -> list[Recorded]:
         """The journey's records by when they happened, then by recording order."""
 
-    async def page(
-        self,
-        agency_id: str,
-        *,
-        kind: str,
-        journey_id: str | None,
-        occurred_from: datetime | None,
-        occurred_to: datetime | None,
-        after: int,
-        limit: int,
-    ) -> tuple[list[Recorded], int | None]:
-        """Up to `limit` records of `kind` after position `after`, on journeys the agency
-        takes part in, in recording order; and the position to go on from, if any is left."""
+    async def page(self, query: RecordQuery) -> tuple[list[Recorded], int | None]:
+        """Up to `query.limit` records that answer it, in recording order; and the position
+        to go on from, if any is left."""
 
-    async def write(
-        self,
-        recorded: Recorded,
-        *,
-        staged: Staged,
-        by: Principal,
-        participants: Iterable[str],
-        answers: Claim | None,
-    ) -> None:
-        """The record, its agency and `participants` as the journey's participants, its
-        event in the outbox and its audit row, all or nothing; and, with an unanswered
-        `answers`, the record as the request's stored 201."""
+    async def write(self, write: RecordWrite) -> None:
+        """The record, its agency and the named participants as the journey's participants,
+        its event in the outbox and its audit row, all or nothing; and, with an unanswered
+        claim, the record as the request's stored 201."""

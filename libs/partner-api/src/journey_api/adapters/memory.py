@@ -4,16 +4,13 @@ store, checked by the same abstract suite. Not transactional: a test's store is 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from journey_api.domain.records import Recorded
+from journey_api.store import RecordQuery, RecordWrite
 
 if TYPE_CHECKING:
-    from journey_api.auth import Principal
-    from journey_api.idempotency import Claim
     from journey_platform.outbox import Staged
 
 
@@ -49,44 +46,27 @@ class MemoryRecordStore:
             (r for r in self.records if r.journey_id == journey_id), key=lambda r: r.occurred_at
         )
 
-    async def page(
-        self,
-        agency_id: str,
-        *,
-        kind: str,
-        journey_id: str | None,
-        occurred_from: datetime | None,
-        occurred_to: datetime | None,
-        after: int,
-        limit: int,
-    ) -> tuple[list[Recorded], int | None]:
+    async def page(self, query: RecordQuery) -> tuple[list[Recorded], int | None]:
         found = [
             (position, r)
             for position, r in enumerate(self.records, start=1)
-            if position > after
-            and r.kind == kind
-            and journey_id in (None, r.journey_id)
-            and (occurred_from is None or r.occurred_at >= occurred_from)
-            and (occurred_to is None or r.occurred_at < occurred_to)
-            and (r.journey_id, agency_id) in self.participants
+            if position > query.after
+            and r.kind == query.kind
+            and query.journey_id in (None, r.journey_id)
+            and (query.occurred_from is None or r.occurred_at >= query.occurred_from)
+            and (query.occurred_to is None or r.occurred_at < query.occurred_to)
+            and (r.journey_id, query.agency_id) in self.participants
         ]
-        shown = found[:limit]
-        return [r for _, r in shown], (shown[-1][0] if len(found) > limit else None)
+        shown = found[: query.limit]
+        return [r for _, r in shown], (shown[-1][0] if len(found) > query.limit else None)
 
-    async def write(
-        self,
-        recorded: Recorded,
-        *,
-        staged: Staged,
-        by: Principal,
-        participants: Iterable[str],
-        answers: Claim | None,
-    ) -> None:
+    async def write(self, write: RecordWrite) -> None:
+        recorded, answers = write.recorded, write.answers
         self.records.append(recorded)
-        for agency in {recorded.agency_id, *participants}:
+        for agency in {recorded.agency_id, *write.participants}:
             self.participants.add((recorded.journey_id, agency))
-        self.outbox.append(staged)
-        self.audit.append((by.agency_id, f"write:{recorded.kind}", recorded.journey_id))
+        self.outbox.append(write.staged)
+        self.audit.append((write.by.agency_id, f"write:{recorded.kind}", recorded.journey_id))
         if answers is not None and not answers.answered:
             self.answers[(answers.client_id, answers.key)] = (201, recorded.as_json())
             answers.answered = True

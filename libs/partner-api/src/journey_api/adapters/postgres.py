@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from journey_api.domain.records import Recorded
 from journey_api.record_statement import WRITE, WRITE_AND_ANSWER, parameters
+from journey_api.store import RecordQuery, RecordWrite
 from journey_platform.db import Connection
 from journey_platform.outbox import NotInTransaction
 
 if TYPE_CHECKING:
-    from journey_api.auth import Principal
-    from journey_api.idempotency import Claim
-    from journey_platform.outbox import Staged
+    pass
 
 _COLUMNS = (
     "record_id, journey_id, resource_id, kind, attributes, occurred_at, recorded_at, agency_id"
@@ -83,17 +80,7 @@ class PostgresRecordStore:
         )
         return [_recorded(r) for r in rows]
 
-    async def page(
-        self,
-        agency_id: str,
-        *,
-        kind: str,
-        journey_id: str | None,
-        occurred_from: datetime | None,
-        occurred_to: datetime | None,
-        after: int,
-        limit: int,
-    ) -> tuple[list[Recorded], int | None]:
+    async def page(self, query: RecordQuery) -> tuple[list[Recorded], int | None]:
         rows = await self.conn.fetch(
             f"""SELECT position, {_COLUMNS} FROM journey_records r
                 WHERE kind = $1 AND position > $2
@@ -103,33 +90,26 @@ class PostgresRecordStore:
                   AND EXISTS (SELECT 1 FROM journey_participants p
                               WHERE p.journey_id = r.journey_id AND p.agency_id = $6)
                 ORDER BY position LIMIT $7""",
-            kind,
-            after,
-            journey_id,
-            occurred_from,
-            occurred_to,
-            agency_id,
-            limit + 1,
+            query.kind,
+            query.after,
+            query.journey_id,
+            query.occurred_from,
+            query.occurred_to,
+            query.agency_id,
+            query.limit + 1,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
         return [_recorded(r) for r in rows], (int(rows[-1]["position"]) if more else None)
 
-    async def write(
-        self,
-        recorded: Recorded,
-        *,
-        staged: Staged,
-        by: Principal,
-        participants: Iterable[str],
-        answers: Claim | None,
-    ) -> None:
+    async def write(self, write: RecordWrite) -> None:
         if not self.conn.is_in_transaction():  # the record and its event commit together
             raise NotInTransaction("a record must be written in the request's transaction")
-        values = parameters(recorded, staged, by, participants)
+        values = parameters(write.recorded, write.staged, write.by, write.participants)
+        answers = write.answers
         if answers is None or answers.answered:
             await self.conn.execute(WRITE, *values)
         else:
-            answer = answers.answer_values(201, recorded.as_json())
+            answer = answers.answer_values(201, write.recorded.as_json())
             await self.conn.execute(WRITE_AND_ANSWER, *values, *answer)
             answers.answered = True
