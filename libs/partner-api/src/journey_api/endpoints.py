@@ -35,7 +35,7 @@ from journey_platform.db import Connection
 from journey_platform.pseudonyms import anonymous_journey_id
 
 if TYPE_CHECKING:
-    from journey_api.service import Runtime
+    from journey_api.runtime import Runtime
 
 IdempotencyKey = Annotated[
     str | None,

@@ -98,7 +98,7 @@ class Problem(Exception):
 
 
 # A service that learns journeys from others' events and knows it has some left to apply
-# asks for a retry after this long (propagation takes well under it: service.py).
+# asks for a retry after this long (propagation takes well under it: learning.py).
 CATCHING_UP_RETRY_SECONDS = 1
 # How long after a referral's 201 a 404 about its journey may still change.
 JUST_REFERRED_RETRY_SECONDS = 5

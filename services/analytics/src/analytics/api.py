@@ -29,7 +29,7 @@ from analytics.survival import MEASURES
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem, not_found
-from journey_api.service import CurrentRuntime, Runtime
+from journey_api.runtime import CurrentRuntime, Runtime
 from journey_platform.db import Connection
 from nrm_domain.agencies import AgencyType
 

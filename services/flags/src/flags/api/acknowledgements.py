@@ -22,7 +22,7 @@ from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import CLOCK_SKEW
 from journey_api.problems import WRITE_ERRORS, conflict
-from journey_api.service import CurrentRuntime
+from journey_api.runtime import CurrentRuntime
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 
