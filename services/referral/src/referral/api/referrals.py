@@ -9,14 +9,10 @@ from journey_api.agencies import AgencyRegistry
 from journey_api.domain.errors import StateConflict
 from journey_api.domain.records import Actor, Resource
 from journey_api.specs import Collection, RecordSpec
+from nrm_domain import recovery
 from nrm_domain.agencies import AgencyType
 from referral.domain import actions, decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE
-
-NATION = {"scotland": "scotland", "wales": "wales", "northern_ireland": "northern_ireland"}
-# Minimum recovery period by nation: 30 days in England and Wales (NABA 2022 s.60),
-# 45 in Northern Ireland, 90 days' support in Scotland (see schemas' recovery-period).
-RECOVERY_DAYS = {"england": 30, "wales": 30, "northern_ireland": 45, "scotland": 90}
 
 
 def _recovery_start(
@@ -24,9 +20,12 @@ def _recovery_start(
 ) -> list[tuple[Any, dict[str, Any]]]:
     if attributes["outcome"] != "positive":
         return []
-    nation = NATION.get(str(resource.attribute("referral", "region")), "england")
+    nation = recovery.nation_of(resource.attribute("referral", "region"))
     return [
-        (actions.START_RECOVERY_PERIOD, {"minimum_days": RECOVERY_DAYS[nation], "nation": nation})
+        (
+            actions.START_RECOVERY_PERIOD,
+            {"minimum_days": recovery.MINIMUM_DAYS[nation], "nation": nation},
+        )
     ]
 
 
