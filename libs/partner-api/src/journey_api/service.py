@@ -30,11 +30,8 @@ from journey_api.health import health_router
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import MAX_KEY_LENGTH
 from journey_api.middleware import RequestContext, WakeRelayAfterWrites
-from journey_api.problems import (
-    Problem,
-    install_problem_handlers,
-    problem_schemas,
-)
+from journey_api.problem_handlers import install_problem_handlers
+from journey_api.problems import Problem, problem_schemas
 from journey_api.ratelimits import RateLimiter
 from journey_api.records import JourneyRecords
 from journey_api.runtime import ConsumersFactory, Runtime, stop_the_service_if_it_ends_early

@@ -6,7 +6,8 @@ import pytest
 from fastapi import FastAPI, Request
 
 from journey_api.domain.errors import DomainError, StateConflict
-from journey_api.problems import OnProblem, Problem, install_problem_handlers
+from journey_api.problem_handlers import OnProblem, install_problem_handlers
+from journey_api.problems import Problem
 
 
 def _app(on_problem: OnProblem | None = None) -> FastAPI:
