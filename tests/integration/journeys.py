@@ -41,7 +41,8 @@ def days_ago(days: float) -> str:
 
 def referral_body(person: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """A referral of `person` made 40 days ago (referral.testing)."""
-    return generated_referral(person, days_ago(40), **overrides)
+    occurred_at = overrides.pop("occurred_at") if "occurred_at" in overrides else days_ago(40)
+    return generated_referral(person, occurred_at, **overrides)
 
 
 @dataclass
