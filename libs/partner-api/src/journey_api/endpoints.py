@@ -11,7 +11,8 @@ run time, which FastAPI must see as real objects.
 """
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,7 +22,7 @@ from fastapi.responses import Response
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
-from journey_api.domain.records import Resource
+from journey_api.domain.records import Recorded, Resource
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import JourneyId
@@ -59,16 +60,7 @@ def _add_write(
     router: APIRouter, collection: Collection, spec: RecordSpec, contracts: Contracts
 ) -> None:
     action = spec.action
-    add: dict[str, tuple[Any, Any]] = {**spec.api_only, **spec.stricter}
-    if spec.creates and not spec.new_journey:
-        add["journey_id"] = (JourneyId, ...)
-    model = command_model(
-        contracts,
-        action.event_type,
-        add=add,
-        name="".join(p.title() for p in action.kind.split("_")),
-        omit=(*([spec.resource_field] if spec.resource_field else []), *spec.minted, *spec.derived),
-    )
+    model = _body_model(spec, contracts)
 
     async def write(
         request: Request,
@@ -85,45 +77,10 @@ def _add_write(
         )
         body = payload.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
         runtime = request.app.state.runtime
-        recorded_at = recorded_time(request)
+        asked = _Write(collection, spec, principal, body, recorded_time(request), resource_id)
 
         async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
-            store = runtime.store(conn)
-            resource = await _target(store, runtime, collection, spec, principal, resource_id, body)
-            attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
-            attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
-            if spec.derive:
-                attributes.update(spec.derive(resource, attributes, principal))
-            if spec.rule:
-                spec.rule(resource, attributes, principal)
-            occurred_at = datetime.fromisoformat(body["occurred_at"])
-            extra = spec.participants(resource, attributes) if spec.participants else ()
-            follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
-            recorded = await runtime.records.record(
-                store,
-                principal,
-                action,
-                journey_id=resource.journey_id,
-                resource_id=resource.resource_id,
-                attributes=attributes,
-                event_data=_event_data(spec, resource, attributes),
-                occurred_at=occurred_at,
-                recorded_at=recorded_at,
-                participants=extra,
-                answers=claim,
-            )
-            for follow_action, data in follow_ups:
-                await runtime.records.record(
-                    store,
-                    principal,
-                    follow_action,
-                    journey_id=resource.journey_id,
-                    resource_id=resource.resource_id,
-                    attributes=data,
-                    event_data=_event_data(spec, resource, data),
-                    occurred_at=occurred_at,
-                    recorded_at=recorded_at,
-                )
+            recorded = await _write(runtime.store(conn), runtime, asked, claim)
             return 201, recorded.as_json()
 
         fingerprint = request_hash(request.method, request.url.path, body)
@@ -135,32 +92,9 @@ def _add_write(
             work=work,
         )
 
-    if spec.creates:
-
-        async def create(
-            request: Request,
-            principal: CurrentPrincipal,
-            payload: model,  # type: ignore[valid-type]
-            idempotency_key: IdempotencyKey = None,
-        ) -> Response:
-            return await write(request, principal, payload, idempotency_key)
-
-        endpoint: Callable[..., Any] = create
-    else:
-
-        async def append(
-            request: Request,
-            principal: CurrentPrincipal,
-            resource_id: uuid.UUID,
-            payload: model,  # type: ignore[valid-type]
-            idempotency_key: IdempotencyKey = None,
-        ) -> Response:
-            return await write(request, principal, payload, idempotency_key, resource_id)
-
-        endpoint = append
     router.add_api_route(
         spec.path,
-        endpoint,
+        _endpoint(spec, model, write),
         methods=["POST"],
         status_code=201,
         response_model=record_model(contracts, spec.record_kind()),
@@ -170,6 +104,102 @@ def _add_write(
         description=f"{spec.summary} Publishes `{action.event_type}`. Scope `{action.scope}`; "
         f"agency types: {', '.join(sorted(action.agency_types))}.",
     )
+
+
+def _body_model(spec: RecordSpec, contracts: Contracts) -> Any:
+    """The request body: the event's fields, less those the server mints or works out."""
+    add: dict[str, tuple[Any, Any]] = {**spec.api_only, **spec.stricter}
+    if spec.creates and not spec.new_journey:
+        add["journey_id"] = (JourneyId, ...)
+    return command_model(
+        contracts,
+        spec.action.event_type,
+        add=add,
+        name="".join(p.title() for p in spec.action.kind.split("_")),
+        omit=(*([spec.resource_field] if spec.resource_field else []), *spec.minted, *spec.derived),
+    )
+
+
+def _endpoint(
+    spec: RecordSpec, model: Any, write: Callable[..., Awaitable[Response]]
+) -> Callable[..., Any]:
+    """The route's signature: the collection itself (creation) or one resource in it."""
+    if spec.creates:
+
+        async def create(
+            request: Request,
+            principal: CurrentPrincipal,
+            payload: model,
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
+            return await write(request, principal, payload, idempotency_key)
+
+        return create
+
+    async def append(
+        request: Request,
+        principal: CurrentPrincipal,
+        resource_id: uuid.UUID,
+        payload: model,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        return await write(request, principal, payload, idempotency_key, resource_id)
+
+    return append
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One authorised POST on a record table, its body validated."""
+
+    collection: Collection
+    spec: RecordSpec
+    principal: Principal
+    body: Mapping[str, Any]
+    recorded_at: datetime
+    resource_id: uuid.UUID | None
+
+
+async def _write(store: RecordStore, runtime: "Runtime", asked: _Write, claim: Claim) -> Recorded:
+    """The use case: find the resource, apply the spec's rule, record it and its follow-ups."""
+    spec, principal, body = asked.spec, asked.principal, asked.body
+    resource = await _target(
+        store, runtime, asked.collection, spec, principal, asked.resource_id, body
+    )
+    attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
+    attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
+    if spec.derive:
+        attributes.update(spec.derive(resource, attributes, principal))
+    if spec.rule:
+        spec.rule(resource, attributes, principal)
+    occurred_at = datetime.fromisoformat(body["occurred_at"])
+    follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
+    recorded = await runtime.records.record(
+        store,
+        principal,
+        spec.action,
+        journey_id=resource.journey_id,
+        resource_id=resource.resource_id,
+        attributes=attributes,
+        event_data=_event_data(spec, resource, attributes),
+        occurred_at=occurred_at,
+        recorded_at=asked.recorded_at,
+        participants=spec.participants(resource, attributes) if spec.participants else (),
+        answers=claim,
+    )
+    for follow_action, data in follow_ups:
+        await runtime.records.record(
+            store,
+            principal,
+            follow_action,
+            journey_id=resource.journey_id,
+            resource_id=resource.resource_id,
+            attributes=data,
+            event_data=_event_data(spec, resource, data),
+            occurred_at=occurred_at,
+            recorded_at=asked.recorded_at,
+        )
+    return recorded
 
 
 def _event_data(spec: RecordSpec, resource: Resource, attributes: Attributes) -> Attributes:
