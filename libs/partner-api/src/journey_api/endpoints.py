@@ -11,7 +11,7 @@ run time, which FastAPI must see as real objects.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
-from journey_api.domain.records import Recorded, Resource
+from journey_api.domain.records import Action, Recorded, Resource
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import JourneyId
@@ -173,33 +173,31 @@ async def _write(store: RecordStore, runtime: "Runtime", asked: _Write, claim: C
     if spec.rule:
         spec.rule(resource, attributes, principal)
     occurred_at = datetime.fromisoformat(body["occurred_at"])
+    joining = spec.participants(resource, attributes) if spec.participants else ()
     follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
-    recorded = await runtime.records.record(
-        store,
-        principal,
-        spec.action,
-        journey_id=resource.journey_id,
-        resource_id=resource.resource_id,
-        attributes=attributes,
-        event_data=_event_data(spec, resource, attributes),
-        occurred_at=occurred_at,
-        recorded_at=asked.recorded_at,
-        participants=spec.participants(resource, attributes) if spec.participants else (),
-        answers=claim,
-    )
-    for follow_action, data in follow_ups:
+    # The record answers the request; its follow-ups (a recovery period it starts, say)
+    # are written with it, in the same transaction.
+    writes: list[tuple[Action, Attributes, Iterable[str], Claim | None]] = [
+        (spec.action, attributes, joining, claim)
+    ]
+    writes += [(action, data, (), None) for action, data in follow_ups]
+    recorded = [
         await runtime.records.record(
             store,
             principal,
-            follow_action,
+            action,
             journey_id=resource.journey_id,
             resource_id=resource.resource_id,
             attributes=data,
             event_data=_event_data(spec, resource, data),
             occurred_at=occurred_at,
             recorded_at=asked.recorded_at,
+            participants=participants,
+            answers=answers,
         )
-    return recorded
+        for action, data, participants, answers in writes
+    ]
+    return recorded[0]
 
 
 def _event_data(spec: RecordSpec, resource: Resource, attributes: Attributes) -> Attributes:
