@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 UV ?= uv
 RUN := $(UV) run --frozen
 
-.PHONY: install browser container-tools run test test-faults test-deploy test-containers images lint audit format schemas-check bench bench-processor devstack-up devstack-down devstack-status
+.PHONY: install browser container-tools run test test-unit test-faults test-deploy test-containers images lint audit format schemas-check bench bench-processor devstack-up devstack-down devstack-status
 
 install:  ## the workspace, from the committed lock file
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet "uv>=0.5"
@@ -19,6 +19,13 @@ browser:  ## Debian's Chromium, which the dashboard test drives headless (needs 
 
 test: install browser  ## unit, contract and integration tests on a real Kafka, PostgreSQL, Jaeger and Prometheus
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest
+
+# Every test that needs no server: each member's tests/unit, the contracts and the
+# observability checks. tests/integration, tests/deploy and tests/faults need the stack.
+UNIT_TESTS := libs services cli schemas tests/contracts tests/observability
+
+test-unit: install  ## the unit tests alone: no Kafka, no PostgreSQL, no root (PYTEST_ARGS="-k planner")
+	env -u KAFKA_BOOTSTRAP_SERVERS -u DATABASE_URL $(RUN) pytest $(UNIT_TESTS) $(PYTEST_ARGS)
 
 test-faults: install  ## the whole system under a simulated load, one fault per scenario (tests/faults, FAULTS_ARGS="-k kafka")
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest -m faults tests/faults $(FAULTS_ARGS)

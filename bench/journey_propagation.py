@@ -52,12 +52,13 @@ from referral_writes import (
     referral_body,
 )
 
-from journey_api.agencies import FIRST_RESPONDERS, AgencyRegistry
+from journey_api.agencies import AgencyRegistry
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
+from nrm_domain.agencies import FIRST_RESPONDERS
 
 ROOT = find_schemas_dir().parent
 TOPIC = "nrm.identification"

@@ -55,12 +55,15 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from journey_api.agencies import FIRST_RESPONDERS, AgencyRegistry
+from journey_api.agencies import AgencyRegistry
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
 from journey_platform.db import ensure_database
 from journey_platform.settings import find_schemas_dir
+from nrm_domain.agencies import FIRST_RESPONDERS
 from procstat import cpu_report, cpu_snapshot
+from referral.testing import referral_body as generated_referral
+from referral.testing import synthetic_person
 
 ROOT = find_schemas_dir().parent
 # Issue 15's targets on 2 cores: 1,000 writes/s or 60% of the ceiling, whichever is lower.
@@ -70,37 +73,16 @@ TARGET_P99_MS = 50
 TARGET_SERVICE_CPU_MS_PER_WRITE = 1.5
 
 
-# -- synthetic people (as tests/integration/journeys.py makes them) -------------------------
+# -- synthetic people (referral.testing, as the integration tests make them) -----------------
 
 _serial = count()
 
 
-def synthetic_person() -> dict[str, Any]:
-    """Obviously synthetic and unique in this run (a serial number, not only randomness)."""
-    tag = f"{secrets.token_hex(3)}{next(_serial):x}"
-    return {
-        "given_name": f"Benchgiven{tag}",
-        "family_name": f"Synthfamily{tag}",
-        "date_of_birth": f"19{secrets.randbelow(50) + 50}-0{secrets.randbelow(9) + 1}-1"
-        f"{secrets.randbelow(9)}",
-        "nationality": "ALB",
-        "other_names": [f"Aliasname{tag}"],
-    }
-
-
 def referral_body(occurred_at: str) -> dict[str, Any]:
-    return {
-        "occurred_at": occurred_at,
-        "person": synthetic_person(),
-        "competent_authority": "sca",
-        "age_group": "adult",
-        "gender": "female",
-        "nationality_group": "albania",
-        "exploitation_types": ["sexual"],
-        "exploitation_location": "uk_only",
-        "region": "london",
-        "consent": "given",
-    }
+    """A referral of a new generated person, unique in this run (a serial number, not only
+    randomness)."""
+    person = synthetic_person(f"{secrets.token_hex(3)}{next(_serial):x}", given="Benchgiven")
+    return generated_referral(person, occurred_at)
 
 
 # -- the load ----------------------------------------------------------------------------------

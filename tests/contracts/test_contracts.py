@@ -61,3 +61,13 @@ def test_envelope_example_validates() -> None:
 
 def test_no_schema_changed_incompatibly_within_its_major_version() -> None:
     assert check_history(find_schemas_dir()) == []
+
+
+def test_the_recorded_topics_are_the_three_the_partner_services_write() -> None:
+    producers = {CONTRACTS.topics[t].producer for t in CONTRACTS.recorded_topics()}
+    assert CONTRACTS.recorded_topics() == {
+        "nrm.identification",
+        "nrm.support",
+        "nrm.criminal-justice",
+    }
+    assert producers == {"referral", "support", "prosecution"}

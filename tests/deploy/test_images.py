@@ -51,7 +51,7 @@ import importlib, json
 from analytics.config import MIGRATIONS as analytics_migrations
 from flags.config import FlagsSettings
 from flags.main import MIGRATIONS as flags_migrations
-from journey_api.service import ApiSettings
+from journey_api.config import ApiSettings
 from journey_platform.settings import PlatformSettings
 from referral.main import MIGRATIONS as referral_migrations
 for module in {PROCESSES!r}:

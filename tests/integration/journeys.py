@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from referral.testing import referral_body as generated_referral
+from referral.testing import synthetic_person as generated_person
 from tests.integration.services import BY_TYPE, RunningService, Tokens
 
 # Every person submitted in this test session, so the privacy test can look for them all.
@@ -18,19 +20,8 @@ PEOPLE: list[dict[str, Any]] = []
 
 
 def synthetic_person() -> dict[str, Any]:
-    """Obviously synthetic, and unique, so a scan for it cannot match by chance: the names
-    carry a random tag, and the birth date falls before the NRM began, which no event's
-    date can (the APIs refuse such an `occurred_at`; the fuzz test once sent one that
-    equalled a test person's birth date)."""
-    tag = secrets.token_hex(4)
-    born = f"19{secrets.randbelow(50) + 50}-0{secrets.randbelow(9) + 1}-1{secrets.randbelow(9)}"
-    person = {
-        "given_name": f"Testgiven{tag}",
-        "family_name": f"Synthfamily{tag}",
-        "date_of_birth": born,
-        "nationality": "ALB",
-        "other_names": [f"Aliasname{tag}"],
-    }
+    """A generated person (referral.testing), remembered for the privacy test."""
+    person = generated_person(secrets.token_hex(4))
     PEOPLE.append(person)
     return person
 
@@ -49,19 +40,9 @@ def days_ago(days: float) -> str:
 
 
 def referral_body(person: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    return {
-        "occurred_at": days_ago(40),
-        "person": person,
-        "competent_authority": "sca",
-        "age_group": "adult",
-        "gender": "female",
-        "nationality_group": "albania",
-        "exploitation_types": ["sexual"],
-        "exploitation_location": "uk_only",
-        "region": "london",
-        "consent": "given",
-        **overrides,
-    }
+    """A referral of `person` made 40 days ago (referral.testing)."""
+    occurred_at = overrides.pop("occurred_at") if "occurred_at" in overrides else days_ago(40)
+    return generated_referral(person, occurred_at, **overrides)
 
 
 @dataclass

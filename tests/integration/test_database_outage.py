@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from journey_api.problems import RETRY_AFTER_SECONDS
+from journey_api.problem_handlers import RETRY_AFTER_SECONDS
 from tests.integration.conftest import Servers
 from tests.integration.journeys import referral_body, synthetic_person
 from tests.integration.services import BY_TYPE, Tokens, referral_service

@@ -17,8 +17,9 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from journey_api.agencies import Agency, AgencyRegistry, AgencyType
+from journey_api.agencies import Agency, AgencyRegistry
 from journey_api.problems import Problem
+from nrm_domain.agencies import AgencyType
 
 ALGORITHMS = ["ES256", "RS256"]
 # A verified token is trusted again without re-checking its signature until it expires, but

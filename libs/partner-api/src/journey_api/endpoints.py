@@ -11,8 +11,8 @@ run time, which FastAPI must see as real objects.
 """
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,25 +22,21 @@ from fastapi.responses import Response
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
+from journey_api.domain.records import Action, Recorded, Resource
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import JourneyId
 from journey_api.problems import WRITE_ERRORS, not_found
 from journey_api.reads import add_reads
-from journey_api.records import Action, Resource
-from journey_api.responses import RecordKind, record_model
+from journey_api.responses import record_model
+from journey_api.specs import Attributes, Collection, RecordSpec
+from journey_api.store import RecordStore
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import anonymous_journey_id
 
 if TYPE_CHECKING:
-    from journey_api.service import Runtime
-
-Attributes = dict[str, Any]
-Rule = Callable[[Resource, Attributes, Principal], None]
-Derive = Callable[[Resource, Attributes, Principal], Attributes]
-FollowUps = Callable[[Resource, Attributes], Sequence[tuple[Action, Attributes]]]
-Participants = Callable[[Resource, Attributes], Iterable[str]]
+    from journey_api.runtime import Runtime
 
 IdempotencyKey = Annotated[
     str | None,
@@ -50,49 +46,6 @@ IdempotencyKey = Annotated[
         "write. Retrying with the same key and body replays the first response.",
     ),
 ]
-
-
-@dataclass(frozen=True)
-class RecordSpec:
-    """One kind of fact partners may record about a resource of a journey."""
-
-    action: Action
-    path: str  # relative to the collection, "" for the collection itself (creation)
-    summary: str
-    resource_field: str | None  # the event field that carries the resource id, if any
-    creates: bool = False  # True: mints the resource; the body names the journey
-    new_journey: bool = False  # with creates: the journey is new too (an anonymous report)
-    api_only: Mapping[str, tuple[Any, Any]] = field(
-        default_factory=dict
-    )  # body fields kept off the event
-    # Event fields the API declares more strictly (required where the event has them optional)
-    stricter: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
-    minted: tuple[str, ...] = ()  # further ids the server mints, e.g. a stay id
-    derived: tuple[str, ...] = ()  # event fields the server works out (`derive`)
-    derive: Derive | None = None
-    rule: Rule | None = None
-    follow_ups: FollowUps | None = None
-    participants: Participants | None = None  # agencies that join the journey with this record
-
-    def record_kind(self) -> RecordKind:
-        return RecordKind(self.action, self.resource_field, self.api_only)
-
-
-@dataclass(frozen=True)
-class Collection:
-    """A resource collection, e.g. /v1/support-cases, and what may be recorded on it."""
-
-    path: str  # "/v1/support-cases"
-    name: str  # "support case"
-    kind: str  # the kind of the creating record
-    read_scope: str
-    specs: Sequence[RecordSpec]
-    summarise: Callable[[Resource], Attributes] | None = None
-    tag: str = field(default="")
-
-
-async def journey_is_known(conn: Connection, journey_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM journeys WHERE journey_id = $1", journey_id))
 
 
 def build_router(collection: Collection, contracts: Contracts) -> APIRouter:
@@ -107,16 +60,7 @@ def _add_write(
     router: APIRouter, collection: Collection, spec: RecordSpec, contracts: Contracts
 ) -> None:
     action = spec.action
-    add: dict[str, tuple[Any, Any]] = {**spec.api_only, **spec.stricter}
-    if spec.creates and not spec.new_journey:
-        add["journey_id"] = (JourneyId, ...)
-    model = command_model(
-        contracts,
-        action.event_type,
-        add=add,
-        name="".join(p.title() for p in action.kind.split("_")),
-        omit=(*([spec.resource_field] if spec.resource_field else []), *spec.minted, *spec.derived),
-    )
+    model = _body_model(spec, contracts)
 
     async def write(
         request: Request,
@@ -133,44 +77,10 @@ def _add_write(
         )
         body = payload.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
         runtime = request.app.state.runtime
-        recorded_at = recorded_time(request)
+        asked = _Write(collection, spec, principal, body, recorded_time(request), resource_id)
 
         async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
-            resource = await _target(conn, runtime, collection, spec, principal, resource_id, body)
-            attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
-            attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
-            if spec.derive:
-                attributes.update(spec.derive(resource, attributes, principal))
-            if spec.rule:
-                spec.rule(resource, attributes, principal)
-            occurred_at = datetime.fromisoformat(body["occurred_at"])
-            extra = spec.participants(resource, attributes) if spec.participants else ()
-            follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
-            recorded = await runtime.records.record(
-                conn,
-                principal,
-                action,
-                journey_id=resource.journey_id,
-                resource_id=resource.resource_id,
-                attributes=attributes,
-                event_data=_event_data(spec, resource, attributes),
-                occurred_at=occurred_at,
-                recorded_at=recorded_at,
-                participants=extra,
-                answers=claim,
-            )
-            for follow_action, data in follow_ups:
-                await runtime.records.record(
-                    conn,
-                    principal,
-                    follow_action,
-                    journey_id=resource.journey_id,
-                    resource_id=resource.resource_id,
-                    attributes=data,
-                    event_data=_event_data(spec, resource, data),
-                    occurred_at=occurred_at,
-                    recorded_at=recorded_at,
-                )
+            recorded = await _write(runtime.store(conn), runtime, asked, claim)
             return 201, recorded.as_json()
 
         fingerprint = request_hash(request.method, request.url.path, body)
@@ -182,32 +92,9 @@ def _add_write(
             work=work,
         )
 
-    if spec.creates:
-
-        async def create(
-            request: Request,
-            principal: CurrentPrincipal,
-            payload: model,  # type: ignore[valid-type]
-            idempotency_key: IdempotencyKey = None,
-        ) -> Response:
-            return await write(request, principal, payload, idempotency_key)
-
-        endpoint: Callable[..., Any] = create
-    else:
-
-        async def append(
-            request: Request,
-            principal: CurrentPrincipal,
-            resource_id: uuid.UUID,
-            payload: model,  # type: ignore[valid-type]
-            idempotency_key: IdempotencyKey = None,
-        ) -> Response:
-            return await write(request, principal, payload, idempotency_key, resource_id)
-
-        endpoint = append
     router.add_api_route(
         spec.path,
-        endpoint,
+        _endpoint(spec, model, write),
         methods=["POST"],
         status_code=201,
         response_model=record_model(contracts, spec.record_kind()),
@@ -219,6 +106,100 @@ def _add_write(
     )
 
 
+def _body_model(spec: RecordSpec, contracts: Contracts) -> Any:
+    """The request body: the event's fields, less those the server mints or works out."""
+    add: dict[str, tuple[Any, Any]] = {**spec.api_only, **spec.stricter}
+    if spec.creates and not spec.new_journey:
+        add["journey_id"] = (JourneyId, ...)
+    return command_model(
+        contracts,
+        spec.action.event_type,
+        add=add,
+        name="".join(p.title() for p in spec.action.kind.split("_")),
+        omit=(*([spec.resource_field] if spec.resource_field else []), *spec.minted, *spec.derived),
+    )
+
+
+def _endpoint(
+    spec: RecordSpec, model: Any, write: Callable[..., Awaitable[Response]]
+) -> Callable[..., Any]:
+    """The route's signature: the collection itself (creation) or one resource in it."""
+    if spec.creates:
+
+        async def create(
+            request: Request,
+            principal: CurrentPrincipal,
+            payload: model,
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
+            return await write(request, principal, payload, idempotency_key)
+
+        return create
+
+    async def append(
+        request: Request,
+        principal: CurrentPrincipal,
+        resource_id: uuid.UUID,
+        payload: model,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        return await write(request, principal, payload, idempotency_key, resource_id)
+
+    return append
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One authorised POST on a record table, its body validated."""
+
+    collection: Collection
+    spec: RecordSpec
+    principal: Principal
+    body: Mapping[str, Any]
+    recorded_at: datetime
+    resource_id: uuid.UUID | None
+
+
+async def _write(store: RecordStore, runtime: "Runtime", asked: _Write, claim: Claim) -> Recorded:
+    """The use case: find the resource, apply the spec's rule, record it and its follow-ups."""
+    spec, principal, body = asked.spec, asked.principal, asked.body
+    resource = await _target(
+        store, runtime, asked.collection, spec, principal, asked.resource_id, body
+    )
+    attributes = {k: v for k, v in body.items() if k not in ("occurred_at", "journey_id")}
+    attributes.update({name: str(uuid.uuid4()) for name in spec.minted})
+    if spec.derive:
+        attributes.update(spec.derive(resource, attributes, principal))
+    if spec.rule:
+        spec.rule(resource, attributes, principal)
+    occurred_at = datetime.fromisoformat(body["occurred_at"])
+    joining = spec.participants(resource, attributes) if spec.participants else ()
+    follow_ups = spec.follow_ups(resource, attributes) if spec.follow_ups else ()
+    # The record answers the request; its follow-ups (a recovery period it starts, say)
+    # are written with it, in the same transaction.
+    writes: list[tuple[Action, Attributes, Iterable[str], Claim | None]] = [
+        (spec.action, attributes, joining, claim)
+    ]
+    writes += [(action, data, (), None) for action, data in follow_ups]
+    recorded = [
+        await runtime.records.record(
+            store,
+            principal,
+            action,
+            journey_id=resource.journey_id,
+            resource_id=resource.resource_id,
+            attributes=data,
+            event_data=_event_data(spec, resource, data),
+            occurred_at=occurred_at,
+            recorded_at=asked.recorded_at,
+            participants=participants,
+            answers=answers,
+        )
+        for action, data, participants, answers in writes
+    ]
+    return recorded[0]
+
+
 def _event_data(spec: RecordSpec, resource: Resource, attributes: Attributes) -> Attributes:
     data = {k: v for k, v in attributes.items() if k not in spec.api_only}
     if spec.resource_field:
@@ -227,7 +208,7 @@ def _event_data(spec: RecordSpec, resource: Resource, attributes: Attributes) ->
 
 
 async def _target(
-    conn: Connection,
+    store: RecordStore,
     runtime: "Runtime",
     collection: Collection,
     spec: RecordSpec,
@@ -237,21 +218,19 @@ async def _target(
 ) -> Resource:
     if spec.new_journey:
         journey_id = anonymous_journey_id()
-        await conn.execute("INSERT INTO journeys (journey_id) VALUES ($1)", journey_id)
+        await store.add_journey(journey_id)
         return Resource(uuid.uuid4(), journey_id)
     if spec.creates:
         journey_id = body["journey_id"]
-        if not await journey_is_known(conn, journey_id):
+        if not await store.journey_is_known(journey_id):
             raise not_found("journey", catching_up=runtime.catching_up())
         return Resource(uuid.uuid4(), journey_id)
     assert resource_id is not None
     # One writer per resource at a time, so a rule checked here still holds at commit.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", str(resource_id))
-    resource = await runtime.records.resource(conn, resource_id, collection.kind)
+    await store.lock(resource_id)
+    resource = await runtime.records.resource(store, resource_id, collection.kind)
     # Only agencies taking part in the journey may add to it; to anyone else it does not
     # exist, exactly as for reads.
-    if resource is None or not await runtime.records.takes_part(
-        conn, resource.journey_id, principal.agency_id
-    ):
+    if resource is None or not await store.takes_part(resource.journey_id, principal.agency_id):
         raise not_found(collection.name)
     return resource

@@ -10,27 +10,18 @@ sent again after the pause.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from journey_api.context import request_id
-from journey_api.field_rules import field_rule
-from journey_platform.db import DATABASE_UNAVAILABLE
+from journey_api.domain.errors import DomainError, StateConflict
 
-log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://victim-journey.dev/problems/"
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-RETRY_AFTER_SECONDS = 2
 
 
 class FieldError(BaseModel):
@@ -97,7 +88,7 @@ class Problem(Exception):
 
 
 # A service that learns journeys from others' events and knows it has some left to apply
-# asks for a retry after this long (propagation takes well under it: service.py).
+# asks for a retry after this long (propagation takes well under it: learning.py).
 CATCHING_UP_RETRY_SECONDS = 1
 # How long after a referral's 201 a 404 about its journey may still change.
 JUST_REFERRED_RETRY_SECONDS = 5
@@ -111,6 +102,23 @@ def not_found(what: str, *, catching_up: bool = False) -> Problem:
     return Problem(
         404, "Not found", f"No {what} here that you can see.", kind="not-found", headers=headers
     )
+
+
+def conflict(detail: str) -> Problem:
+    """The journey's state does not allow this record (yet); nothing was written."""
+    return Problem(409, "Conflict with the journey's state", detail, kind="state-conflict")
+
+
+# How each domain error is answered; one the table does not name is a 500 (a bug).
+_DOMAIN_PROBLEMS: dict[type[DomainError], Callable[[str], Problem]] = {StateConflict: conflict}
+
+
+def domain_problem(error: DomainError) -> Problem:
+    """The problem+json that answers a domain rule's refusal."""
+    for kind in type(error).__mro__:
+        if kind in _DOMAIN_PROBLEMS:
+            return _DOMAIN_PROBLEMS[kind](str(error))
+    raise error
 
 
 def problem_response(
@@ -131,7 +139,7 @@ def problem_response(
     return JSONResponse(body, status_code=problem.status, media_type=MEDIA_TYPE, headers=sent)
 
 
-def _field(location: Sequence[Any]) -> str:
+def field_path(location: Sequence[Any]) -> str:
     return ".".join(str(part) for part in location)
 
 
@@ -152,130 +160,7 @@ def invalid(errors: Sequence[Mapping[str, Any]]) -> Problem:
 
 def invalid_field(location: Sequence[Any], message: str, code: str = "value_error") -> Problem:
     """A 422 about one field that a rule beyond its schema refused (`message` says which)."""
-    return invalid([{"field": _field(location), "message": message, "code": code}])
-
-
-def _field_error(document: Mapping[str, Any], path: str, method: str, error: Any) -> dict[str, Any]:
-    # A parsing message may quote part of the input ("found `x` at 1"): keep its first clause.
-    message = str(error["msg"])
-    if str(error["type"]).endswith("_parsing"):
-        message = message.split(",", 1)[0]
-    described: dict[str, Any] = {
-        "field": _field(error["loc"]),
-        "message": message,
-        "code": error["type"],
-    }
-    rule = field_rule(document, path, method, error["loc"])
-    if rule is not None:
-        described["rule"] = rule.text
-        if rule.allowed is not None:
-            described["allowed"] = rule.allowed
-    return described
-
-
-def _allowed_methods(request: Request) -> str:
-    """The methods some route serves at this path. Starlette's own Allow names only the
-    first route whose path matched, so GET and POST on one path, as two routes, say POST."""
-    routes = request.app.router.routes
-    return ", ".join(
-        method
-        for method in HTTP_METHODS
-        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
-    )
-
-
-OnProblem = Callable[[Request, Problem], Awaitable[None]]
-
-
-def install_problem_handlers(app: FastAPI, on_problem: OnProblem | None = None) -> None:
-    """Answer every error as problem+json; `on_problem` sees each Problem first (to audit)."""
-
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, problem: Problem) -> JSONResponse:
-        if on_problem is not None:
-            await on_problem(request, problem)
-        return problem_response(problem, request)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        route = request.scope.get("route")
-        document = request.app.openapi()
-        fields = [
-            _field_error(document, getattr(route, "path_format", ""), request.method, e)
-            for e in error.errors()
-        ]
-        return problem_response(invalid(fields), request)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        titles = {
-            404: "Not found",
-            405: "Method not allowed",
-            401: "Unauthorised",
-            403: "Forbidden",
-            400: "Bad request",
-        }
-        title = titles.get(error.status_code, "Request failed")
-        detail = error.detail if isinstance(error.detail, str) else title
-        headers = dict(error.headers or {})
-        if error.status_code == 405:
-            headers["Allow"] = _allowed_methods(request)
-        return problem_response(Problem(error.status_code, title, detail), request, headers)
-
-    async def _unavailable(request: Request, error: Exception) -> JSONResponse:
-        log.warning(
-            "database unavailable", extra={"path": request.url.path, "error": type(error).__name__}
-        )
-        problem = Problem(
-            503,
-            "Service unavailable",
-            f"The service's database does not answer; nothing was written. Send the same "
-            f"request again (with the same Idempotency-Key) after {RETRY_AFTER_SECONDS} s.",
-            kind="unavailable",
-        )
-        return problem_response(problem, request, {"Retry-After": str(RETRY_AFTER_SECONDS)})
-
-    for unavailable in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(unavailable, _unavailable)
-
-    app.add_middleware(UnhandledErrors)  # the innermost middleware: added first
-
-
-class UnhandledErrors:
-    """ASGI middleware: an error nothing else handled becomes a 500 problem, logged once.
-
-    Not `@app.exception_handler(Exception)`: Starlette calls that handler and then raises
-    the error again for the server, so uvicorn logged the same traceback a second time.
-    Here the error stops: it is logged, with its request id, and answered."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_noting_start(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_start)
-        except Exception as error:  # every error, so that none reaches the server's log
-            request = Request(scope)
-            log.error("unhandled error", exc_info=error, extra={"path": request.url.path})
-            if started:  # too late for a problem: the client sees the response cut short
-                return
-            problem = Problem(
-                500,
-                "Internal error",
-                "The request failed on our side; quote the request_id when reporting it.",
-                kind="internal",
-            )
-            await problem_response(problem, request)(scope, receive, send)
+    return invalid([{"field": field_path(location), "message": message, "code": code}])
 
 
 # OpenAPI `responses` for the problems a write or a read may answer with.

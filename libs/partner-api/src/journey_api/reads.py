@@ -8,21 +8,20 @@ signatures at run time.
 
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from journey_api.agencies import AgencyType
+from journey_api.adapters.postgres import PostgresRecordStore
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal
+from journey_api.domain.records import Resource
 from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
 from journey_api.problems import READ_ERRORS, Problem, not_found
-from journey_api.records import Resource
+from journey_api.specs import Collection
 from journey_platform.db import Connection
-
-if TYPE_CHECKING:
-    from journey_api.endpoints import Collection
+from nrm_domain.agencies import AgencyType
 
 
 async def visible(
@@ -36,12 +35,8 @@ async def visible(
 ) -> None:
     """Audit the read, and answer 404 unless the caller takes part in the journey
     (`catching_up`: the service knows it has journeys left to learn; see not_found)."""
-    allowed = journey_id is not None and bool(
-        await conn.fetchval(
-            "SELECT true FROM journey_participants WHERE journey_id = $1 AND agency_id = $2",
-            journey_id,
-            principal.agency_id,
-        )
+    allowed = journey_id is not None and await PostgresRecordStore(conn).takes_part(
+        journey_id, principal.agency_id
     )
     await audit(
         conn,
@@ -87,16 +82,17 @@ RECORDS_TYPED_BY_KIND = (
 )
 
 
-def add_reads(router: APIRouter, collection: "Collection") -> None:
+def add_reads(router: APIRouter, collection: Collection) -> None:
     def shown(resource: Resource) -> dict[str, Any]:
         summary = collection.summarise(resource) if collection.summarise else {}
         return {**resource.as_json(), "summary": summary}
 
     async def get_one(request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID) -> Any:
         _require_scope(principal, collection.read_scope)
-        async with request.app.state.runtime.pool.acquire() as conn:
-            resource = await request.app.state.runtime.records.resource(
-                conn, resource_id, collection.kind
+        runtime = request.app.state.runtime
+        async with runtime.pool.acquire() as conn:
+            resource = await runtime.records.resource(
+                runtime.store(conn), resource_id, collection.kind
             )
             await visible(
                 conn,
@@ -120,8 +116,9 @@ def add_reads(router: APIRouter, collection: "Collection") -> None:
         _require_scope(principal, collection.read_scope)
         runtime = request.app.state.runtime
         async with runtime.pool.acquire() as conn:
+            store = runtime.store(conn)
             records, next_cursor = await runtime.records.page(
-                conn,
+                store,
                 principal,
                 kind=collection.kind,
                 journey_id=journey_id,
@@ -132,7 +129,9 @@ def add_reads(router: APIRouter, collection: "Collection") -> None:
             )
             items = []
             for record in records:
-                resource = await runtime.records.resource(conn, record.resource_id, collection.kind)
+                resource = await runtime.records.resource(
+                    store, record.resource_id, collection.kind
+                )
                 assert resource is not None
                 items.append(shown(resource))
             for journey in sorted({r.journey_id for r in records}):
@@ -183,7 +182,7 @@ def timeline_router(read_scopes: Iterable[str]) -> APIRouter:
                 action="read:timeline",
                 catching_up=runtime.catching_up(),
             )
-            records = await runtime.records.timeline(conn, journey_id)
+            records = await runtime.store(conn).timeline(journey_id)
         return {"journey_id": journey_id, "records": [r.as_json() for r in records]}
 
     router.add_api_route(

@@ -18,7 +18,7 @@ from journey_api.idempotency import answer_sql
 from journey_platform.outbox import Staged, staging_sql
 
 if TYPE_CHECKING:
-    from journey_api.records import Recorded
+    from journey_api.domain.records import Recorded
 
 
 def _write_sql(*, answer: bool) -> str:

@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, create_model
 
 from journey_api.commands import event_fields
+from journey_api.domain.records import Action
 from journey_api.models import RecordOut
-from journey_api.records import Action
 from journey_platform.contracts import Contracts
 
 

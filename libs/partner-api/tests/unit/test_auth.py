@@ -5,11 +5,12 @@ from pathlib import Path
 import jwt
 import pytest
 
-from journey_api.agencies import AgencyRegistry, AgencyType
+from journey_api.agencies import AgencyRegistry
 from journey_api.auth import TokenVerifier
 from journey_api.problems import Problem
 from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER, DevelopmentSigner
 from journey_platform.settings import find_schemas_dir
+from nrm_domain.agencies import AgencyType
 
 REGISTRY = AgencyRegistry.load(find_schemas_dir().parent / "deploy" / "local" / "agencies.yaml")
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from journey_api.service import stop_the_service_if_it_ends_early
+from journey_api.runtime import stop_the_service_if_it_ends_early
 
 
 async def _fails() -> None:

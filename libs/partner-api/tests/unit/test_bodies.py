@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 from journey_api.bodies import MAX_DEPTH, MAX_ITEMS, MAX_STRING, BodyLimits, json_limit_broken
-from journey_api.problems import install_problem_handlers
+from journey_api.problem_handlers import install_problem_handlers
 
 LIMIT = 1_000
 

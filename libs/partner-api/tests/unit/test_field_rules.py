@@ -9,7 +9,7 @@ from fastapi import FastAPI, Query
 from pydantic import Field
 
 from journey_api.models import Command, OccurredAt
-from journey_api.problems import install_problem_handlers
+from journey_api.problem_handlers import install_problem_handlers
 
 SECRET = "Zebedee-Secretname"
 

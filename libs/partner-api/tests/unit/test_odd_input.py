@@ -9,9 +9,10 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import ValidationError
 
+from journey_api.cursors import decode_cursor, encode_cursor
 from journey_api.models import Command, Moment, OccurredAt
-from journey_api.problems import PROBLEM, Problem, install_problem_handlers, problem_schemas
-from journey_api.records import decode_cursor, encode_cursor
+from journey_api.problem_handlers import install_problem_handlers
+from journey_api.problems import PROBLEM, Problem, problem_schemas
 
 
 class Body(Command):

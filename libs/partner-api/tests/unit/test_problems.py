@@ -3,14 +3,16 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-from journey_api.problems import Problem, install_problem_handlers
+from journey_api.domain.errors import DomainError, StateConflict
+from journey_api.problem_handlers import OnProblem, install_problem_handlers
+from journey_api.problems import Problem
 
 
-def _app() -> FastAPI:
+def _app(on_problem: OnProblem | None = None) -> FastAPI:
     app = FastAPI()
-    install_problem_handlers(app)
+    install_problem_handlers(app, on_problem)
 
     @app.get("/boom")
     async def boom() -> None:
@@ -23,6 +25,14 @@ def _app() -> FastAPI:
     @app.get("/database-shutting-down")
     async def database_shutting_down() -> None:
         raise asyncpg.exceptions.AdminShutdownError("terminating connection")
+
+    @app.get("/ended")
+    async def ended() -> None:
+        raise StateConflict("Support has ended for this case.")
+
+    @app.get("/unmapped")
+    async def unmapped() -> None:
+        raise DomainError("a rule nobody mapped")
 
     @app.get("/teapot")
     async def teapot() -> None:
@@ -74,3 +84,29 @@ async def test_an_unexpected_error_is_logged_once_and_goes_no_further(
             response = await client.get("/boom")
     assert response.status_code == 500
     assert [r.getMessage() for r in caplog.records] == ["unhandled error"]
+
+
+async def test_a_state_conflict_from_the_domain_is_the_409_problem_partners_know() -> None:
+    audited: list[Problem] = []
+
+    async def on_problem(_: Request, problem: Problem) -> None:
+        audited.append(problem)
+
+    transport = httpx.ASGITransport(app=_app(on_problem))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/ended")
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "https://victim-journey.dev/problems/state-conflict"
+    assert body["title"] == "Conflict with the journey's state"
+    assert body["detail"] == "Support has ended for this case."
+    assert [p.status for p in audited] == [409], "the audit hook sees it as any problem"
+
+
+async def test_a_domain_error_no_one_mapped_is_a_500_not_a_guess() -> None:
+    transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/unmapped")
+    assert response.status_code == 500
+    assert "nobody mapped" not in response.text

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from journey_api.agencies import Agency, AgencyRegistry, AgencyType, RateLimit
+from journey_api.agencies import Agency, AgencyRegistry, RateLimit
 from journey_api.auth import Principal
 from journey_api.problems import Problem
 from journey_api.ratelimits import RateLimiter, TokenBucket
+from nrm_domain.agencies import AgencyType
 
 LIMIT = RateLimit(per_second=2, burst=3)
 POLICE = Agency("northshire-police", "Northshire Police", AgencyType.POLICE_FORCE)

@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from journey_api.service import WakeRelayAfterWrites
+from journey_api.middleware import WakeRelayAfterWrites
 
 
 class CountingRelay:

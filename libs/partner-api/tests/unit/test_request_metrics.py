@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import REGISTRY
 
-from journey_api.service import RequestContext
+from journey_api.middleware import RequestContext
 
 METRIC = "journey_http_request_duration_seconds_count"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from journey_api.agencies import AgencyType
-from journey_api.records import Action
+from journey_api.domain.records import Action
 from journey_api.responses import RecordKind, record_model
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
+from nrm_domain.agencies import AgencyType
 
 CONTRACTS = Contracts.load(find_schemas_dir())
 PROVIDERS = frozenset({AgencyType.SUPPORT_PROVIDER})

@@ -149,6 +149,13 @@ class Contracts:
         except KeyError:
             raise ContractViolation(f"event type {event_type!r} is on no topic") from None
 
+    def recorded_topics(self) -> frozenset[str]:
+        """The journey topics of what partners recorded (`nrm.*`), as against the topics
+        of what the system derives from them (`journey.*`): the catalogue's naming rule."""
+        return frozenset(
+            name for name, spec in self.topics.items() if spec.co_partitioned and name[:4] == "nrm."
+        )
+
     def consumed_by(self, consumer: str) -> tuple[str, ...]:
         """The topics the catalogue says `consumer` reads, in catalogue order."""
         return tuple(name for name, spec in self.topics.items() if consumer in spec.consumers)

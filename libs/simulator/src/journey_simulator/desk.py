@@ -36,9 +36,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from journey_api.agencies import AgencyRegistry, AgencyType
+from journey_api.agencies import AgencyRegistry
 from journey_simulator.calibration import AcknowledgementHabit, load
 from journey_simulator.driver import SIMULATED_TIME_HEADER
+from nrm_domain.agencies import AgencyType
 
 KEYS = uuid.UUID("0c5a8a3e-2d0e-4f5e-9a3b-7e1f6c2b9d41")  # namespace of Idempotency-Keys
 EVENT_TYPES = ["flag.raised", "flag.resolved"]

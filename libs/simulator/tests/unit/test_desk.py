@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
-from journey_api.agencies import Agency, AgencyRegistry, AgencyType
+from journey_api.agencies import Agency, AgencyRegistry
 from journey_simulator.calibration import AcknowledgementHabit
 from journey_simulator.desk import Desk
+from nrm_domain.agencies import AgencyType
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 DUE_AT = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)

@@ -26,12 +26,12 @@ from analytics.models import Dropoffs, Funnel, TimeToEvent
 from analytics.period import Period
 from analytics.structure import RuleStructure
 from analytics.survival import MEASURES
-from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem, not_found
-from journey_api.service import CurrentRuntime, Runtime
+from journey_api.runtime import CurrentRuntime, Runtime
 from journey_platform.db import Connection
+from nrm_domain.agencies import AgencyType
 
 READ, EXPORT = "analytics:read", "analytics:export"
 ANALYSTS = frozenset({AgencyType.ANALYST})

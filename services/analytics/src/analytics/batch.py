@@ -24,7 +24,6 @@ from analytics.folding import (
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
 
-JOURNEY_TOPICS = frozenset({"nrm.identification", "nrm.support", "nrm.criminal-justice"})
 # The events that record a person's gender (coded), for the Home Office's tables.
 GENDERED = frozenset({"uk.nrm.referral.submitted", "uk.nrm.duty-to-notify.reported"})
 # aiokafka ships no type information: a ConsumerRecord[bytes, bytes].
@@ -35,6 +34,7 @@ Record: TypeAlias = Any
 class Batch:
     """What one fetch adds, already folded within the batch."""
 
+    recorded_topics: frozenset[str]  # where partners' records are: Contracts.recorded_topics()
     events: list[Event] = field(default_factory=list)
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
     flag_events: list[Event] = field(default_factory=list)
@@ -47,7 +47,7 @@ class Batch:
                 self.outcomes[event.subject] = row
         elif event.type in (RAISED, RESOLVED):
             self.flag_events.append(event)
-        elif record.topic in JOURNEY_TOPICS:
+        elif record.topic in self.recorded_topics:
             self.events.append(event)
             if event.type in GENDERED and event.data.get("gender"):
                 current = self.genders.get(event.subject)

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from analytics.disclosure import DEFAULT_THRESHOLD
-from journey_api.service import ApiSettings
+from journey_api.config import ApiSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 STATIC = Path(__file__).resolve().parent / "static"

@@ -21,7 +21,7 @@ from analytics.api import (
 )
 from journey_api.audit import audit
 from journey_api.problems import READ_ERRORS, Problem
-from journey_api.service import CurrentRuntime
+from journey_api.runtime import CurrentRuntime
 
 LOSS_HEADERS = {
     "X-Rows-Suppressed": "Journeys left out: still in a combination rarer than k",

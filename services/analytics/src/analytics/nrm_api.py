@@ -11,7 +11,7 @@ from analytics.api import Analyst, Control, snapshot
 from analytics.models import NrmStatistics
 from analytics.nrm_layout import Quarter
 from journey_api.problems import READ_ERRORS, Problem
-from journey_api.service import CurrentRuntime
+from journey_api.runtime import CurrentRuntime
 
 
 def quarter(

@@ -84,7 +84,7 @@ async def rebuild(settings: AnalyticsSettings, *, since: datetime | None = None)
             await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
             reader = read_to_end(settings.kafka_bootstrap_servers, partitions, since=start)
             async for records in reader:
-                batch = Batch()
+                batch = Batch(contracts.recorded_topics())
                 for record in records:
                     event = decode_or_reason(record, contracts)
                     if isinstance(event, str):

@@ -145,7 +145,7 @@ class Sink:
             FLAGS_OPEN.labels(rule=row["rule_id"]).set(row["open"])
 
     async def apply(self, fetched: dict[TopicPartition, list[Record]]) -> None:
-        batch = Batch()
+        batch = Batch(self.contracts.recorded_topics())
         dead_letters = []
         traced = []
         for records in fetched.values():

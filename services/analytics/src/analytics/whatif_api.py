@@ -22,7 +22,7 @@ from analytics.whatif import answer
 from analytics.whatif_history import Overrides, book, evaluate, structural
 from journey_api.audit import audit
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem
-from journey_api.service import CurrentRuntime
+from journey_api.runtime import CurrentRuntime
 from journey_platform.contracts import Contracts
 from journey_processor.core.rules.catalogue import CatalogueError, Rule, load
 

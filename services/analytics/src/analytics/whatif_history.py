@@ -26,7 +26,6 @@ from journey_platform.kafka import client_options, read_to_end
 from journey_processor.core.rulebook import RuleBook
 from journey_processor.core.rules.catalogue import load
 
-JOURNEY_TOPICS = ("nrm.identification", "nrm.support", "nrm.criminal-justice")
 CLOCK, FLAGS = "journey.clock", "journey.dropoffs"
 Overrides = Mapping[str, Mapping[str, int]]  # rule id -> within (hours, days, working_days)
 
@@ -62,7 +61,7 @@ async def history(
 ) -> History:
     """The journeys whose first event falls in the period: their events, the clock's ticks
     from the first of them (up to `until`, if given), and the flags actually published."""
-    events = await _read(bootstrap, JOURNEY_TOPICS, contracts)
+    events = await _read(bootstrap, sorted(contracts.recorded_topics()), contracts)
     first: dict[str, datetime] = {}
     for event in events:
         first[event.subject] = min(first.get(event.subject, event.time), event.time)

@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import Field
 
 from flags.webhooks.settings import WebhookSettings
+from journey_api.config import ApiSettings
 from journey_api.sealing import DEVELOPMENT_MASTER_KEY, MasterKey, master_keys
-from journey_api.service import ApiSettings
 from journey_platform.settings import find_schemas_dir
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from journey_api.service import ApiSettings
+from journey_api.config import ApiSettings
 
 
 class ProsecutionSettings(ApiSettings):

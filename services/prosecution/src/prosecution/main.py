@@ -9,11 +9,12 @@ from fastapi import FastAPI
 
 from journey_api.agencies import AgencyRegistry
 from journey_api.endpoints import build_router
+from journey_api.learning import LEARNED_JOURNEYS, learning_journeys
 from journey_api.reads import timeline_router
-from journey_api.service import LEARNED_JOURNEYS, create_service_app, learning_journeys
+from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
-from prosecution.cases import criminal_cases
+from prosecution.api.cases import criminal_cases
 from prosecution.config import ProsecutionSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

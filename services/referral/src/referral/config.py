@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from journey_api.config import ApiSettings
 from journey_api.sealing import DEVELOPMENT_MASTER_KEY, MasterKey, master_keys
-from journey_api.service import ApiSettings
 
 
 class ReferralSettings(ApiSettings):

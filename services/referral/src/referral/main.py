@@ -12,6 +12,7 @@ from journey_api.reads import timeline_router
 from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 from journey_platform.pseudonyms import Pseudonymiser
+from referral.adapters.identity import IdentityVault
 from referral.api.referrals import (
     IMMIGRATION_DETENTION,
     REFERRALS,
@@ -19,7 +20,6 @@ from referral.api.referrals import (
 )
 from referral.api.submission import submission_router
 from referral.config import ReferralSettings
-from referral.identity import IdentityVault
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -25,18 +25,12 @@ from journey_simulator.vocabulary import (
     RECONSIDERATION_REQUESTERS,
     WITHDRAWAL_REASONS,
 )
+from nrm_domain import recovery
 
 # Only this log's: withdrawn at any point (the calibration's share is of withdrawals before
 # the first decision), and decisions that never come while the log runs.
 WITHDRAWN_SHARE = 0.03
 RG_STUCK_SHARE, CG_STUCK_SHARE = 0.01, 0.05
-# The recovery period's nation and minimum length, as the referral service records them.
-NATION_OF_REGION = {
-    "wales": "wales",
-    "scotland": "scotland",
-    "northern_ireland": "northern_ireland",
-}
-RECOVERY_DAYS = {"england": 30, "wales": 30, "scotland": 90, "northern_ireland": 45}
 
 
 def journey(j: Journey, begins: datetime) -> list[Event]:
@@ -201,13 +195,13 @@ def _reconsideration(
 
 def _recovery(j: Journey, person: Person, cast: Cast, referral_id: str, since: datetime) -> None:
     """A positive Reasonable Grounds decision stands: recovery period, support, Conclusive."""
-    nation = NATION_OF_REGION.get(person.region, "england")
+    nation = recovery.nation_of(person.region)  # as the referral service records it
     j.record(
         "recovery-period.started",
         since,
         cast.authority,
         referral_id=referral_id,
-        minimum_days=RECOVERY_DAYS[nation],
+        minimum_days=recovery.MINIMUM_DAYS[nation],
         nation=nation,
     )
     conclusion = _conclusive_grounds(j, cast, referral_id, since)

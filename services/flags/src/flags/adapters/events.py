@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncpg
 
 from flags.adapters.notes import Acknowledgement
-from journey_api.agencies import AgencyType
 from journey_platform.envelope import Event, rfc3339
+from nrm_domain.agencies import AgencyType
 
 ACKNOWLEDGED = "uk.nrm.flag.acknowledged"
 

@@ -21,9 +21,8 @@ from journey_api.clock import recorded_time
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import CLOCK_SKEW
-from journey_api.problems import WRITE_ERRORS
-from journey_api.records import conflict
-from journey_api.service import CurrentRuntime
+from journey_api.problems import WRITE_ERRORS, conflict
+from journey_api.runtime import CurrentRuntime
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 

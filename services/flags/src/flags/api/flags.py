@@ -18,7 +18,7 @@ from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal
 from journey_api.models import JOURNEY_ID_PATTERN, Moment
 from journey_api.problems import READ_ERRORS
-from journey_api.service import CurrentRuntime
+from journey_api.runtime import CurrentRuntime
 
 Stage = Literal["identification", "support", "criminal_justice", "prevention"]
 Severity = Literal["low", "medium", "high", "critical"]

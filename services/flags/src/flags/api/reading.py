@@ -6,7 +6,6 @@ relevant to its type; anything else is 404, never 403, so existence does not lea
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ from flags.adapters.queries import After
 from flags.domain.actions import PARTNERS
 from flags.domain.relevance import concerns
 from journey_api.auth import Principal, allow
-from journey_api.problems import Problem
+from journey_api.cursors import opaque, opened
 from journey_api.reads import visible
 from journey_platform.db import Connection
 
@@ -72,21 +71,16 @@ class Shown:
 
 
 def encode_cursor(due_at: datetime, flag_id: uuid.UUID) -> str:
-    raw = f"{due_at.isoformat()}|{flag_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return opaque(f"{due_at.isoformat()}|{flag_id}")
+
+
+def _after(text: str) -> After:
+    due_at, flag_id = text.split("|")
+    after = After(datetime.fromisoformat(due_at), uuid.UUID(flag_id))
+    if after.due_at.tzinfo is None:
+        raise ValueError(text)
+    return after
 
 
 def decode_cursor(cursor: str | None) -> After | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        due_at, flag_id = raw.split("|")
-        after = After(datetime.fromisoformat(due_at), uuid.UUID(flag_id))
-        if after.due_at.tzinfo is None:
-            raise ValueError(cursor)
-        return after
-    except (ValueError, UnicodeDecodeError):
-        raise Problem(
-            400, "Bad request", "The cursor is not one this API issued.", kind="invalid-cursor"
-        ) from None
+    return opened(cursor, _after) if cursor else None

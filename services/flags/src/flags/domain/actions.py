@@ -4,7 +4,7 @@ a flag one by one."""
 
 from __future__ import annotations
 
-from journey_api.agencies import AgencyType
+from nrm_domain.agencies import AgencyType
 
 PARTNERS = frozenset(AgencyType) - {AgencyType.ANALYST}
 NOTE_MAX_LENGTH = 500

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from journey_api.agencies import AgencyRegistry, AgencyType
+from journey_api.agencies import AgencyRegistry
+from nrm_domain.agencies import AgencyType
 
 AUTHORITY_TYPES = {
     "sca": AgencyType.COMPETENT_AUTHORITY_SCA,

@@ -11,7 +11,7 @@ table is in services/flags/README.md.
 
 from __future__ import annotations
 
-from journey_api.agencies import AgencyType
+from nrm_domain.agencies import AgencyType
 
 # The support-stage rules: what a provider (MSVCC for adults, the council for children)
 # does day to day: first contact in 48 hours, regular contact, finding missing people,

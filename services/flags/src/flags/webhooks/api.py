@@ -20,13 +20,13 @@ from flags.webhooks.models import Deliveries, Registered, Registration, Rotated,
 from flags.webhooks.models import Subscriptions as SubscriptionList
 from flags.webhooks.settings import WebhookSettings
 from flags.webhooks.signing import SecretBox
-from journey_api.agencies import AgencyType
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import Claim, Work, request_hash, run_once
 from journey_api.problems import READ_ERRORS, WRITE_ERRORS, Problem, not_found
 from journey_platform.db import Connection
+from nrm_domain.agencies import AgencyType
 
 SCOPE = "webhooks:write"
 SubscriptionId = uuid.UUID

@@ -10,7 +10,7 @@ from typing import Any
 
 from flags.domain.flags import FlagTransition
 from flags.webhooks.notice import payload
-from journey_api.records import decode_cursor, encode_cursor
+from journey_api.cursors import decode_cursor, encode_cursor
 from journey_platform.db import Connection
 
 

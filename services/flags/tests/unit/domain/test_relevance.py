@@ -9,7 +9,7 @@ import yaml
 
 from flags.config import FlagsSettings
 from flags.domain.relevance import RELEVANT, concerns, relevant_rules
-from journey_api.agencies import AgencyType
+from nrm_domain.agencies import AgencyType
 
 
 def catalogue_rules() -> set[str]:

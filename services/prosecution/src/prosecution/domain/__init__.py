@@ -1,1 +1,2 @@
-"""The criminal case's rules: pure functions over its history, no I/O."""
+"""The criminal case's domain: who may record what (actions.py) and its rules (cases.py);
+pure, no I/O."""

@@ -5,36 +5,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey_api.auth import Principal
-from journey_api.records import Resource, conflict
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Actor, Resource
 
 Attributes = dict[str, Any]
 
 
-def check_open_investigation(case: Resource, _: Attributes, __: Principal) -> None:
+def check_open_investigation(case: Resource, _: Attributes, __: Actor) -> None:
     if case.latest("investigation_opening") is not None:
-        raise conflict("An investigation is already open for this case.")
+        raise StateConflict("An investigation is already open for this case.")
 
 
-def check_close_investigation(case: Resource, _: Attributes, __: Principal) -> None:
+def check_close_investigation(case: Resource, _: Attributes, __: Actor) -> None:
     if case.latest("investigation_opening") is None:
-        raise conflict("No investigation has been opened.")
+        raise StateConflict("No investigation has been opened.")
     if case.latest("investigation_closure") is not None:
-        raise conflict("The investigation is already closed.")
+        raise StateConflict("The investigation is already closed.")
 
 
-def check_charge(case: Resource, _: Attributes, __: Principal) -> None:
+def check_charge(case: Resource, _: Attributes, __: Actor) -> None:
     if case.latest("investigation_opening") is None:
-        raise conflict("A charge decision needs an investigation.")
+        raise StateConflict("A charge decision needs an investigation.")
     if case.latest("charge_decision") is not None:
-        raise conflict("A charge decision has already been recorded.")
+        raise StateConflict("A charge decision has already been recorded.")
 
 
-def check_trial(case: Resource, _: Attributes, __: Principal) -> None:
+def check_trial(case: Resource, _: Attributes, __: Actor) -> None:
     if case.attribute("charge_decision", "decision") != "charged":
-        raise conflict("A trial outcome needs a decision to charge.")
+        raise StateConflict("A trial outcome needs a decision to charge.")
     if case.latest("trial_outcome") is not None:
-        raise conflict("A trial outcome has already been recorded.")
+        raise StateConflict("A trial outcome has already been recorded.")
 
 
 def summary(case: Resource) -> Attributes:

@@ -5,24 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey_api.agencies import (
-    AgencyRegistry,
-    AgencyType,
-)
-from journey_api.auth import Principal
-from journey_api.endpoints import (
-    Collection,
-    RecordSpec,
-)
-from journey_api.records import Resource, conflict
-from referral.api import actions
-from referral.domain import decisions
+from journey_api.agencies import AgencyRegistry
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Actor, Resource
+from journey_api.specs import Collection, RecordSpec
+from nrm_domain import recovery
+from nrm_domain.agencies import AgencyType
+from referral.domain import actions, decisions
 from referral.domain.people import FIRST_RESPONDER_TYPE
-
-NATION = {"scotland": "scotland", "wales": "wales", "northern_ireland": "northern_ireland"}
-# Minimum recovery period by nation: 30 days in England and Wales (NABA 2022 s.60),
-# 45 in Northern Ireland, 90 days' support in Scotland (see schemas' recovery-period).
-RECOVERY_DAYS = {"england": 30, "wales": 30, "northern_ireland": 45, "scotland": 90}
 
 
 def _recovery_start(
@@ -30,9 +20,12 @@ def _recovery_start(
 ) -> list[tuple[Any, dict[str, Any]]]:
     if attributes["outcome"] != "positive":
         return []
-    nation = NATION.get(str(resource.attribute("referral", "region")), "england")
+    nation = recovery.nation_of(resource.attribute("referral", "region"))
     return [
-        (actions.START_RECOVERY_PERIOD, {"minimum_days": RECOVERY_DAYS[nation], "nation": nation})
+        (
+            actions.START_RECOVERY_PERIOD,
+            {"minimum_days": recovery.MINIMUM_DAYS[nation], "nation": nation},
+        )
     ]
 
 
@@ -45,19 +38,17 @@ def _recovery_end(reason: str):  # type: ignore[no-untyped-def]
     return follow
 
 
-def _competent_authority(resource: Resource, _: dict[str, Any], __: Principal) -> dict[str, Any]:
+def _competent_authority(resource: Resource, _: dict[str, Any], __: Actor) -> dict[str, Any]:
     return {"competent_authority": resource.attribute("referral", "competent_authority")}
 
 
-def _conclusive(
-    resource: Resource, attributes: dict[str, Any], principal: Principal
-) -> dict[str, Any]:
+def _conclusive(resource: Resource, attributes: dict[str, Any], actor: Actor) -> dict[str, Any]:
     status = "actual" if attributes["outcome"] == "positive" else "not_a_victim"
-    return {**_competent_authority(resource, attributes, principal), "trafficking_status": status}
+    return {**_competent_authority(resource, attributes, actor), "trafficking_status": status}
 
 
-def _requested_by(_: Resource, __: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    return {"requested_by": principal.agency_type.value}
+def _requested_by(_: Resource, __: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return {"requested_by": actor.agency_type.value}
 
 
 REFERRAL_SPECS = [
@@ -126,8 +117,8 @@ REFERRALS = Collection(
 )
 
 
-def _first_responder(_: Resource, __: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    return {"first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type]}
+def _first_responder(_: Resource, __: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    return {"first_responder_type": FIRST_RESPONDER_TYPE[actor.agency_type]}
 
 
 def duty_to_notify(registry: AgencyRegistry) -> Collection:
@@ -161,9 +152,9 @@ def duty_to_notify(registry: AgencyRegistry) -> Collection:
     )
 
 
-def _detention_open(resource: Resource, _: dict[str, Any], __: Principal) -> None:
+def _detention_open(resource: Resource, _: dict[str, Any], __: Actor) -> None:
     if resource.latest("immigration_detention_end") is not None:
-        raise conflict("This detention has already ended.")
+        raise StateConflict("This detention has already ended.")
 
 
 IMMIGRATION_DETENTION = Collection(

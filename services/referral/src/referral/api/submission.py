@@ -14,11 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from journey_api.agencies import (
-    COMPETENT_AUTHORITIES,
-    FIRST_RESPONDERS,
-    AgencyRegistry,
-)
+from journey_api.agencies import AgencyRegistry
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, allow
 from journey_api.clock import recorded_time
@@ -40,15 +36,15 @@ from journey_api.responses import RecordKind, record_model
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, has_letter
-from referral.api import actions
-from referral.domain import decisions
+from nrm_domain.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS
+from referral.adapters.identity import Erased, IdentityVault
+from referral.domain import actions, decisions
 from referral.domain.people import (
     FIRST_RESPONDER_TYPE,
     MAX_AGE_YEARS,
     age_band,
     plausible_birth,
 )
-from referral.identity import Erased, IdentityVault
 
 
 def _a_name(value: str) -> str:
@@ -174,7 +170,7 @@ def submission_router(
                 "previous_referral_count": previous,
             }
             recorded = await runtime.records.record(
-                conn,
+                runtime.store(conn),
                 principal,
                 actions.SUBMIT_REFERRAL,
                 journey_id=journey_id,
@@ -209,7 +205,7 @@ def submission_router(
         async with runtime.pool.acquire() as conn:
             # Each token reads identifying details once: a copied token cannot read again.
             await spend_token(conn, principal)
-            resource = await runtime.records.resource(conn, resource_id, "referral")
+            resource = await runtime.records.resource(runtime.store(conn), resource_id, "referral")
             await visible(
                 conn,
                 principal,
@@ -250,7 +246,7 @@ def submission_router(
         runtime = request.app.state.runtime
 
         async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
-            if not await runtime.records.takes_part(conn, journey_id, principal.agency_id):
+            if not await runtime.store(conn).takes_part(journey_id, principal.agency_id):
                 await audit(
                     conn, principal, action="erase:identity", journey_id=None, outcome="not_found"
                 )

@@ -1,1 +1,2 @@
-"""The referral's decision rules: pure functions over a referral's history, no I/O."""
+"""The referral's domain: who may record what (actions.py), the decision rules and people's
+age bands; pure, no I/O."""

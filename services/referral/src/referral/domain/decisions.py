@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from journey_api.agencies import AgencyType
-from journey_api.auth import Principal
-from journey_api.records import Resource, conflict
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Actor, Resource
+from nrm_domain.agencies import AgencyType
 
 Decision = Literal["reasonable_grounds", "conclusive_grounds"]
 DECISIONS: tuple[Decision, ...] = ("reasonable_grounds", "conclusive_grounds")
@@ -70,62 +70,64 @@ def recovery_period_open(resource: Resource) -> bool:
     return _latest_index(resource, RECOVERY_STARTED) > _latest_index(resource, RECOVERY_ENDED)
 
 
-def _routed_here(resource: Resource, principal: Principal) -> None:
+def _routed_here(resource: Resource, actor: Actor) -> None:
     routed = resource.attribute("referral", "competent_authority")
-    if AUTHORITY_OF_TYPE.get(principal.agency_type) != routed:
-        raise conflict(f"This referral is routed to the {str(routed).upper()}, not to you.")
+    if AUTHORITY_OF_TYPE.get(actor.agency_type) != routed:
+        raise StateConflict(f"This referral is routed to the {str(routed).upper()}, not to you.")
 
 
 def _active(resource: Resource) -> None:
     if withdrawn(resource):
-        raise conflict("The referral has been withdrawn.")
+        raise StateConflict("The referral has been withdrawn.")
 
 
-def check_reasonable_grounds(resource: Resource, _: dict[str, Any], principal: Principal) -> None:
+def check_reasonable_grounds(resource: Resource, _: dict[str, Any], actor: Actor) -> None:
     _active(resource)
-    _routed_here(resource, principal)
+    _routed_here(resource, actor)
     if not decision_open(resource, "reasonable_grounds"):
-        raise conflict("A Reasonable Grounds decision stands; request a reconsideration first.")
+        raise StateConflict(
+            "A Reasonable Grounds decision stands; request a reconsideration first."
+        )
 
 
-def check_conclusive_grounds(resource: Resource, _: dict[str, Any], principal: Principal) -> None:
+def check_conclusive_grounds(resource: Resource, _: dict[str, Any], actor: Actor) -> None:
     _active(resource)
-    _routed_here(resource, principal)
+    _routed_here(resource, actor)
     if outcome(resource, "reasonable_grounds") != "positive":
-        raise conflict(
+        raise StateConflict(
             "A Conclusive Grounds decision needs a positive Reasonable Grounds decision."
         )
     if not decision_open(resource, "conclusive_grounds"):
-        raise conflict("A Conclusive Grounds decision stands; request a reconsideration first.")
+        raise StateConflict(
+            "A Conclusive Grounds decision stands; request a reconsideration first."
+        )
 
 
-def check_reconsideration_request(
-    resource: Resource, attributes: dict[str, Any], _: Principal
-) -> None:
+def check_reconsideration_request(resource: Resource, attributes: dict[str, Any], _: Actor) -> None:
     decision: Decision = attributes["decision"]
     if outcome(resource, decision) != "negative":
-        raise conflict(
+        raise StateConflict(
             f"Only a negative {decision.replace('_', ' ')} decision can be reconsidered."
         )
     if reconsideration_pending(resource, decision):
-        raise conflict("A reconsideration of that decision is already pending.")
+        raise StateConflict("A reconsideration of that decision is already pending.")
 
 
 def check_reconsideration_decision(
-    resource: Resource, attributes: dict[str, Any], principal: Principal
+    resource: Resource, attributes: dict[str, Any], actor: Actor
 ) -> None:
-    _routed_here(resource, principal)
+    _routed_here(resource, actor)
     if not reconsideration_pending(resource, attributes["decision"]):
-        raise conflict("No reconsideration of that decision is pending.")
+        raise StateConflict("No reconsideration of that decision is pending.")
 
 
-def check_withdrawal(resource: Resource, _: dict[str, Any], __: Principal) -> None:
+def check_withdrawal(resource: Resource, _: dict[str, Any], __: Actor) -> None:
     _active(resource)
 
 
-def check_police_referral(resource: Resource, _: dict[str, Any], principal: Principal) -> None:
+def check_police_referral(resource: Resource, _: dict[str, Any], actor: Actor) -> None:
     _active(resource)
-    _routed_here(resource, principal)
+    _routed_here(resource, actor)
 
 
 def summary(resource: Resource) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from journey_api.agencies import AgencyType
+from nrm_domain.agencies import AgencyType
 
 # The event vocabulary's age bands: fine enough for analysis, too coarse to identify.
 _BANDS = (

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey_api.auth import Principal
-from journey_api.records import Resource, conflict
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Actor, Resource
 
 Attributes = dict[str, Any]
 
@@ -35,31 +35,31 @@ def answer(case: Resource) -> str | None:
 
 def _open(case: Resource) -> None:
     if ended(case):
-        raise conflict("Support has ended for this case.")
+        raise StateConflict("Support has ended for this case.")
 
 
-def check_end(case: Resource, _: Attributes, __: Principal) -> None:
+def check_end(case: Resource, _: Attributes, __: Actor) -> None:
     _open(case)
 
 
-def check_offer(case: Resource, _: Attributes, __: Principal) -> None:
+def check_offer(case: Resource, _: Attributes, __: Actor) -> None:
     _open(case)
     if answer(case) == "accepted":
-        raise conflict("Support was already accepted.")
+        raise StateConflict("Support was already accepted.")
 
 
-def check_answer(case: Resource, _: Attributes, __: Principal) -> None:
+def check_answer(case: Resource, _: Attributes, __: Actor) -> None:
     _open(case)
     if case.latest("support_offer") is None:
-        raise conflict("No support has been offered yet.")
+        raise StateConflict("No support has been offered yet.")
     if answer(case) is not None:
-        raise conflict("The latest offer has already been answered.")
+        raise StateConflict("The latest offer has already been answered.")
 
 
-def check_in_support(case: Resource, _: Attributes, __: Principal) -> None:
+def check_in_support(case: Resource, _: Attributes, __: Actor) -> None:
     _open(case)
     if answer(case) != "accepted":
-        raise conflict("Support has not been accepted.")
+        raise StateConflict("Support has not been accepted.")
 
 
 def _open_ids(case: Resource, opened: str, closed: str, field: str) -> set[str]:
@@ -67,18 +67,18 @@ def _open_ids(case: Resource, opened: str, closed: str, field: str) -> set[str]:
     return started - {r.attributes[field] for r in case.all(closed)}
 
 
-def check_leave_accommodation(case: Resource, attributes: Attributes, _: Principal) -> None:
+def check_leave_accommodation(case: Resource, attributes: Attributes, _: Actor) -> None:
     if str(attributes["stay_id"]) not in _open_ids(
         case, "accommodation_entry", "accommodation_exit", "stay_id"
     ):
-        raise conflict("No open accommodation stay with that stay_id in this case.")
+        raise StateConflict("No open accommodation stay with that stay_id in this case.")
 
 
-def check_end_missing(case: Resource, attributes: Attributes, _: Principal) -> None:
+def check_end_missing(case: Resource, attributes: Attributes, _: Actor) -> None:
     if str(attributes["episode_id"]) not in _open_ids(
         case, "missing_episode", "missing_episode_end", "episode_id"
     ):
-        raise conflict("No open missing episode with that episode_id in this case.")
+        raise StateConflict("No open missing episode with that episode_id in this case.")
 
 
 def summary(case: Resource) -> Attributes:

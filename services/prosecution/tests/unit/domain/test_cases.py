@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from journey_api.agencies import Agency, AgencyType
+from journey_api.agencies import Agency
 from journey_api.auth import Principal
-from journey_api.problems import Problem
-from journey_api.records import Resource
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Resource
 from journey_api.testing import history
+from nrm_domain.agencies import AgencyType
 from prosecution.domain import cases
 
 CPS = Principal("c", Agency("cps", "CPS", AgencyType.CPS), frozenset())
@@ -24,21 +25,21 @@ OPENED: tuple[str, dict[str, Any]] = ("investigation_opening", {})
 
 
 def test_charge_needs_an_investigation_and_a_trial_needs_a_charge() -> None:
-    with pytest.raises(Problem, match="needs an investigation"):
+    with pytest.raises(StateConflict, match="needs an investigation"):
         cases.check_charge(_case(), {}, CPS)
     cases.check_charge(_case(OPENED), {}, CPS)
     not_charged = _case(OPENED, ("charge_decision", {"decision": "no_charge_evidential"}))
-    with pytest.raises(Problem, match="decision to charge"):
+    with pytest.raises(StateConflict, match="decision to charge"):
         cases.check_trial(not_charged, {}, CPS)
     cases.check_trial(_case(OPENED, ("charge_decision", {"decision": "charged"})), {}, CPS)
 
 
 def test_an_investigation_opens_once_and_closes_once() -> None:
-    with pytest.raises(Problem, match="already open"):
+    with pytest.raises(StateConflict, match="already open"):
         cases.check_open_investigation(_case(OPENED), {}, CPS)
-    with pytest.raises(Problem, match="No investigation"):
+    with pytest.raises(StateConflict, match="No investigation"):
         cases.check_close_investigation(_case(), {}, CPS)
-    with pytest.raises(Problem, match="already closed"):
+    with pytest.raises(StateConflict, match="already closed"):
         cases.check_close_investigation(_case(OPENED, ("investigation_closure", {})), {}, CPS)
 
 

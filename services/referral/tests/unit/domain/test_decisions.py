@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from journey_api.agencies import Agency, AgencyType
+from journey_api.agencies import Agency
 from journey_api.auth import Principal
-from journey_api.problems import Problem
-from journey_api.records import Resource
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Resource
 from journey_api.testing import history
+from nrm_domain.agencies import AgencyType
 from referral.domain import decisions
 from referral.domain.people import age_band
 
@@ -30,20 +31,20 @@ RG_POSITIVE = ("reasonable_grounds_decision", {"outcome": "positive"})
 def test_a_fresh_referral_awaits_reasonable_grounds_from_its_own_authority() -> None:
     referral = _referral()
     decisions.check_reasonable_grounds(referral, {}, SCA)
-    with pytest.raises(Problem, match="routed to the SCA"):
+    with pytest.raises(StateConflict, match="routed to the SCA"):
         decisions.check_reasonable_grounds(referral, {}, IECA)
     assert decisions.summary(referral)["status"] == "awaiting_reasonable_grounds"
 
 
 def test_conclusive_grounds_needs_a_positive_reasonable_grounds_decision() -> None:
-    with pytest.raises(Problem, match="positive Reasonable Grounds"):
+    with pytest.raises(StateConflict, match="positive Reasonable Grounds"):
         decisions.check_conclusive_grounds(_referral(RG_NEGATIVE), {}, SCA)
     decisions.check_conclusive_grounds(_referral(RG_POSITIVE), {}, SCA)
 
 
 def test_a_second_decision_needs_a_reconsideration_that_overturns_the_first() -> None:
     decided = _referral(RG_NEGATIVE)
-    with pytest.raises(Problem, match="decision stands"):
+    with pytest.raises(StateConflict, match="decision stands"):
         decisions.check_reasonable_grounds(decided, {}, SCA)
     requested = _referral(
         RG_NEGATIVE, ("reconsideration_request", {"decision": "reasonable_grounds"})
@@ -57,7 +58,7 @@ def test_a_second_decision_needs_a_reconsideration_that_overturns_the_first() ->
             {"decision": "reasonable_grounds", "outcome": "upheld_original"},
         ),
     )
-    with pytest.raises(Problem, match="decision stands"):
+    with pytest.raises(StateConflict, match="decision stands"):
         decisions.check_reasonable_grounds(upheld, {}, SCA)
     overturned = _referral(
         RG_NEGATIVE,
@@ -68,16 +69,16 @@ def test_a_second_decision_needs_a_reconsideration_that_overturns_the_first() ->
 
 
 def test_only_negative_decisions_can_be_reconsidered_once_at_a_time() -> None:
-    with pytest.raises(Problem, match="Only a negative"):
+    with pytest.raises(StateConflict, match="Only a negative"):
         decisions.check_reconsideration_request(
             _referral(RG_POSITIVE), {"decision": "reasonable_grounds"}, SCA
         )
     pending = _referral(
         RG_NEGATIVE, ("reconsideration_request", {"decision": "reasonable_grounds"})
     )
-    with pytest.raises(Problem, match="already pending"):
+    with pytest.raises(StateConflict, match="already pending"):
         decisions.check_reconsideration_request(pending, {"decision": "reasonable_grounds"}, SCA)
-    with pytest.raises(Problem, match="No reconsideration"):
+    with pytest.raises(StateConflict, match="No reconsideration"):
         decisions.check_reconsideration_decision(
             _referral(RG_NEGATIVE), {"decision": "reasonable_grounds"}, SCA
         )
@@ -85,7 +86,7 @@ def test_only_negative_decisions_can_be_reconsidered_once_at_a_time() -> None:
 
 def test_a_withdrawn_referral_takes_no_more_decisions() -> None:
     withdrawn = _referral(("referral_withdrawal", {"reason": "left_uk"}))
-    with pytest.raises(Problem, match="withdrawn"):
+    with pytest.raises(StateConflict, match="withdrawn"):
         decisions.check_reasonable_grounds(withdrawn, {}, SCA)
     assert decisions.summary(withdrawn)["status"] == "withdrawn"
 

@@ -6,30 +6,33 @@ from typing import Any
 
 from pydantic import Field
 
-from journey_api.agencies import AgencyRegistry, AgencyType
-from journey_api.auth import Principal
-from journey_api.endpoints import Collection, RecordSpec
-from journey_api.records import Resource, conflict
-from support import actions
-from support.domain import cases
+from journey_api.agencies import AgencyRegistry
+from journey_api.domain.errors import StateConflict
+from journey_api.domain.records import Actor, Resource
+from journey_api.specs import Collection, RecordSpec
+from nrm_domain.agencies import AgencyType
+from support.domain import actions, cases
 
 PROVIDER_TYPES = {AgencyType.SUPPORT_PROVIDER, AgencyType.LOCAL_AUTHORITY}
 
 
 def support_cases(registry: AgencyRegistry) -> Collection:
-    def check_request(_: Resource, attributes: dict[str, Any], __: Principal) -> None:
+    # Over 60 lines as a table, not logic: one RecordSpec per record partners may make.
+    def check_request(_: Resource, attributes: dict[str, Any], __: Actor) -> None:
         provider = registry.get(attributes["provider_agency_id"])
         if provider is None or provider.type not in PROVIDER_TYPES:
-            raise conflict("provider_agency_id must name a support provider or local authority.")
+            raise StateConflict(
+                "provider_agency_id must name a support provider or local authority."
+            )
 
     def provider(_: Resource, attributes: dict[str, Any]) -> list[str]:
         return [attributes["provider_agency_id"]]  # the provider takes part from the request on
 
-    def requested_by(_: Resource, __: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        return {"requested_by": principal.agency_type.value}
+    def requested_by(_: Resource, __: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        return {"requested_by": actor.agency_type.value}
 
-    def reported_by(_: Resource, __: dict[str, Any], principal: Principal) -> dict[str, Any]:
-        return {"reported_by": principal.agency_type.value}
+    def reported_by(_: Resource, __: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        return {"reported_by": actor.agency_type.value}
 
     in_support = cases.check_in_support
     specs = [

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from journey_api.records import Recorded, Resource
+from journey_api.domain.records import Recorded, Resource
 
 
 def history(*records: str | tuple[str, dict[str, Any]]) -> Resource:

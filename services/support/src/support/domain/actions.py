@@ -6,8 +6,8 @@ providers; children by local authorities. Police also report missing episodes.
 
 from __future__ import annotations
 
-from journey_api.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, AgencyType
-from journey_api.records import Action
+from journey_api.domain.records import Action
+from nrm_domain.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, AgencyType
 
 PROVIDERS = frozenset({AgencyType.SUPPORT_PROVIDER, AgencyType.LOCAL_AUTHORITY})
 MISSING_REPORTERS = PROVIDERS | {AgencyType.POLICE_FORCE}

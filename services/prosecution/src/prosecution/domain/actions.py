@@ -7,8 +7,8 @@ or a Section 45 defence (Modern Slavery Act 2015) being raised.
 
 from __future__ import annotations
 
-from journey_api.agencies import AgencyType
-from journey_api.records import Action
+from journey_api.domain.records import Action
+from nrm_domain.agencies import AgencyType
 
 POLICE = frozenset({AgencyType.POLICE_FORCE})
 CPS = frozenset({AgencyType.CPS})

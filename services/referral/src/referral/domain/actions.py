@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from journey_api.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, AgencyType
-from journey_api.records import Action
+from journey_api.domain.records import Action
+from nrm_domain.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS, AgencyType
 
 SUPPORT = frozenset({AgencyType.SUPPORT_PROVIDER})
 PUBLIC_AUTHORITIES = frozenset(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey_api.agencies import AgencyRegistry, AgencyType
-from journey_api.endpoints import Collection, RecordSpec
-from journey_api.records import Resource
-from prosecution import actions
-from prosecution.domain import cases
+from journey_api.agencies import AgencyRegistry
+from journey_api.domain.records import Resource
+from journey_api.specs import Collection, RecordSpec
+from nrm_domain.agencies import AgencyType
+from prosecution.domain import actions, cases
 
 
 def criminal_cases(registry: AgencyRegistry) -> Collection:
     """The collection; a case referred to the CPS brings the CPS into the journey."""
+    # Over 60 lines as a table, not logic: one RecordSpec per record partners may make.
     prosecutors = [a.id for a in registry if a.type is AgencyType.CPS]
 
     def to_cps(_: Resource, attributes: dict[str, Any]) -> list[str]:

@@ -1,0 +1,1 @@
+"""Implementations of `journey_api.store.RecordStore`: PostgreSQL, and in memory for tests."""

@@ -1,0 +1,76 @@
+"""How a service that does not refer learns the journeys another service knows, from its
+events: the journey and its facts, and the agency that recorded it as a participant."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from journey_api.problems import CATCHING_UP_RETRY_SECONDS, JUST_REFERRED_RETRY_SECONDS, TYPE_BASE
+from journey_api.runtime import ConsumersFactory, Runtime
+from journey_platform.consumer import EventConsumer, idempotent_batch
+from journey_platform.db import Connection
+from journey_platform.envelope import Event
+
+FactsOf = Callable[[Event], dict[str, Any] | None]
+
+
+def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsOf) -> EventConsumer:
+    """A consumer that teaches this service the journeys another service knows.
+
+    `facts_of(event)` says what to remember about the journey (an empty dict just makes
+    it known; None ignores the event). Each event is applied once, however redelivered.
+    """
+
+    group = runtime.settings.consumer_group("journeys")
+
+    async def learn(conn: Connection, event: Event) -> None:
+        facts = facts_of(event)
+        if facts is None:
+            return
+        await conn.execute(
+            """INSERT INTO journeys (journey_id, facts) VALUES ($1, $2::jsonb)
+               ON CONFLICT (journey_id) DO UPDATE SET facts = journeys.facts || EXCLUDED.facts""",
+            event.subject,
+            json.dumps(facts),
+        )
+        # The agency that recorded it (the referring first responder, the deciding
+        # competent authority) takes part in the journey here too.
+        await conn.execute(
+            """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING""",
+            event.subject,
+            event.recorded_by,
+        )
+
+    return EventConsumer(
+        bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
+        group_id=group,
+        topics=topics,
+        contracts=runtime.contracts,
+        batch_handler=idempotent_batch(runtime.pool, group, learn),
+        producer=runtime.producer,
+        dead_letter_topic=runtime.settings.dead_letter_topic,
+        security=runtime.settings.kafka_security,
+    )
+
+
+# The contract of a service that learns journeys from the referral service's events: in
+# its OpenAPI description, so a partner's developer reads it where the 404 is documented.
+LEARNED_JOURNEYS = f"""
+
+**A journey referred a moment ago.** This service learns each journey from the referral
+service's events, a fraction of a second after the referral's 201
+(`bench/journey_propagation.py`). Until then it answers about that journey as about one
+that does not exist or that you may not see: 404, `type` `{TYPE_BASE}not-found`, the same
+title and detail, so an answer never tells whether a journey exists. While this service
+knows it has journeys left to learn, every such 404 (whatever the journey) carries
+`Retry-After: {CATCHING_UP_RETRY_SECONDS}`. A client that has just referred a journey
+retries a 404 about it, after Retry-After when given, for up to
+{JUST_REFERRED_RETRY_SECONDS} seconds; after that the 404 is final."""
+
+
+def learning_journeys(*, topics: Sequence[str], facts_of: FactsOf) -> ConsumersFactory:
+    """The consumers of a service that learns journeys from other services' topics."""
+    return lambda runtime: [journey_learner(runtime, topics=topics, facts_of=facts_of)]

@@ -1,0 +1,1 @@
+"""The prosecution service's routes: its record table (cases.py)."""

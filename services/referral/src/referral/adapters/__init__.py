@@ -1,0 +1,2 @@
+"""PostgreSQL beyond the journey records (journey_api.adapters holds those): the
+identity vault."""

@@ -1,0 +1,1 @@
+"""The support service's routes: its record table (cases.py)."""
