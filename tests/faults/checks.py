@@ -28,6 +28,19 @@ from tests.integration.processor_run import assert_matches_oracle, published
 JOURNEY_TOPICS = ("nrm.identification", "nrm.support", "nrm.criminal-justice")
 
 
+async def check_all(scenario: Scenario) -> None:
+    """Every check of one scenario, once its processor has stopped. The rebuild (a process
+    of its own, reading the topics) runs beside the checks made here, which read the same
+    topics in this process: each still reads once and compares, on the scenario's data."""
+    await asyncio.gather(analytics_equal_a_rebuild(scenario), _checks_made_here(scenario))
+
+
+async def _checks_made_here(scenario: Scenario) -> None:
+    records = await acknowledged_writes_on_topics(scenario)
+    await nothing_half_written(scenario)
+    await flags_and_outcomes_match_the_oracle(scenario, records)
+
+
 async def acknowledged_writes_on_topics(scenario: Scenario) -> list[Record]:
     """Check 1, over the writes of the scenario (the deployment's databases hold earlier
     scenarios' too); returns the journey topics' records since the scenario began."""

@@ -35,11 +35,15 @@ from tests.faults.harness import (
 FIGURES: list[Figures] = []
 # What every process of the suite's deployment inherits: a processor that died is noticed
 # and its transaction aborted in seconds rather than half a minute (the defaults suit
-# production, where a restart is slower anyway).
+# production, where a restart is slower anyway). No traces: no scenario checks them
+# (test_partner_journey.py, test_processor_trace.py and the devstack observability test
+# do), and making and exporting spans for every write is CPU the load shares with every
+# process here.
 PROCESS_ENVIRONMENT = {
     "PROCESSOR_SESSION_TIMEOUT_SECONDS": "10",
     "PROCESSOR_TRANSACTION_TIMEOUT_SECONDS": "10",
     "LOG_LEVEL": "INFO",
+    "OTEL_SDK_DISABLED": "true",
 }
 
 
@@ -114,10 +118,7 @@ def scenario(
             await opened.load.stop()
             await close_scenario(opened)
         FIGURES.append(opened.figures)
-        records = await checks.acknowledged_writes_on_topics(opened)
-        await checks.nothing_half_written(opened)
-        await checks.flags_and_outcomes_match_the_oracle(opened, records)
-        await checks.analytics_equal_a_rebuild(opened)
+        await checks.check_all(opened)
         opened.figures.seconds = time.monotonic() - began
         opened.figures.notes.append(
             f"load {loaded - began:.0f} s, caught up {quiet - loaded:.0f} s later, "

@@ -16,6 +16,7 @@ from journey_api.auth import SCOPES
 from journey_api.tokens import DevelopmentSigner
 from tests.faults.conftest import ScenarioFactory
 from tests.faults.harness import Scenario
+from tests.faults.load import CONCURRENCY
 from tests.integration.broker import kill
 
 pytestmark = pytest.mark.faults
@@ -32,7 +33,7 @@ async def test_a_partner_api_killed_mid_request(scenario: ScenarioFactory) -> No
         s.system.restart("referral")
         await s.ready("referral")
         s.said(
-            f"SIGKILL of the referral API under load (16 journeys' writes at a time; "
+            f"SIGKILL of the referral API under load ({CONCURRENCY} journeys' writes at a time; "
             f"after {before:,} requests), then a restart"
         )
 

@@ -373,6 +373,7 @@ async def drive(
     run_tag: str,
     step: timedelta = timedelta(days=1),
     concurrency: int = 16,
+    connections: int = CONNECTIONS,
     known_within: float = 60.0,
     unavailable_within: float = 5.0,
     show_progress: bool = True,
@@ -380,8 +381,8 @@ async def drive(
 ) -> tuple[dict[str, str], Statistics]:
     """Drive `cohort` through the APIs; return each plan's journey id and the statistics
     (kept in `statistics` as they grow, if given, for a caller watching the progress)."""
-    # A client per service, each with a small pool (see CONNECTIONS).
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    # A client per service, each with a pool of `connections` (see CONNECTIONS).
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     statistics = Statistics() if statistics is None else statistics
     async with contextlib.AsyncExitStack() as stack:
         clients = {

@@ -25,10 +25,16 @@ from flags.webhooks.deliveries import Claimed
 from flags.webhooks.endpoints import Endpoint, Resolver, UnsafeEndpoint, check, system_resolver
 from flags.webhooks.settings import WebhookSettings
 from flags.webhooks.signing import SecretBox, signed_headers
+from journey_platform.db import DATABASE_UNAVAILABLE
 from journey_platform.metrics import WEBHOOK_BACKLOG, WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_LATENCY
 
 log = logging.getLogger(__name__)
 MEASURE_EVERY_SECONDS = 5.0
+# What a batch or a measurement may meet and try again: the database unavailable (asyncpg
+# raises InterfaceError or InternalClientError, not a PostgresError, for a connection the
+# server dropped under it, as when PostgreSQL stops) or refusing one statement. Anything
+# else ends the task, and with it the service (journey_api.service), saying why.
+RETRIED: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
 
 
 class Dispatcher:
@@ -53,7 +59,7 @@ class Dispatcher:
                     await self._measure()
                 try:
                     sent = await self.dispatch_once(client)
-                except (OSError, asyncpg.PostgresError) as error:
+                except RETRIED as error:
                     log.warning("webhook dispatch retrying", extra={"error": type(error).__name__})
                     sent = 0
                 if not sent:
@@ -179,5 +185,5 @@ class Dispatcher:
         try:
             async with self.pool.acquire() as conn:
                 WEBHOOK_BACKLOG.set(await deliveries.backlog(conn))
-        except (OSError, asyncpg.PostgresError) as error:
+        except RETRIED as error:
             log.warning("webhook backlog not measured", extra={"error": type(error).__name__})
