@@ -48,6 +48,9 @@ class Runtime:
     tasks: list[asyncio.Task[None]]
     background: list[Background] = field(default_factory=list)
     store: Callable[[Connection], RecordStore] = PostgresRecordStore  # the records' adapter
+    # The background tasks that ended before shutdown: the process then exits non-zero
+    # (`exit_status`), so a supervisor sees a failure, not a clean stop.
+    ended_early: list[str] = field(default_factory=list)
 
     def catching_up(self) -> bool:
         """Whether this service knows it has events from other services left to apply."""
@@ -65,8 +68,15 @@ CurrentRuntime = Annotated[Runtime, Depends(get_runtime)]
 ConsumersFactory = Callable[[Runtime], Sequence[Background]]
 
 
+EX_SOFTWARE = 70  # sysexits.h: the service stopped itself because part of it failed
+
+
 def stop_the_service_if_it_ends_early(
-    task: asyncio.Task[None], *, stop: asyncio.Event, signal_self: Callable[[], None] | None = None
+    task: asyncio.Task[None],
+    *,
+    stop: asyncio.Event,
+    ended: list[str] | None = None,
+    signal_self: Callable[[], None] | None = None,
 ) -> None:
     """A relay or consumer that ends before shutdown leaves the API answering 201 while
     nothing is published or learned, and nobody awaits its task to see why (the fault
@@ -74,9 +84,23 @@ def stop_the_service_if_it_ends_early(
     clean stop), so that it is restarted whole rather than running half."""
     if stop.is_set() or task.cancelled():
         return
+    name = task.get_coro().__qualname__  # type: ignore[union-attr]
     log.critical(
         "background task ended; stopping the service",
         exc_info=task.exception(),
-        extra={"task": task.get_coro().__qualname__},  # type: ignore[union-attr]
+        extra={"task": name},
     )
+    if ended is not None:
+        ended.append(name)
     (signal_self or (lambda: os.kill(os.getpid(), signal.SIGTERM)))()
+
+
+def exit_status(runtime: Runtime | None) -> int:
+    """The process's exit status once the server has stopped: EX_SOFTWARE when it stopped
+    because a background task ended early (uvicorn itself exits 0 on the SIGTERM)."""
+    if runtime is not None and runtime.ended_early:
+        log.critical(
+            "service stopped after a background task ended", extra={"tasks": runtime.ended_early}
+        )
+        return EX_SOFTWARE
+    return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -34,7 +35,12 @@ from journey_api.problem_handlers import install_problem_handlers
 from journey_api.problems import Problem, problem_schemas
 from journey_api.ratelimits import RateLimiter
 from journey_api.records import JourneyRecords
-from journey_api.runtime import ConsumersFactory, Runtime, stop_the_service_if_it_ends_early
+from journey_api.runtime import (
+    ConsumersFactory,
+    Runtime,
+    exit_status,
+    stop_the_service_if_it_ends_early,
+)
 from journey_platform.contracts import Contracts
 from journey_platform.db import ensure_database
 from journey_platform.kafka import start_producer
@@ -159,7 +165,9 @@ async def _start(
         runtime.background.append(work)
         runtime.tasks.append(asyncio.create_task(work.run(stop)))
     for task in runtime.tasks:
-        task.add_done_callback(partial(stop_the_service_if_it_ends_early, stop=stop))
+        task.add_done_callback(
+            partial(stop_the_service_if_it_ends_early, stop=stop, ended=runtime.ended_early)
+        )
     app.state.runtime = runtime
     # What start-up built (app, routes, models, contracts, pool) lives as long as the
     # process: keep it out of the collector's full passes, each of which would otherwise
@@ -250,3 +258,6 @@ def serve(app: FastAPI, settings: ApiSettings) -> None:
         timeout_graceful_shutdown=20,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
+    status = exit_status(getattr(app.state, "runtime", None))
+    if status:
+        sys.exit(status)

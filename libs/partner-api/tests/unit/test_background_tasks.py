@@ -4,10 +4,17 @@ quietly before shutdown: the service says why and stops, so that it is restarted
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from journey_api.runtime import stop_the_service_if_it_ends_early
+from journey_api.runtime import (
+    EX_SOFTWARE,
+    Runtime,
+    exit_status,
+    stop_the_service_if_it_ends_early,
+)
 
 
 async def _fails() -> None:
@@ -41,3 +48,17 @@ async def test_tasks_that_end_at_shutdown_are_left_alone() -> None:
     await _finish(task)
     stop_the_service_if_it_ends_early(task, stop=stop, signal_self=lambda: signalled.append("x"))
     assert signalled == []
+
+
+async def test_a_service_stopped_by_a_task_that_ended_exits_as_a_failure() -> None:
+    ended: list[str] = []
+    task = asyncio.create_task(_fails())
+    await _finish(task)
+    stop_the_service_if_it_ends_early(
+        task, stop=asyncio.Event(), ended=ended, signal_self=lambda: None
+    )
+    runtime = SimpleNamespace(ended_early=ended)
+    # uvicorn exits 0 on the SIGTERM: the status must tell a supervisor it failed.
+    assert exit_status(cast(Runtime, runtime)) == EX_SOFTWARE
+    assert exit_status(cast(Runtime, SimpleNamespace(ended_early=[]))) == 0
+    assert exit_status(None) == 0
