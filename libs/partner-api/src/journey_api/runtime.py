@@ -68,9 +68,6 @@ CurrentRuntime = Annotated[Runtime, Depends(get_runtime)]
 ConsumersFactory = Callable[[Runtime], Sequence[Background]]
 
 
-EX_SOFTWARE = 70  # sysexits.h: the service stopped itself because part of it failed
-
-
 def stop_the_service_if_it_ends_early(
     task: asyncio.Task[None],
     *,
@@ -96,11 +93,11 @@ def stop_the_service_if_it_ends_early(
 
 
 def exit_status(runtime: Runtime | None) -> int:
-    """The process's exit status once the server has stopped: EX_SOFTWARE when it stopped
+    """The process's exit status once the server has stopped: os.EX_SOFTWARE when it stopped
     because a background task ended early (uvicorn itself exits 0 on the SIGTERM)."""
     if runtime is not None and runtime.ended_early:
         log.critical(
             "service stopped after a background task ended", extra={"tasks": runtime.ended_early}
         )
-        return EX_SOFTWARE
+        return os.EX_SOFTWARE  # sysexits.h: stopped because part of it failed
     return 0

@@ -4,13 +4,13 @@ quietly before shutdown: the service says why and stops, so that it is restarted
 from __future__ import annotations
 
 import asyncio
+import os
 from types import SimpleNamespace
 from typing import cast
 
 import pytest
 
 from journey_api.runtime import (
-    EX_SOFTWARE,
     Runtime,
     exit_status,
     stop_the_service_if_it_ends_early,
@@ -59,6 +59,6 @@ async def test_a_service_stopped_by_a_task_that_ended_exits_as_a_failure() -> No
     )
     runtime = SimpleNamespace(ended_early=ended)
     # uvicorn exits 0 on the SIGTERM: the status must tell a supervisor it failed.
-    assert exit_status(cast(Runtime, runtime)) == EX_SOFTWARE
+    assert exit_status(cast(Runtime, runtime)) == os.EX_SOFTWARE
     assert exit_status(cast(Runtime, SimpleNamespace(ended_early=[]))) == 0
     assert exit_status(None) == 0

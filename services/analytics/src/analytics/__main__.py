@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 import sys
 
@@ -29,7 +31,13 @@ def _sink(settings: AnalyticsSettings) -> int:
                 loop.add_signal_handler(sig, stop.set)
         await run_sink(settings, stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except Exception:
+        # Said in the log's own format, so an operator's search finds why it stopped, and
+        # with a failing status, so a supervisor restarts it rather than seeing a clean end.
+        logging.getLogger("analytics.sink").critical("sink stopped", exc_info=True)
+        return os.EX_SOFTWARE
     return 0
 
 
