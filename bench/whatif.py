@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from analytics.period import Period
 from analytics.whatif import run_core
 from analytics.whatif_history import book, evaluate
+from journey_platform.clock import tick_event
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import encode
 from journey_platform.kafka import start_producer
 from journey_platform.settings import find_schemas_dir
-from journey_processor.core.clock import tick_event
 from journey_simulator.eventlog import generate
 
 OVERRIDES = {

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import AIOKafkaProducer
 
 from analytics.whatif import run_core
+from journey_platform.clock import tick_event
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
-from journey_processor.core.clock import tick_event
 from journey_processor.core.rulebook import RuleBook
 from journey_processor.core.rules.catalogue import load
 from tests.integration.analytics_events import journey_event, publish

@@ -37,6 +37,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from journey_platform import clock
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode, rfc3339
 from journey_platform.tracing import current_traceparent, messaging, tracer
@@ -107,17 +108,8 @@ class KafkaClock:
 
 
 def tick_event(partition: int, moment: datetime) -> Event:
-    """A clock tick for one journey partition (sent to that partition explicitly); the
-    same shape as the journey processor's replay ticks."""
-    return Event(
-        type="uk.nrm.clock.ticked",
-        subject=f"clock-p{partition}",
-        time=moment,
-        data={"partition": partition, "mode": "simulated"},
-        source="journey-simulator",
-        recorded_by="clock",
-        recorded_time=moment,
-    )
+    """A simulated clock tick for one journey partition (sent to that partition explicitly)."""
+    return clock.tick_event(partition, moment, mode="simulated", source="journey-simulator")
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
+from journey_platform.clock import tick_event
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode
-from journey_processor.core.clock import tick_event
 
 TICKS_AFTER_LAST_RECORDING = timedelta(days=400)  # long enough for every deadline to pass
 

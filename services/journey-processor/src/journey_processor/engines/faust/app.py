@@ -26,12 +26,12 @@ from typing import Any
 
 import faust
 
+from journey_platform.clock import CLOCK_TOPIC, tick_event
 from journey_platform.consumer import dead_letter_headers
 from journey_platform.contracts import Contracts, ContractViolation
 from journey_platform.envelope import Event, decode, encode
 from journey_platform.kafka import client_options
 from journey_platform.settings import KafkaSecurity
-from journey_processor.core.clock import CLOCK_TOPIC, tick_event
 from journey_processor.core.processor import PROCESSOR
 from journey_processor.engines.faust.table import TableProcessor
 from journey_processor.settings import ProcessorSettings, rule_book

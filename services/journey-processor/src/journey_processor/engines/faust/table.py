@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 
 from opentelemetry.trace import SpanKind
 
+from journey_platform.clock import CLOCK_TICKED
 from journey_platform.envelope import Event
 from journey_platform.tracing import context_from, current_traceparent, tracer
-from journey_processor.core.clock import CLOCK_TICKED
 from journey_processor.core.events import JourneyEvent
 from journey_processor.core.outputs import outputs
 from journey_processor.core.processor import CLOCK_PREFIX, JourneyProcessor

@@ -32,6 +32,7 @@ from confluent_kafka import Message, Producer, TopicPartition
 from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.trace import Link, Span, SpanKind
 
+from journey_platform.clock import CLOCK_TICKED, tick_event
 from journey_platform.consumer import dead_letter_headers
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, decode_or_reason, encode
@@ -42,7 +43,6 @@ from journey_platform.tracing import (
     messaging,
     tracer,
 )
-from journey_processor.core.clock import CLOCK_TICKED, tick_event
 from journey_processor.core.events import JourneyEvent
 
 if TYPE_CHECKING:

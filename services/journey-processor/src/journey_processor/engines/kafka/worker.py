@@ -34,6 +34,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from journey_platform.clock import CLOCK_TOPIC
 from journey_platform.consumer import expect_dead_letters, forget_lag, set_lag
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import TRACEPARENT
@@ -47,7 +48,6 @@ from journey_platform.metrics import (
     PROCESSOR_LAST_COMMIT,
     PROCESSOR_RECORDS,
 )
-from journey_processor.core.clock import CLOCK_TOPIC
 from journey_processor.core.processor import PROCESSOR, JourneyProcessor
 from journey_processor.engines.kafka.batch import Batch, ProcessingFailed
 from journey_processor.engines.kafka.changelog import changelog_topic, ensure_changelog, restore
