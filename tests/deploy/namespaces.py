@@ -58,11 +58,19 @@ def create_referenced_objects(api: KubeApi, namespace: str, rendered: list[Obj])
     return owned
 
 
+# The cluster's record of what happened, not anything a release made or owns: the
+# apiserver's own loops may write one about an object of the release at any moment (a CI
+# run met one about the referral's objects after the uninstall), and they expire by
+# themselves (an hour by default).
+NOT_OWNED = frozenset({"Event"})
+
+
 def leftovers(api: KubeApi, namespace: str) -> Owned:
-    """Every object in the namespace, of every kind the server serves."""
+    """Every object in the namespace, of every kind the server serves but Events."""
     return {
         (resource.kind, item["metadata"]["name"])
         for resource in api.served_resources()
+        if resource.kind not in NOT_OWNED
         for item in api.list(resource, namespace=namespace)
     }
 
