@@ -51,7 +51,7 @@ DEAD_LETTERS = Counter(
 
 PROCESSOR_BATCH_DURATION = Histogram(
     "journey_processor_batch_duration_seconds",
-    "One transaction's batch: read, processed, produced and committed.",
+    "One transaction (a batch, or several behind a backlog): processed, produced, committed.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 PROCESSOR_RECORDS = Counter(
