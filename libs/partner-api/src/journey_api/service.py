@@ -42,7 +42,7 @@ from journey_api.runtime import (
     stop_the_service_if_it_ends_early,
 )
 from journey_platform.contracts import Contracts
-from journey_platform.db import ensure_database
+from journey_platform.db import create_pool, ensure_database
 from journey_platform.kafka import start_producer
 from journey_platform.logs import configure_logging
 from journey_platform.migrations import migrate
@@ -134,8 +134,12 @@ async def _start(
     )
     if settings.create_database:
         await ensure_database(settings.database_url)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=2, max_size=20, reset=keep_session
+    pool = await create_pool(
+        settings.database_url,
+        statement_span_ms=settings.db_statement_span_ms,
+        min_size=2,
+        max_size=20,
+        reset=keep_session,
     )
     async with pool.acquire() as conn:
         await migrate(conn, ("api", API_MIGRATIONS), (settings.service_name, migrations))
