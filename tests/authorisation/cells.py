@@ -45,6 +45,20 @@ from tests.authorisation.world import View, World
 from tests.integration.journeys import days_ago
 from tests.integration.services import BY_TYPE, Tokens
 
+# What a test module collects with `from tests.authorisation.cells import *`.
+__all__ = [
+    "test_a_basic_scheme_is_401",
+    "test_a_provider_not_named_on_the_case_cannot_record_on_it",
+    "test_erasure_by_a_competent_authority_not_on_the_journey_is_404",
+    "test_invalid_token_is_401",
+    "test_no_or_garbage_token_is_401",
+    "test_read",
+    "test_read_without_its_scope_is_403",
+    "test_the_matrix_covers_every_endpoint",
+    "test_write",
+    "test_write_without_its_scope_is_403",
+]
+
 
 async def test_the_matrix_covers_every_endpoint(world: World) -> None:
     for service in (R, S, P):

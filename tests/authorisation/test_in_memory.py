@@ -32,21 +32,8 @@ from referral.testing import MemoryVault
 from support.config import SupportSettings
 from support.main import create_app as support_app
 from support.main import journey_facts as support_facts
-from tests.authorisation.cells import (  # noqa: F401 (collected here)
-    CELLS,
-    every_cell,
-    parametrize,
-    test_a_basic_scheme_is_401,
-    test_a_provider_not_named_on_the_case_cannot_record_on_it,
-    test_erasure_by_a_competent_authority_not_on_the_journey_is_404,
-    test_invalid_token_is_401,
-    test_no_or_garbage_token_is_401,
-    test_read,
-    test_read_without_its_scope_is_403,
-    test_the_matrix_covers_every_endpoint,
-    test_write,
-    test_write_without_its_scope_is_403,
-)
+from tests.authorisation.cells import *  # noqa: F403 (the matrix's tests, collected here)
+from tests.authorisation.cells import CELLS, every_cell, parametrize
 from tests.authorisation.scene import Api
 from tests.authorisation.tables import P, R, S
 from tests.authorisation.world import World, arrange

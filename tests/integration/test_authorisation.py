@@ -22,21 +22,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.authorisation.cells import (  # noqa: F401 (collected here)
-    CELLS,
-    one_per_outcome,
-    parametrize,
-    test_a_basic_scheme_is_401,
-    test_a_provider_not_named_on_the_case_cannot_record_on_it,
-    test_erasure_by_a_competent_authority_not_on_the_journey_is_404,
-    test_invalid_token_is_401,
-    test_no_or_garbage_token_is_401,
-    test_read,
-    test_read_without_its_scope_is_403,
-    test_the_matrix_covers_every_endpoint,
-    test_write,
-    test_write_without_its_scope_is_403,
-)
+from tests.authorisation.cells import *  # noqa: F403 (the matrix's tests, collected here)
+from tests.authorisation.cells import CELLS, one_per_outcome, parametrize
 from tests.authorisation.scene import Api
 from tests.authorisation.world import World, arrange
 from tests.integration.services import RunningService, Tokens
