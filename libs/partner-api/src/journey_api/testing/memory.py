@@ -9,7 +9,11 @@ What this cannot hold, and tests on the real services (tests/integration) do:
 - an Idempotency-Key "in flight" (409): a request here never yields to another midway;
 - the outbox relay and Kafka: events stay in `MemoryRecordStore.outbox`, and a test
   hands them to another service's `learn_journey` itself;
-- migrations, the SQL of the write pipeline, and the database's own refusals.
+- migrations, the SQL of the write pipeline, and the database's own refusals;
+- sealing: the referral service's `MemoryVault` (referral.testing) keeps identifying
+  details in clear, so key rotation and crypto-shredding are tested on PostgreSQL only.
+None of these decides who may do what, so the whole authorisation matrix runs here
+(tests/authorisation/test_in_memory.py).
 """
 
 from __future__ import annotations
