@@ -85,7 +85,9 @@ async def test_slow_and_failed_statements_get_spans_and_every_statement_is_timed
     said = " ".join(f"{s.attributes} {s.status.description}" for s in found)
     assert identifying not in said and "860731" not in said
     assert "division by zero" not in said, "the server's message can quote a value"
-    assert timed == 3  # the fast one too
+    # The fast one too (at least: the histogram is the process's, and other services of
+    # the test session run statements meanwhile).
+    assert timed >= 3
 
 
 async def test_a_threshold_of_zero_gives_every_statement_a_span(

@@ -13,6 +13,7 @@ from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 from journey_platform.pseudonyms import Pseudonymiser
 from referral.adapters.identity import IdentityVault, Vault
+from referral.api.identity import identity_router
 from referral.api.referrals import (
     IMMIGRATION_DETENTION,
     REFERRALS,
@@ -44,6 +45,7 @@ def create_app(settings: ReferralSettings, *, vault: Vault | None = None) -> Fas
         "know (their descriptions say how to retry).",
         routers=[
             submission_router(contracts, registry, vault, pseudonyms),
+            identity_router(vault),
             build_router(REFERRALS, contracts),
             build_router(duty_to_notify(registry), contracts),
             build_router(IMMIGRATION_DETENTION, contracts),

@@ -1,5 +1,5 @@
-"""Referral submission with the person's identifying details (sealed per journey), the
-audited identity read, and erasure by crypto-shredding.
+"""Referral submission with the person's identifying details, which are sealed per
+journey (the read and the erasure of those details are in identity.py).
 
 No `from __future__ import annotations`: the submission route's body model is built at
 run time from the event contract, and FastAPI must see it as a real object.
@@ -7,6 +7,8 @@ run time from the event contract, and FastAPI must see it as a real object.
 
 import unicodedata
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -20,24 +22,15 @@ from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import Claim, request_hash
-from journey_api.models import Command, JourneyId
-from journey_api.problems import (
-    PROBLEM,
-    READ_ERRORS,
-    WRITE_ERRORS,
-    Problem,
-    invalid_field,
-    not_found,
-)
-from journey_api.reads import visible
-from journey_api.replay import spend_token
+from journey_api.models import Command
+from journey_api.problems import WRITE_ERRORS, Problem, invalid_field
 from journey_api.responses import RecordKind, record_model
 from journey_api.runtime import Runtime
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, has_letter
-from nrm_domain.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS
-from referral.adapters.identity import Erased, Vault
+from nrm_domain.agencies import AgencyType
+from referral.adapters.identity import Vault
 from referral.domain import actions, decisions
 from referral.domain.people import (
     FIRST_RESPONDER_TYPE,
@@ -90,42 +83,97 @@ class Person(Command):
     other_names: list[Name] = Field(default_factory=list, max_length=10)
 
 
-class IdentityOut(BaseModel):
-    referral_id: str
-    journey_id: str
-    person: dict[str, Any]
-
-
-class ErasureOut(BaseModel):
-    journey_id: str
-    erased: bool
-    detail: str
+# What the service works out itself; a client never sends these.
+DERIVED = (
+    "referral_id",
+    "first_responder_type",
+    "age_band",
+    "is_re_referral",
+    "previous_referral_count",
+)
 
 
 def submission_router(
     contracts: Contracts, registry: AgencyRegistry, vault: Vault, pseudonyms: Pseudonymiser
 ) -> APIRouter:
-    """POST /v1/referrals, GET .../identity and POST /v1/journeys/{id}/erasure."""
-    router = APIRouter(tags=["referrals"])
-    derived = (
-        "referral_id",
-        "first_responder_type",
-        "age_band",
-        "is_re_referral",
-        "previous_referral_count",
-    )
+    """POST /v1/referrals."""
     submission = command_model(
         contracts,
         actions.SUBMIT_REFERRAL.event_type,
         name="ReferralSubmission",
-        omit=derived,
+        omit=DERIVED,
         add={"person": (Person, ...)},
     )
+    # Who decides a referral to each competent authority: they take part in its journey.
     authorities = {
         kind: [a.id for a in registry if a.type is agency_type]
         for agency_type, kind in decisions.AUTHORITY_OF_TYPE.items()
     }
+    router = APIRouter(tags=["referrals"])
+    router.add_api_route(
+        "/v1/referrals",
+        _submission(submission, authorities, vault, pseudonyms),
+        methods=["POST"],
+        status_code=201,
+        response_model=record_model(contracts, RecordKind(actions.SUBMIT_REFERRAL, "referral_id")),
+        operation_id="submit_referral",
+        responses=WRITE_ERRORS,
+        summary="Submit a referral into the NRM, with the person's identifying details.",
+        description="First responders only. The details are sealed per journey and never leave "
+        "this service; the event carries coarse attributes (age band, not date of "
+        "birth). A person referred before is linked to the same journey.",
+    )
+    return router
 
+
+@dataclass(frozen=True)
+class Referral:
+    """A submission as checked: its coded fields, the person, and when it happened."""
+
+    coded: dict[str, Any]
+    person: dict[str, Any]
+    occurred_at: datetime
+    born: date
+
+    @classmethod
+    def checked(cls, submitted: dict[str, Any]) -> "Referral":
+        """The rules across fields, which the body's schema cannot say."""
+        coded = dict(submitted)
+        person = coded.pop("person")
+        occurred_at = datetime.fromisoformat(coded.pop("occurred_at"))
+        born = date.fromisoformat(person["date_of_birth"])
+        if born > occurred_at.date():
+            raise invalid_field(
+                ("body", "person", "date_of_birth"), "A date of birth may not be after occurred_at."
+            )
+        if coded["age_group"] == "adult" and coded["consent"] != "given":
+            raise Problem(
+                422,
+                "Consent required",
+                "An adult who does not consent is not referred: send a Duty to Notify "
+                "report (POST /v1/duty-to-notify-reports) instead.",
+                kind="consent",
+            )
+        return cls(coded, person, occurred_at, born)
+
+    def attributes(self, referred_by: AgencyType, previous: int) -> dict[str, Any]:
+        """What the event says: the coded fields, and the derived ones in place of the
+        person's details (an age band, not a date of birth)."""
+        return {
+            **self.coded,
+            "first_responder_type": FIRST_RESPONDER_TYPE[referred_by],
+            "age_band": age_band(self.born, self.occurred_at.date()),
+            "is_re_referral": previous > 0,
+            "previous_referral_count": previous,
+        }
+
+
+def _submission(
+    submission: type[BaseModel],
+    authorities: dict[str, list[str]],
+    vault: Vault,
+    pseudonyms: Pseudonymiser,
+) -> Callable[..., Awaitable[Response]]:
     async def submit(
         request: Request,
         principal: CurrentPrincipal,
@@ -139,25 +187,10 @@ def submission_router(
             action=actions.SUBMIT_REFERRAL.description,
         )
         submitted = payload.model_dump(mode="json")  # type: ignore[attr-defined]
-        fingerprint = request_hash("POST", request.url.path, submitted)
-        body = dict(submitted)
-        person = body.pop("person")
-        occurred_at = datetime.fromisoformat(body.pop("occurred_at"))
-        born = date.fromisoformat(person["date_of_birth"])
-        if born > occurred_at.date():
-            raise invalid_field(
-                ("body", "person", "date_of_birth"), "A date of birth may not be after occurred_at."
-            )
-        if body["age_group"] == "adult" and body["consent"] != "given":
-            raise Problem(
-                422,
-                "Consent required",
-                "An adult who does not consent is not referred: send a Duty to Notify "
-                "report (POST /v1/duty-to-notify-reports) instead.",
-                kind="consent",
-            )
+        referral = Referral.checked(submitted)
         runtime: Runtime = request.app.state.runtime
         recorded_at = recorded_time(request)
+        person = referral.person
         match_key = pseudonyms.pseudonym(
             purpose="person-match",
             identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
@@ -168,13 +201,7 @@ def submission_router(
             journey_id, previous = await vault.journey_for(
                 conn, match_key=match_key, referral_id=referral_id, details=person
             )
-            attributes = {
-                **body,
-                "first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type],
-                "age_band": age_band(born, occurred_at.date()),
-                "is_re_referral": previous > 0,
-                "previous_referral_count": previous,
-            }
+            attributes = referral.attributes(principal.agency_type, previous)
             recorded = await runtime.records.record(
                 runtime.store(conn),
                 principal,
@@ -183,9 +210,9 @@ def submission_router(
                 resource_id=referral_id,
                 attributes=attributes,
                 event_data={"referral_id": str(referral_id), **attributes},
-                occurred_at=occurred_at,
+                occurred_at=referral.occurred_at,
                 recorded_at=recorded_at,
-                participants=authorities[body["competent_authority"]],
+                participants=authorities[referral.coded["competent_authority"]],
                 answers=claim,
             )
             return 201, recorded.as_json()
@@ -194,123 +221,8 @@ def submission_router(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,
-            fingerprint=fingerprint,
+            fingerprint=request_hash("POST", request.url.path, submitted),
             work=work,
         )
 
-    async def identity(
-        request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID
-    ) -> Any:
-        allow(
-            principal,
-            scope="identity:read",
-            agency_types=FIRST_RESPONDERS | COMPETENT_AUTHORITIES,
-            action="read identifying details",
-        )
-        runtime: Runtime = request.app.state.runtime
-        async with runtime.pool.acquire() as conn:
-            store = runtime.store(conn)
-            # Each token reads identifying details once: a copied token cannot read again.
-            await spend_token(store, principal)
-            resource = await runtime.records.resource(store, resource_id, "referral")
-            await visible(
-                store,
-                principal,
-                resource.journey_id if resource else None,
-                action="read:identity",
-                resource_id=str(resource_id),
-            )
-            assert resource is not None
-            try:
-                person = await vault.read(
-                    conn, journey_id=resource.journey_id, referral_id=resource_id
-                )
-            except Erased:
-                raise Problem(
-                    410,
-                    "Erased",
-                    "These identifying details were erased on request.",
-                    kind="erased",
-                ) from None
-        return {
-            "referral_id": str(resource_id),
-            "journey_id": resource.journey_id,
-            "person": person,
-        }
-
-    async def erase(
-        request: Request,
-        principal: CurrentPrincipal,
-        journey_id: JourneyId,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response:
-        allow(
-            principal,
-            scope="erasure:write",
-            agency_types=COMPETENT_AUTHORITIES,
-            action="erase identifying details",
-        )
-        runtime: Runtime = request.app.state.runtime
-
-        async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
-            store = runtime.store(conn)
-            if not await store.takes_part(journey_id, principal.agency_id):
-                await store.audit(
-                    principal, action="erase:identity", journey_id=None, outcome="not_found"
-                )
-                raise not_found("journey")
-            erased_now = await vault.shred(
-                conn, journey_id=journey_id, agency_id=principal.agency_id
-            )
-            await store.audit(principal, action="erase:identity", journey_id=journey_id)
-            detail = (
-                "The journey's key is destroyed: its identifying details are unrecoverable; "
-                "its coded records still count in statistics."
-            )
-            return 200, {"journey_id": journey_id, "erased": erased_now, "detail": detail}
-
-        return await runtime.respond_once(
-            runtime.pool,
-            client_id=principal.client_id,
-            key=idempotency_key,
-            fingerprint=request_hash("POST", request.url.path, None),
-            work=work,
-        )
-
-    router.add_api_route(
-        "/v1/referrals",
-        submit,
-        methods=["POST"],
-        status_code=201,
-        response_model=record_model(contracts, RecordKind(actions.SUBMIT_REFERRAL, "referral_id")),
-        operation_id="submit_referral",
-        responses=WRITE_ERRORS,
-        summary="Submit a referral into the NRM, with the person's identifying details.",
-        description="First responders only. The details are sealed per journey and never leave "
-        "this service; the event carries coarse attributes (age band, not date of "
-        "birth). A person referred before is linked to the same journey.",
-    )
-    router.add_api_route(
-        "/v1/referrals/{resource_id}/identity",
-        identity,
-        methods=["GET"],
-        response_model=IdentityOut,
-        operation_id="get_referral_identity",
-        summary="Read the person's identifying details (audited).",
-        description="A token may read identifying details once: its `jti` is spent, and "
-        "a second read with it is refused (401, token-replayed). Ask for a token per read.",
-        responses={
-            **READ_ERRORS,
-            410: {"description": "Erased", **PROBLEM},
-        },
-    )
-    router.add_api_route(
-        "/v1/journeys/{journey_id}/erasure",
-        erase,
-        methods=["POST"],
-        response_model=ErasureOut,
-        operation_id="erase_journey_identity",
-        responses=WRITE_ERRORS,
-        summary="Erase a journey's identifying details by destroying its key (crypto-shredding).",
-    )
-    return router
+    return submit
