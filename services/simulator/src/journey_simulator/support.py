@@ -15,52 +15,21 @@ from datetime import datetime
 
 from journey_simulator.people import COUNCILS, SUPPORT_PROVIDERS, Person
 from journey_simulator.plan import Action
+from journey_simulator.support_case import Case, contacts, missing_episodes
 from journey_simulator.timeline import DAY, HOUR, Journey
 from journey_simulator.vocabulary import (
     ADULT_ACCOMMODATION,
     CLIFF_EDGE_ENDINGS,
-    CONTACT_INITIATORS,
     CONTACT_MODES,
     EARLY_SUPPORT_ENDINGS,
     LEGAL_MATTERS,
-    MISSING_OUTCOMES,
     MOVE_ON_DESTINATIONS,
     NEED_AREAS,
     PRIORITIES,
-    RISK_LEVELS,
     SUPPORT_DECLINED_REASONS,
 )
 
-CASE = "/v1/support-cases/{case}"
 ROUTE_OF_REGION = {"scotland": "scotland", "northern_ireland": "northern_ireland"}
-
-
-class Case:
-    """One support case being planned."""
-
-    def __init__(self, j: Journey, provider: str) -> None:
-        self.j, self.provider = j, provider
-
-    def add(
-        self,
-        at: datetime,
-        suffix: str,
-        body: dict[str, object],
-        event: str,
-        *,
-        recorded: datetime | None = None,
-        captures: tuple[tuple[str, str], ...] = (),
-    ) -> Action | None:
-        return self.j.add(
-            at,
-            "support",
-            self.provider,
-            f"{CASE}/{suffix}",
-            dict(body),
-            f"uk.nrm.{event}",
-            recorded=recorded,
-            captures=captures,
-        )
 
 
 def plan_support(
@@ -73,56 +42,12 @@ def plan_support(
     """Plan support after the positive RG `decision`; `conclusive_at` is when the CG
     decision comes (perhaps after the end: then `conclusive` is None). Returns the record
     of legal representation secured, if it was."""
-    cal = j.cal
-    if not j.chance(cal.assumption("support_requested_share")):
-        return None
-    route = (
-        "local_authority_child"
-        if person.is_child
-        else ROUTE_OF_REGION.get(person.region, "msvcc_adult")
-    )
-    provider = j.rng.choice(COUNCILS if person.is_child else SUPPORT_PROVIDERS)
-    requested = j.add(
-        decision.at + j.hours(4, 72),
-        "support",
-        person.competent_authority,
-        "/v1/support-cases",
-        {"journey_id": "$ref:journey", "support_route": route, "provider_agency_id": provider},
-        "uk.nrm.support.requested",
-        captures=(("case", "resource_id"),),
-        wait_known=True,
-    )
+    requested = _request(j, person, decision)
     if requested is None:
         return None
-    case = Case(j, provider)
-    offer = case.add(
-        requested.at + j.hours(2, 48), "offers", {"support_route": route}, "support.offered"
-    )
-    if offer is None:
-        return None
-    if j.chance(cal.assumption("support_declined_share")):
-        case.add(
-            offer.at + j.hours(1, 48),
-            "decline",
-            {"reason": j.pick(SUPPORT_DECLINED_REASONS)},
-            "support.declined",
-        )
-        return None
-    accepted = case.add(offer.at + j.hours(1, 24), "acceptance", {}, "support.accepted")
-    if accepted is None:
-        return None
-    # Each record follows the one before it as recorded (the service checks the order).
-    if j.chance(cal.assumption("no_first_contact_share")):
-        first_at = accepted.at + j.days(4, 10)
-    else:  # at most 20 hours after acceptance: the rule allows 48
-        first_at = accepted.at + j.hours(0.5, 16)
-    first = case.add(
-        first_at,
-        "first-contact",
-        {"contact_mode": j.pick(CONTACT_MODES)},
-        "support.first-contact-made",
-    )
-    j.expect("no-first-contact", accepted, accepted.occurred + 48 * HOUR, first)
+    case, route, request = requested
+    accepted = _accepted(j, case, request, route)
+    first = None if accepted is None else _first_contact(j, case, accepted)
     if first is None:
         return None
     accommodation = "local_authority_care" if person.is_child else j.pick(ADULT_ACCOMMODATION)
@@ -153,23 +78,10 @@ def plan_support(
     ending = None if end_record is None else end_record.occurred
     legal = None
     if legal_request is not None:
-        if j.chance(cal.assumption("legal_representation_late_share")):
-            secured = decision.occurred + j.days(90, 240)
-        else:  # in time: at most 45 days after the RG decision (the rule allows 60)
-            secured = max(
-                min(legal_request.at + j.days(3, 20), decision.occurred + j.days(40, 45)),
-                legal_request.at + HOUR,
-            )
-        if ending is None or secured < ending - DAY:
-            legal = case.add(
-                secured,
-                "legal-representation",
-                {"matter": matter, "legal_aid": j.chance(0.8)},
-                "legal-representation.secured",
-            )
+        legal = _legal_representation(j, case, decision, legal_request, matter, ending)
     stop = min(ending or j.end, j.end)
-    _missing_episodes(j, person, case, first.at, stop, accommodation)
-    _contacts(j, case, first, end_record)
+    missing_episodes(j, person, case, first.at, stop, accommodation)
+    contacts(j, case, first, end_record)
     if ending is not None and stay is not None:
         case.add(
             ending - j.hours(1, 6),
@@ -178,6 +90,90 @@ def plan_support(
             "accommodation.left",
         )
     return legal
+
+
+def _request(j: Journey, person: Person, decision: Action) -> tuple[Case, str, Action] | None:
+    """The competent authority's request for support, if made: the case, its route and the
+    request."""
+    if not j.chance(j.cal.assumption("support_requested_share")):
+        return None
+    route = (
+        "local_authority_child"
+        if person.is_child
+        else ROUTE_OF_REGION.get(person.region, "msvcc_adult")
+    )
+    provider = j.rng.choice(COUNCILS if person.is_child else SUPPORT_PROVIDERS)
+    requested = j.add(
+        decision.at + j.hours(4, 72),
+        "support",
+        person.competent_authority,
+        "/v1/support-cases",
+        {"journey_id": "$ref:journey", "support_route": route, "provider_agency_id": provider},
+        "uk.nrm.support.requested",
+        captures=(("case", "resource_id"),),
+        wait_known=True,
+    )
+    return None if requested is None else (Case(j, provider), route, requested)
+
+
+def _accepted(j: Journey, case: Case, requested: Action, route: str) -> Action | None:
+    """The provider's offer and the person's answer: the acceptance, or None."""
+    offer = case.add(
+        requested.at + j.hours(2, 48), "offers", {"support_route": route}, "support.offered"
+    )
+    if offer is None:
+        return None
+    if j.chance(j.cal.assumption("support_declined_share")):
+        case.add(
+            offer.at + j.hours(1, 48),
+            "decline",
+            {"reason": j.pick(SUPPORT_DECLINED_REASONS)},
+            "support.declined",
+        )
+        return None
+    return case.add(offer.at + j.hours(1, 24), "acceptance", {}, "support.accepted")
+
+
+def _first_contact(j: Journey, case: Case, accepted: Action) -> Action | None:
+    # Each record follows the one before it as recorded (the service checks the order).
+    if j.chance(j.cal.assumption("no_first_contact_share")):
+        first_at = accepted.at + j.days(4, 10)
+    else:  # at most 20 hours after acceptance: the rule allows 48
+        first_at = accepted.at + j.hours(0.5, 16)
+    first = case.add(
+        first_at,
+        "first-contact",
+        {"contact_mode": j.pick(CONTACT_MODES)},
+        "support.first-contact-made",
+    )
+    j.expect("no-first-contact", accepted, accepted.occurred + 48 * HOUR, first)
+    return first
+
+
+def _legal_representation(
+    j: Journey,
+    case: Case,
+    decision: Action,
+    request: Action,
+    matter: str,
+    ending: datetime | None,
+) -> Action | None:
+    """Legal representation secured, in time or late, unless support ends first."""
+    if j.chance(j.cal.assumption("legal_representation_late_share")):
+        secured = decision.occurred + j.days(90, 240)
+    else:  # in time: at most 45 days after the RG decision (the rule allows 60)
+        secured = max(
+            min(request.at + j.days(3, 20), decision.occurred + j.days(40, 45)),
+            request.at + HOUR,
+        )
+    if ending is not None and secured >= ending - DAY:
+        return None
+    return case.add(
+        secured,
+        "legal-representation",
+        {"matter": matter, "legal_aid": j.chance(0.8)},
+        "legal-representation.secured",
+    )
 
 
 def _ending(
@@ -237,95 +233,3 @@ def _ending(
     return case.add(
         decided + j.days(50, 100), "end", {"reason": "move_on_completed"}, "support.ended"
     )
-
-
-def _contacts(j: Journey, case: Case, first: Action, ending: Action | None) -> None:
-    """Contacts every 8-12 days from the first contact until support ends, now and then a
-    20-40 day gap; each contact (and the first) starts the 14-day no-contact rule."""
-    low, high = j.cal.assumption("contact_interval_days")
-    gap_share = j.cal.assumption("contact_gap_share")
-    stop = j.end if ending is None else ending.occurred
-    previous: Action = first
-    moment = first.occurred
-    while True:
-        gap = j.chance(gap_share)
-        if gap and 12 * DAY <= stop - moment <= 16 * DAY:
-            # A gap across the end of support (or of the window) would put the 14-day
-            # deadline within two days of it: no gap here, so the truth keeps its margin.
-            gap = False
-        moment += j.days(20, 40) if gap else j.days(low, high)
-        if moment >= stop - DAY:
-            break
-        contact = case.add(
-            moment,
-            "contacts",
-            {
-                "contact_mode": j.pick(CONTACT_MODES),
-                "initiated_by": j.pick(CONTACT_INITIATORS),
-            },
-            "support.contact-recorded",
-        )
-        if contact is None:
-            break
-        _answered(j, previous, contact.occurred, contact.at)
-        previous = contact
-    if ending is not None:
-        _answered(j, previous, ending.occurred, ending.at)  # support ending calls it off
-    else:
-        _answered(j, previous, None, None)
-
-
-def _answered(j: Journey, start: Action, when: datetime | None, recorded: datetime | None) -> None:
-    due = start.occurred + 14 * DAY
-    if due > j.end:
-        return
-    if when is not None and recorded is not None and when <= due and recorded <= due:
-        return
-    j.inject("no-support-contact")
-
-
-def _missing_episodes(
-    j: Journey, person: Person, case: Case, since: datetime, until: datetime, accommodation: str
-) -> None:
-    cal = j.cal
-    if person.is_child:
-        if not j.chance(cal.figure("children_in_care_missing_share")):
-            return
-        low, high = cal.assumption("missing_child_episodes")
-        count = j.rng.randint(low, high)
-    elif j.chance(cal.assumption("missing_adults_share")):
-        count = 1
-    else:
-        return
-    if until - since < 3 * DAY:
-        return
-    for index in range(count):
-        went = since + DAY + (until - since - 2 * DAY) * j.rng.random()
-        went = went.replace(microsecond=0)
-        name = f"episode{index}"
-        reported = case.add(
-            went,
-            "missing-episodes",
-            {
-                "from_accommodation_type": accommodation,
-                "risk_level": j.pick(RISK_LEVELS),
-            },
-            "missing-episode.reported",
-            captures=((name, "attributes.episode_id"),),
-        )
-        if reported is None:
-            continue
-        j.inject("missing-episode")
-        hours = j.rng.randint(6, 120)
-        back = went + hours * HOUR
-        case.add(  # often written up a day or more after the person returned
-            back,
-            "missing-episode-ends",
-            {
-                "episode_id": f"$ref:{name}",
-                "outcome": j.pick(MISSING_OUTCOMES),
-                "duration_hours": hours,
-            },
-            "missing-episode.ended",
-            recorded=back + j.days(0.5, 3),
-        )
