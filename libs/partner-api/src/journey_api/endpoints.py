@@ -24,7 +24,7 @@ from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.domain.records import Action, Recorded, Resource
 from journey_api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from journey_api.idempotency import Claim, request_hash, respond_once
+from journey_api.idempotency import Claim, request_hash
 from journey_api.models import JourneyId
 from journey_api.problems import WRITE_ERRORS, not_found
 from journey_api.reads import add_reads
@@ -76,7 +76,7 @@ def _add_write(
             action=action.description,
         )
         body = payload.model_dump(mode="json", exclude_none=True)  # type: ignore[attr-defined]
-        runtime = request.app.state.runtime
+        runtime: Runtime = request.app.state.runtime
         asked = _Write(collection, spec, principal, body, recorded_time(request), resource_id)
 
         async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
@@ -84,7 +84,7 @@ def _add_write(
             return 201, recorded.as_json()
 
         fingerprint = request_hash(request.method, request.url.path, body)
-        return await respond_once(
+        return await runtime.respond_once(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,

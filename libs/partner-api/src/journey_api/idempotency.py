@@ -75,10 +75,8 @@ def request_hash(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def run_once(
-    pool: asyncpg.Pool, *, client_id: str, key: str | None, fingerprint: str, work: Work
-) -> tuple[int, dict[str, Any]]:
-    """Run `work` in a transaction at most once per (client, key); return (status, body)."""
+def checked_key(key: str | None) -> str:
+    """The request's Idempotency-Key, or a 400 saying what it lacks."""
     if not key:
         raise Problem(
             400,
@@ -93,6 +91,14 @@ async def run_once(
             f"The Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.",
             kind="idempotency-key-invalid",
         )
+    return key
+
+
+async def run_once(
+    pool: asyncpg.Pool, *, client_id: str, key: str | None, fingerprint: str, work: Work
+) -> tuple[int, dict[str, Any]]:
+    """Run `work` in a transaction at most once per (client, key); return (status, body)."""
+    key = checked_key(key)
     async with pool.acquire() as conn, conn.transaction():
         claim = await conn.fetchrow(_CLAIM, client_id, key, fingerprint)
         assert claim is not None
@@ -133,10 +139,14 @@ async def _replay(
     )
     assert row is not None, "a key that conflicted on insert exists"
     if row["request_hash"] != fingerprint:
-        raise Problem(
-            422,
-            "Idempotency-Key reused",
-            "This Idempotency-Key was used with a different request.",
-            kind="idempotency-key-reused",
-        )
+        raise reused_key()
     return int(row["response_status"]), orjson.loads(row["response_body"])
+
+
+def reused_key() -> Problem:
+    return Problem(
+        422,
+        "Idempotency-Key reused",
+        "This Idempotency-Key was used with a different request.",
+        kind="idempotency-key-reused",
+    )

@@ -3,18 +3,27 @@ events: the journey and its facts, and the agency that recorded it as a particip
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from journey_api.problems import CATCHING_UP_RETRY_SECONDS, JUST_REFERRED_RETRY_SECONDS, TYPE_BASE
 from journey_api.runtime import ConsumersFactory, Runtime
+from journey_api.store import RecordStore
 from journey_platform.consumer import EventConsumer
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
 from journey_platform.idempotence import idempotent_batch
 
 FactsOf = Callable[[Event], dict[str, Any] | None]
+
+
+async def learn_journey(store: RecordStore, event: Event, facts_of: FactsOf) -> None:
+    """What one event teaches: the journey and its facts, and the agency that recorded it
+    (the referring first responder, the deciding competent authority) taking part in it
+    here too."""
+    facts = facts_of(event)
+    if facts is not None:
+        await store.learn_journey(event.subject, facts, event.recorded_by)
 
 
 def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsOf) -> EventConsumer:
@@ -27,23 +36,7 @@ def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsO
     group = runtime.settings.consumer_group("journeys")
 
     async def learn(conn: Connection, event: Event) -> None:
-        facts = facts_of(event)
-        if facts is None:
-            return
-        await conn.execute(
-            """INSERT INTO journeys (journey_id, facts) VALUES ($1, $2::jsonb)
-               ON CONFLICT (journey_id) DO UPDATE SET facts = journeys.facts || EXCLUDED.facts""",
-            event.subject,
-            json.dumps(facts),
-        )
-        # The agency that recorded it (the referring first responder, the deciding
-        # competent authority) takes part in the journey here too.
-        await conn.execute(
-            """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)
-               ON CONFLICT DO NOTHING""",
-            event.subject,
-            event.recorded_by,
-        )
+        await learn_journey(runtime.store(conn), event, facts_of)
 
     return EventConsumer(
         bootstrap_servers=runtime.settings.kafka_bootstrap_servers,

@@ -13,19 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from journey_api.adapters.postgres import PostgresRecordStore
-from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal
 from journey_api.domain.records import Resource
 from journey_api.models import JourneyId, Moment, Page, RecordOut, Timeline
 from journey_api.problems import READ_ERRORS, Problem, not_found
 from journey_api.specs import Collection
-from journey_platform.db import Connection
+from journey_api.store import RecordStore
 from nrm_domain.agencies import AgencyType
 
 
 async def visible(
-    conn: Connection,
+    store: RecordStore,
     principal: Principal,
     journey_id: str | None,
     *,
@@ -35,11 +33,8 @@ async def visible(
 ) -> None:
     """Audit the read, and answer 404 unless the caller takes part in the journey
     (`catching_up`: the service knows it has journeys left to learn; see not_found)."""
-    allowed = journey_id is not None and await PostgresRecordStore(conn).takes_part(
-        journey_id, principal.agency_id
-    )
-    await audit(
-        conn,
+    allowed = journey_id is not None and await store.takes_part(journey_id, principal.agency_id)
+    await store.audit(
         principal,
         action=action,
         journey_id=journey_id if allowed else None,
@@ -97,11 +92,10 @@ def add_get_one(router: APIRouter, collection: Collection) -> None:
         _require_scope(principal, collection.read_scope)
         runtime = request.app.state.runtime
         async with runtime.pool.acquire() as conn:
-            resource = await runtime.records.resource(
-                runtime.store(conn), resource_id, collection.kind
-            )
+            store = runtime.store(conn)
+            resource = await runtime.records.resource(store, resource_id, collection.kind)
             await visible(
-                conn,
+                store,
                 principal,
                 resource.journey_id if resource else None,
                 action=f"read:{collection.kind}",
@@ -154,7 +148,7 @@ def add_list_page(router: APIRouter, collection: Collection) -> None:
                 assert resource is not None
                 items.append(shown(collection, resource))
             for journey in sorted({r.journey_id for r in records}):
-                await audit(conn, principal, action=f"list:{collection.kind}", journey_id=journey)
+                await store.audit(principal, action=f"list:{collection.kind}", journey_id=journey)
         return {"items": items, "next_cursor": next_cursor}
 
     router.add_api_route(
@@ -184,14 +178,15 @@ def timeline_router(read_scopes: Iterable[str]) -> APIRouter:
             )
         runtime = request.app.state.runtime
         async with runtime.pool.acquire() as conn:
+            store = runtime.store(conn)
             await visible(
-                conn,
+                store,
                 principal,
                 journey_id,
                 action="read:timeline",
                 catching_up=runtime.catching_up(),
             )
-            records = await runtime.store(conn).timeline(journey_id)
+            records = await store.timeline(journey_id)
         return {"journey_id": journey_id, "records": [r.as_json() for r in records]}
 
     router.add_api_route(

@@ -10,27 +10,18 @@ from __future__ import annotations
 
 from journey_api.auth import Principal
 from journey_api.problems import Problem
-from journey_platform.db import Connection
+from journey_api.store import RecordStore
 
 
 def _refused(detail: str) -> Problem:
     return Problem(401, "Unauthorised", detail, kind="token-replayed", audit_as="replayed")
 
 
-async def spend_token(conn: Connection, principal: Principal) -> None:
+async def spend_token(store: RecordStore, principal: Principal) -> None:
     """Mark the caller's token spent, or refuse it (401) if it was spent already."""
     if principal.token_id is None:
         raise _refused("This read needs a token with a jti (token id); ask for a new token.")
-    await conn.execute("DELETE FROM spent_tokens WHERE expires_at < now()")
-    spent_now = await conn.fetchval(
-        """INSERT INTO spent_tokens (client_id, token_id, expires_at)
-           VALUES ($1, $2, to_timestamp($3))
-           ON CONFLICT DO NOTHING RETURNING true""",
-        principal.client_id,
-        principal.token_id,
-        principal.expires_at,
-    )
-    if not spent_now:
+    if not await store.spend_token(principal):
         raise _refused(
             "This token was already used to read identifying details, and may read them "
             "only once; ask for a new token for each read."

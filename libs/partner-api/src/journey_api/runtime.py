@@ -14,9 +14,11 @@ from typing import Annotated, Protocol
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, Request
+from fastapi.responses import Response
 
 from journey_api.adapters.postgres import PostgresRecordStore
 from journey_api.config import ApiSettings
+from journey_api.idempotency import Work, respond_once
 from journey_api.records import JourneyRecords
 from journey_api.store import RecordStore
 from journey_platform.consumer import EventConsumer
@@ -34,6 +36,14 @@ class Background(Protocol):
     async def run(self, stop: asyncio.Event) -> None: ...
 
 
+class RespondOnce(Protocol):
+    """How a POST runs its work at most once per Idempotency-Key (idempotency.py)."""
+
+    async def __call__(
+        self, pool: asyncpg.Pool, *, client_id: str, key: str | None, fingerprint: str, work: Work
+    ) -> Response: ...
+
+
 @dataclass
 class Runtime:
     """What the lifespan builds; routes reach it through the `CurrentRuntime` dependency."""
@@ -47,7 +57,10 @@ class Runtime:
     stop: asyncio.Event
     tasks: list[asyncio.Task[None]]
     background: list[Background] = field(default_factory=list)
-    store: Callable[[Connection], RecordStore] = PostgresRecordStore  # the records' adapter
+    # The adapters a request reaches through a connection; journey_api.testing.memory
+    # gives in-memory ones, for fast tests.
+    store: Callable[[Connection], RecordStore] = PostgresRecordStore
+    respond_once: RespondOnce = respond_once
     # The background tasks that ended before shutdown: the process then exits non-zero
     # (`exit_status`), so a supervisor sees a failure, not a clean stop.
     ended_early: list[str] = field(default_factory=list)

@@ -22,7 +22,6 @@ from fastapi import APIRouter, FastAPI, Request
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from journey_api.agencies import AgencyRegistry
-from journey_api.audit import audit
 from journey_api.auth import TokenVerifier
 from journey_api.bodies import BodyLimits
 from journey_api.config import ApiSettings, project_file
@@ -42,7 +41,7 @@ from journey_api.runtime import (
     stop_the_service_if_it_ends_early,
 )
 from journey_platform.contracts import Contracts
-from journey_platform.db import ensure_database
+from journey_platform.db import create_pool, ensure_database
 from journey_platform.kafka import start_producer
 from journey_platform.logs import configure_logging
 from journey_platform.migrations import migrate
@@ -116,6 +115,16 @@ def create_service_app(
     return app
 
 
+def token_verifier(settings: ApiSettings, registry: AgencyRegistry) -> TokenVerifier:
+    return TokenVerifier(
+        registry=registry,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        jwks_url=settings.auth_jwks_url,
+        jwks_file=settings.auth_jwks_file or project_file(".devstack", "auth", "jwks.json"),
+    )
+
+
 async def _start(
     app: FastAPI,
     settings: ApiSettings,
@@ -125,17 +134,15 @@ async def _start(
     consumers: ConsumersFactory | None,
 ) -> Runtime:
     """Verifier, database (migrated), producer, relay and consumers, started in order."""
-    app.state.verifier = TokenVerifier(
-        registry=registry,
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        jwks_url=settings.auth_jwks_url,
-        jwks_file=settings.auth_jwks_file or project_file(".devstack", "auth", "jwks.json"),
-    )
+    app.state.verifier = token_verifier(settings, registry)
     if settings.create_database:
         await ensure_database(settings.database_url)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=2, max_size=20, reset=keep_session
+    pool = await create_pool(
+        settings.database_url,
+        statement_span_ms=settings.db_statement_span_ms,
+        min_size=2,
+        max_size=20,
+        reset=keep_session,
     )
     async with pool.acquire() as conn:
         await migrate(conn, ("api", API_MIGRATIONS), (settings.service_name, migrations))
@@ -225,9 +232,9 @@ async def _audit_refusal(request: Request, problem: Problem) -> None:
         return
     route = request.scope.get("route")
     params = request.path_params
-    async with request.app.state.runtime.pool.acquire() as conn:
-        await audit(
-            conn,
+    runtime = request.app.state.runtime
+    async with runtime.pool.acquire() as conn:
+        await runtime.store(conn).audit(
             principal,
             action=f"{request.method} {getattr(route, 'path', request.url.path)}",
             journey_id=params.get("journey_id"),

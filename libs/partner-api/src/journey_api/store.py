@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from journey_api.domain.records import Recorded
 
@@ -49,6 +49,10 @@ class RecordStore(Protocol):
     async def add_journey(self, journey_id: str) -> None:
         """A journey this service starts itself (an anonymous Duty to Notify report)."""
 
+    async def learn_journey(self, journey_id: str, facts: dict[str, Any], agency_id: str) -> None:
+        """A journey another service told of (learning.py): known here, with `facts` added
+        to what is known of it, and `agency_id` (who recorded the event) taking part."""
+
     async def journey_is_known(self, journey_id: str) -> bool: ...
 
     async def takes_part(self, journey_id: str, agency_id: str) -> bool: ...
@@ -71,3 +75,18 @@ class RecordStore(Protocol):
         """The record, its agency and the named participants as the journey's participants,
         its event in the outbox and its audit row, all or nothing; and, with an unanswered
         claim, the record as the request's stored 201."""
+
+    async def audit(
+        self,
+        by: Principal,
+        *,
+        action: str,
+        journey_id: str | None,
+        resource_id: str | None = None,
+        outcome: str = "ok",
+    ) -> None:
+        """An audit row for a read or a refusal (a write's row comes with `write`)."""
+
+    async def spend_token(self, by: Principal) -> bool:
+        """Mark the caller's token (its `token_id`) spent until it expires; False if it
+        was spent already (replay.py)."""

@@ -22,6 +22,16 @@ HTTP_REQUEST_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+# -- every process with a database ------------------------------------------------------
+
+DB_STATEMENT_DURATION = Histogram(
+    "journey_db_statement_duration_seconds",
+    "Database statements by operation (SELECT, INSERT, ..., WITH, BEGIN, COMMIT, OTHER), "
+    "from sending to the last row received; failed ones included.",
+    ["operation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
 # -- the transactional outbox -----------------------------------------------------------
 
 OUTBOX_BACKLOG = Gauge(

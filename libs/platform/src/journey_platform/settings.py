@@ -90,6 +90,9 @@ class PlatformSettings(BaseSettings):
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
     deployment_environment: str = DEVELOPMENT
+    # A database statement gets a span of its own when it takes at least this long, or
+    # fails (0: every statement; telemetry.StatementObserver says why not all by default).
+    db_statement_span_ms: float = Field(default=20.0, ge=0)
     # The settings holding a key with a development default that this process uses:
     # outside development each must come from the environment (a secret), or the process
     # refuses to start. Each service names its own.

@@ -8,6 +8,9 @@ record carries its `traceparent`; they are just not exported.
 
 Metrics are Prometheus's (`metrics.py`), served on `METRICS_PORT` when it is set.
 
+Database statements are timed into a metric, and the slow or failed ones get spans, by the
+observer every pool installs (`db.StatementObserver`), not by a span per statement.
+
 Kafka spans are this codebase's own (outbox.py, consumer.py, the processor's batch), not
 the aiokafka / confluent-kafka instrumentations: those make a span for every consumed
 record (the analytics sink reads thousands a second) and append a second `traceparent`
@@ -74,18 +77,7 @@ def start_telemetry(settings: PlatformSettings, *, service_name: str | None = No
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    _instrument_asyncpg()
     log.info(
         "telemetry started",
         extra={"traces_exported": _exporting(), "metrics_port": settings.metrics_port or None},
     )
-
-
-def _instrument_asyncpg() -> None:
-    """A span per database statement, under the request or batch that ran it. The
-    statement text has placeholders ($1), never the values bound to them."""
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-
-    instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()

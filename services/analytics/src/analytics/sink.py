@@ -40,7 +40,7 @@ from journey_platform.consumer import (
     record_lag,
 )
 from journey_platform.contracts import Contracts
-from journey_platform.db import DATABASE_UNAVAILABLE, ensure_database
+from journey_platform.db import DATABASE_UNAVAILABLE, create_pool, ensure_database
 from journey_platform.envelope import decode_or_reason
 from journey_platform.kafka import client_options, start_producer
 from journey_platform.metrics import FLAGS_OPEN, SINK_RECORDS
@@ -206,7 +206,12 @@ async def prepare(settings: AnalyticsSettings) -> asyncpg.Pool:
     """The analytics database, created and migrated, and a pool on it."""
     if settings.create_database:
         await ensure_database(settings.database_url)
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=10)
+    pool = await create_pool(
+        settings.database_url,
+        statement_span_ms=settings.db_statement_span_ms,
+        min_size=1,
+        max_size=10,
+    )
     async with pool.acquire() as conn:
         await migrate(conn, ("api", API_MIGRATIONS), (settings.service_name, MIGRATIONS))
     return pool

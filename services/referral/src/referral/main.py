@@ -12,7 +12,7 @@ from journey_api.reads import timeline_router
 from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
 from journey_platform.pseudonyms import Pseudonymiser
-from referral.adapters.identity import IdentityVault
+from referral.adapters.identity import IdentityVault, Vault
 from referral.api.referrals import (
     IMMIGRATION_DETENTION,
     REFERRALS,
@@ -24,10 +24,11 @@ from referral.config import ReferralSettings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def create_app(settings: ReferralSettings) -> FastAPI:
+def create_app(settings: ReferralSettings, *, vault: Vault | None = None) -> FastAPI:
+    """`vault`: where identifying details are kept; tests give an in-memory one."""
     contracts = Contracts.load(settings.schemas_dir)
     registry = AgencyRegistry.load(settings.agency_registry_path)
-    vault = IdentityVault(*settings.master_keys())
+    vault = vault or IdentityVault(*settings.master_keys())
     pseudonyms = Pseudonymiser(settings.pseudonym_key.get_secret_value().encode())
     return create_service_app(
         settings=settings,

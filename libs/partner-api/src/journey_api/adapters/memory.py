@@ -11,22 +11,29 @@ from journey_api.domain.records import Recorded
 from journey_api.store import RecordQuery, RecordWrite
 
 if TYPE_CHECKING:
+    from journey_api.auth import Principal
     from journey_platform.outbox import Staged
 
 
 @dataclass
 class MemoryRecordStore:
-    journeys: set[str] = field(default_factory=set)
+    journeys: dict[str, dict[str, Any]] = field(default_factory=dict)  # journey -> its facts
     records: list[Recorded] = field(default_factory=list)  # position = index + 1
     participants: set[tuple[str, str]] = field(default_factory=set)  # (journey, agency)
     outbox: list[Staged] = field(default_factory=list)
-    audit: list[tuple[str, str, str]] = field(default_factory=list)  # (agency, action, journey)
+    # (agency, action, journey, outcome)
+    audited: list[tuple[str, str, str | None, str]] = field(default_factory=list)
     answers: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    spent: set[tuple[str, str]] = field(default_factory=set)  # (client, token id)
 
     async def add_journey(self, journey_id: str) -> None:
         if journey_id in self.journeys:
             raise ValueError(f"journey {journey_id} exists")  # as the primary key refuses it
-        self.journeys.add(journey_id)
+        self.journeys[journey_id] = {}
+
+    async def learn_journey(self, journey_id: str, facts: dict[str, Any], agency_id: str) -> None:
+        self.journeys[journey_id] = {**self.journeys.get(journey_id, {}), **facts}
+        self.participants.add((journey_id, agency_id))
 
     async def journey_is_known(self, journey_id: str) -> bool:
         return journey_id in self.journeys
@@ -66,7 +73,28 @@ class MemoryRecordStore:
         for agency in {recorded.agency_id, *write.participants}:
             self.participants.add((recorded.journey_id, agency))
         self.outbox.append(write.staged)
-        self.audit.append((write.by.agency_id, f"write:{recorded.kind}", recorded.journey_id))
+        self.audited.append(
+            (write.by.agency_id, f"write:{recorded.kind}", recorded.journey_id, "ok")
+        )
         if answers is not None and not answers.answered:
             self.answers[(answers.client_id, answers.key)] = (201, recorded.as_json())
             answers.answered = True
+
+    async def audit(
+        self,
+        by: Principal,
+        *,
+        action: str,
+        journey_id: str | None,
+        resource_id: str | None = None,
+        outcome: str = "ok",
+    ) -> None:
+        self.audited.append((by.agency_id, action, journey_id, outcome))
+
+    async def spend_token(self, by: Principal) -> bool:
+        # Expired tokens are never forgotten here: a test's store lives less than an hour.
+        spent = (by.client_id, str(by.token_id))
+        if spent in self.spent:
+            return False
+        self.spent.add(spent)
+        return True

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import TYPE_CHECKING
+from typing import Any
 
 import asyncpg
 
+from journey_api.audit import audit as audit_row
+from journey_api.auth import Principal
 from journey_api.domain.records import Recorded
 from journey_api.record_statement import WRITE, WRITE_AND_ANSWER, parameters
 from journey_api.store import RecordQuery, RecordWrite
 from journey_platform.db import Connection
 from journey_platform.outbox import NotInTransaction
-
-if TYPE_CHECKING:
-    pass
 
 _COLUMNS = (
     "record_id, journey_id, resource_id, kind, attributes, occurred_at, recorded_at, agency_id"
@@ -45,6 +44,20 @@ class PostgresRecordStore:
 
     async def add_journey(self, journey_id: str) -> None:
         await self.conn.execute("INSERT INTO journeys (journey_id) VALUES ($1)", journey_id)
+
+    async def learn_journey(self, journey_id: str, facts: dict[str, Any], agency_id: str) -> None:
+        await self.conn.execute(
+            """INSERT INTO journeys (journey_id, facts) VALUES ($1, $2::jsonb)
+               ON CONFLICT (journey_id) DO UPDATE SET facts = journeys.facts || EXCLUDED.facts""",
+            journey_id,
+            json.dumps(facts),
+        )
+        await self.conn.execute(
+            """INSERT INTO journey_participants (journey_id, agency_id) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING""",
+            journey_id,
+            agency_id,
+        )
 
     async def journey_is_known(self, journey_id: str) -> bool:
         return bool(
@@ -113,3 +126,33 @@ class PostgresRecordStore:
             answer = answers.answer_values(201, write.recorded.as_json())
             await self.conn.execute(WRITE_AND_ANSWER, *values, *answer)
             answers.answered = True
+
+    async def audit(
+        self,
+        by: Principal,
+        *,
+        action: str,
+        journey_id: str | None,
+        resource_id: str | None = None,
+        outcome: str = "ok",
+    ) -> None:
+        await audit_row(
+            self.conn,
+            by,
+            action=action,
+            journey_id=journey_id,
+            resource_id=resource_id,
+            outcome=outcome,
+        )
+
+    async def spend_token(self, by: Principal) -> bool:
+        await self.conn.execute("DELETE FROM spent_tokens WHERE expires_at < now()")
+        spent_now = await self.conn.fetchval(
+            """INSERT INTO spent_tokens (client_id, token_id, expires_at)
+               VALUES ($1, $2, to_timestamp($3))
+               ON CONFLICT DO NOTHING RETURNING true""",
+            by.client_id,
+            by.token_id,
+            by.expires_at,
+        )
+        return bool(spent_now)

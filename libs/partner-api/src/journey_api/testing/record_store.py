@@ -9,6 +9,7 @@ pipeline (`JourneyRecords`), so the fake is held to what the services do.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -88,6 +89,25 @@ class RecordStoreContract:
         assert not await store.journey_is_known(journey)
         await store.add_journey(journey)
         assert await store.journey_is_known(journey)
+
+    async def test_a_learned_journey_is_known_with_its_recorder_taking_part(
+        self, store: RecordStore
+    ) -> None:
+        journey = anonymous_journey_id()
+        await store.learn_journey(journey, {}, "met-police")
+        await store.learn_journey(journey, {"support_eligible": True}, "sca")  # learned again
+        assert await store.journey_is_known(journey)
+        assert await store.takes_part(journey, "met-police")
+        assert await store.takes_part(journey, "sca")
+        assert not await store.takes_part(journey, "gmp")
+
+    async def test_a_token_is_spent_once(self, store: RecordStore) -> None:
+        expires = (NOW + timedelta(days=3650)).timestamp()
+        token = replace(police("met-police"), token_id=str(uuid.uuid4()), expires_at=expires)
+        assert await store.spend_token(token)
+        assert not await store.spend_token(token), "spent already"
+        await store.audit(token, action="read:identity", journey_id=None, outcome="replayed")
+        assert await store.spend_token(replace(token, token_id=str(uuid.uuid4())))
 
     async def test_a_resource_reads_back_whole_and_in_recording_order(
         self, store: RecordStore, records: JourneyRecords

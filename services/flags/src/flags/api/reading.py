@@ -18,6 +18,7 @@ from flags.adapters.catalogue import RuleText
 from flags.adapters.queries import After
 from flags.domain.actions import PARTNERS
 from flags.domain.relevance import concerns
+from journey_api.adapters.postgres import PostgresRecordStore
 from journey_api.auth import Principal, allow
 from journey_api.cursors import opaque, opened
 from journey_api.reads import visible
@@ -44,7 +45,9 @@ async def visible_flag(
     row = await queries.one(conn, flag_id)
     shown = row is not None and concerns(principal.agency_type, row["rule_id"])
     journey = row["journey_id"] if row is not None and shown else None
-    await visible(conn, principal, journey, action=action, resource_id=str(flag_id))
+    await visible(
+        PostgresRecordStore(conn), principal, journey, action=action, resource_id=str(flag_id)
+    )
     assert row is not None
     return row
 

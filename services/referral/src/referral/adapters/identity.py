@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -39,6 +39,25 @@ _NEW_PERSON = f"""WITH matched AS (
                   RETURNING journey_id"""  # noqa: S608 (a constant statement)
 
 
+class Vault(Protocol):
+    """Where a person's identifying details are kept: `IdentityVault` on PostgreSQL, sealed
+    per journey; `referral.testing.MemoryVault` for fast tests."""
+
+    async def journey_for(
+        self, conn: Connection, *, match_key: str, referral_id: uuid.UUID, details: dict[str, Any]
+    ) -> tuple[str, int]:
+        """The person's journey (new, or theirs if `match_key` was referred before) with
+        their `details` kept in it, and how many referrals it had before this one."""
+
+    async def read(
+        self, conn: Connection, *, journey_id: str, referral_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """The details given with the referral; raises Erased once the journey's are erased."""
+
+    async def shred(self, conn: Connection, *, journey_id: str, agency_id: str) -> bool:
+        """Erase the journey's details for good; False if they were erased already."""
+
+
 class IdentityVault:
     def __init__(self, master_key: bytes, *previous: bytes) -> None:
         self._keys = JourneyKeys(master_key, *previous)
@@ -52,6 +71,33 @@ class IdentityVault:
         ):
             raise Erased(journey_id)
         return await self._keys.create(conn, journey_id)
+
+    async def journey_for(
+        self, conn: Connection, *, match_key: str, referral_id: uuid.UUID, details: dict[str, Any]
+    ) -> tuple[str, int]:
+        while True:
+            created = await self.store_new_person(
+                conn, match_key=match_key, referral_id=referral_id, details=details
+            )
+            if created is not None:
+                return created, 0
+            # Referred before. Two re-referrals of one person at once take turns, so the
+            # second counts the first.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
+            row = await conn.fetchrow(
+                """SELECT m.journey_id,
+                          (SELECT count(*) FROM journey_records r
+                           WHERE r.journey_id = m.journey_id AND r.kind = 'referral') AS previous
+                   FROM person_matches m WHERE m.match_key = $1""",
+                match_key,
+            )
+            if row is not None:
+                journey_id = str(row["journey_id"])
+                await self.store(
+                    conn, journey_id=journey_id, referral_id=referral_id, details=details
+                )
+                return journey_id, int(row["previous"])
+            # Its journey was erased (match keys and all) meanwhile: the person is new again.
 
     async def store_new_person(
         self, conn: Connection, *, match_key: str, referral_id: uuid.UUID, details: dict[str, Any]

@@ -15,12 +15,11 @@ from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from journey_api.agencies import AgencyRegistry
-from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, allow
 from journey_api.clock import recorded_time
 from journey_api.commands import command_model
 from journey_api.endpoints import IdempotencyKey
-from journey_api.idempotency import Claim, request_hash, respond_once
+from journey_api.idempotency import Claim, request_hash
 from journey_api.models import Command, JourneyId
 from journey_api.problems import (
     PROBLEM,
@@ -33,11 +32,12 @@ from journey_api.problems import (
 from journey_api.reads import visible
 from journey_api.replay import spend_token
 from journey_api.responses import RecordKind, record_model
+from journey_api.runtime import Runtime
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, has_letter
 from nrm_domain.agencies import COMPETENT_AUTHORITIES, FIRST_RESPONDERS
-from referral.adapters.identity import Erased, IdentityVault
+from referral.adapters.identity import Erased, Vault
 from referral.domain import actions, decisions
 from referral.domain.people import (
     FIRST_RESPONDER_TYPE,
@@ -103,7 +103,7 @@ class ErasureOut(BaseModel):
 
 
 def submission_router(
-    contracts: Contracts, registry: AgencyRegistry, vault: IdentityVault, pseudonyms: Pseudonymiser
+    contracts: Contracts, registry: AgencyRegistry, vault: Vault, pseudonyms: Pseudonymiser
 ) -> APIRouter:
     """POST /v1/referrals, GET .../identity and POST /v1/journeys/{id}/erasure."""
     router = APIRouter(tags=["referrals"])
@@ -156,12 +156,18 @@ def submission_router(
                 "report (POST /v1/duty-to-notify-reports) instead.",
                 kind="consent",
             )
-        runtime = request.app.state.runtime
+        runtime: Runtime = request.app.state.runtime
         recorded_at = recorded_time(request)
+        match_key = pseudonyms.pseudonym(
+            purpose="person-match",
+            identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
+        )
 
         async def work(conn: Connection, claim: Claim) -> tuple[int, dict[str, Any]]:
             referral_id = uuid.uuid4()
-            journey_id, previous = await _journey_for(conn, vault, pseudonyms, referral_id, person)
+            journey_id, previous = await vault.journey_for(
+                conn, match_key=match_key, referral_id=referral_id, details=person
+            )
             attributes = {
                 **body,
                 "first_responder_type": FIRST_RESPONDER_TYPE[principal.agency_type],
@@ -184,7 +190,7 @@ def submission_router(
             )
             return 201, recorded.as_json()
 
-        return await respond_once(
+        return await runtime.respond_once(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,
@@ -201,13 +207,14 @@ def submission_router(
             agency_types=FIRST_RESPONDERS | COMPETENT_AUTHORITIES,
             action="read identifying details",
         )
-        runtime = request.app.state.runtime
+        runtime: Runtime = request.app.state.runtime
         async with runtime.pool.acquire() as conn:
+            store = runtime.store(conn)
             # Each token reads identifying details once: a copied token cannot read again.
-            await spend_token(conn, principal)
-            resource = await runtime.records.resource(runtime.store(conn), resource_id, "referral")
+            await spend_token(store, principal)
+            resource = await runtime.records.resource(store, resource_id, "referral")
             await visible(
-                conn,
+                store,
                 principal,
                 resource.journey_id if resource else None,
                 action="read:identity",
@@ -243,25 +250,26 @@ def submission_router(
             agency_types=COMPETENT_AUTHORITIES,
             action="erase identifying details",
         )
-        runtime = request.app.state.runtime
+        runtime: Runtime = request.app.state.runtime
 
         async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
-            if not await runtime.store(conn).takes_part(journey_id, principal.agency_id):
-                await audit(
-                    conn, principal, action="erase:identity", journey_id=None, outcome="not_found"
+            store = runtime.store(conn)
+            if not await store.takes_part(journey_id, principal.agency_id):
+                await store.audit(
+                    principal, action="erase:identity", journey_id=None, outcome="not_found"
                 )
                 raise not_found("journey")
             erased_now = await vault.shred(
                 conn, journey_id=journey_id, agency_id=principal.agency_id
             )
-            await audit(conn, principal, action="erase:identity", journey_id=journey_id)
+            await store.audit(principal, action="erase:identity", journey_id=journey_id)
             detail = (
                 "The journey's key is destroyed: its identifying details are unrecoverable; "
                 "its coded records still count in statistics."
             )
             return 200, {"journey_id": journey_id, "erased": erased_now, "detail": detail}
 
-        return await respond_once(
+        return await runtime.respond_once(
             runtime.pool,
             client_id=principal.client_id,
             key=idempotency_key,
@@ -306,39 +314,3 @@ def submission_router(
         summary="Erase a journey's identifying details by destroying its key (crypto-shredding).",
     )
     return router
-
-
-async def _journey_for(
-    conn: Connection,
-    vault: IdentityVault,
-    pseudonyms: Pseudonymiser,
-    referral_id: uuid.UUID,
-    person: dict[str, Any],
-) -> tuple[str, int]:
-    """The person's journey (new, or theirs if referred before) with their details sealed
-    in it, and how many referrals it had before this one."""
-    match_key = pseudonyms.pseudonym(
-        purpose="person-match",
-        identifiers=[person["family_name"], person["given_name"], person["date_of_birth"]],
-    )
-    while True:
-        created = await vault.store_new_person(
-            conn, match_key=match_key, referral_id=referral_id, details=person
-        )
-        if created is not None:
-            return created, 0
-        # Referred before. Two re-referrals of one person at once take turns, so the
-        # second counts the first.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 2))", match_key)
-        row = await conn.fetchrow(
-            """SELECT m.journey_id,
-                      (SELECT count(*) FROM journey_records r
-                       WHERE r.journey_id = m.journey_id AND r.kind = 'referral') AS previous
-               FROM person_matches m WHERE m.match_key = $1""",
-            match_key,
-        )
-        if row is not None:
-            journey_id = str(row["journey_id"])
-            await vault.store(conn, journey_id=journey_id, referral_id=referral_id, details=person)
-            return journey_id, int(row["previous"])
-        # Its journey was erased (match keys and all) meanwhile: the person is new again.
