@@ -9,10 +9,11 @@ import uuid
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from journey_platform.consumer import EventConsumer, idempotent
+from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
+from journey_platform.idempotence import idempotent
 
 
 async def run_effect_consumer(

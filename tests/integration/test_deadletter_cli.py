@@ -21,10 +21,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from journey_cli.__main__ import main
-from journey_platform.consumer import EventConsumer, Handler, dead_letter_headers, idempotent
+from journey_platform.consumer import EventConsumer, Handler, dead_letter_headers
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.envelope import Event, decode_or_reason, encode
+from journey_platform.idempotence import idempotent
 from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from tests.integration.events import example_event, new_journey_id

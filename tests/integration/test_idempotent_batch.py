@@ -7,10 +7,10 @@ import uuid
 import asyncpg
 import pytest
 
-from journey_platform.consumer import idempotent_batch
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
+from journey_platform.idempotence import idempotent_batch
 from tests.integration.events import example_event
 
 pytestmark = pytest.mark.integration

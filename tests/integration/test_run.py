@@ -20,7 +20,8 @@ import httpx
 import pytest
 from aiokafka import TopicPartition
 
-from journey_cli.run import CONTRACTS, METRICS_PORTS, PROCESSOR_GROUP, SINK_GROUP
+from journey_cli.run import CONTRACTS, SINK_GROUP
+from journey_cli.system import METRICS_PORTS, PROCESSOR_GROUP
 from journey_cli.traces import events
 from journey_platform.kafka import read_to_end
 from journey_platform.settings import find_schemas_dir

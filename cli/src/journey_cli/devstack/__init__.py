@@ -27,23 +27,16 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import time
-import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-
+from journey_cli.devstack import readiness
 from journey_cli.devstack.jaeger import LocalJaeger
 from journey_cli.devstack.kafka import SECURITIES, LocalKafka, Security
 from journey_cli.devstack.kube import LocalKube
 from journey_cli.devstack.postgres import LocalPostgres
 from journey_cli.devstack.processes import StackError
 from journey_cli.devstack.prometheus import ALERT_RULES, LocalPrometheus
-from journey_platform.contracts import Contracts
-from journey_platform.kafka import client_options, ensure_topics
 from journey_platform.settings import KafkaSecurity, find_schemas_dir
 
 __all__ = ["Stack", "StackError"]
@@ -190,7 +183,7 @@ class Stack:
             # Its first start builds etcd and kube-apiserver (tens of minutes, once).
             if (kube or self.kube_requested()) and self.kube.start():
                 started.append("kube")
-            asyncio.run(self._wait_and_prepare(within=120))
+            asyncio.run(readiness.wait_and_prepare(self, within=120))
         except BaseException:
             # A failed `up` leaves nothing of its own running: the caller never learns what
             # started, so nobody else would stop it.
@@ -261,73 +254,7 @@ class Stack:
         shutil.rmtree(self.kube.etcd_data, ignore_errors=True)
 
     def status(self) -> dict[str, str]:
-        return asyncio.run(self._status())
-
-    async def _status(self) -> dict[str, str]:
-        kafka_ok, postgres_ok = await asyncio.gather(
-            self._kafka_answers(), self._postgres_answers()
-        )
-        states = {
-            "kafka": f"{'up' if kafka_ok else 'down'} at {self.bootstrap_servers}",
-            "postgres": f"{'up' if postgres_ok else 'down'} at {self.database_url}",
-        }
-        if self.jaeger:
-            jaeger_ok = await asyncio.to_thread(_answers, f"{self.jaeger.url}/api/services")
-            states["jaeger"] = f"{'up' if jaeger_ok else 'down'} at {self.jaeger.url}"
-        else:
-            states["traces"] = f"sent to {self.otlp_endpoint} (not started here)"
-        prometheus_ok = await asyncio.to_thread(_answers, f"{self.prometheus.url}/-/ready")
-        states["prometheus"] = f"{'up' if prometheus_ok else 'down'} at {self.prometheus.url}"
-        if self.kube.running() or self.kube_requested():
-            kube_ok = await asyncio.to_thread(self.kube.ready)
-            states["kube"] = f"{'up' if kube_ok else 'down'} at {self.kube.url}"
-        return states
-
-    async def _kafka_answers(self) -> bool:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers,
-            request_timeout_ms=3000,
-            **client_options(self.kafka_admin),
-        )
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return True
-        except (KafkaError, OSError):
-            return False
-        finally:
-            await admin.close()
-
-    async def _postgres_answers(self) -> bool:
-        try:
-            conn = await asyncpg.connect(self.database_url, timeout=3)
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            return False
-        await conn.close()
-        return True
-
-    async def _wait_and_prepare(self, *, within: float) -> None:
-        deadline = time.monotonic() + within
-        while not await self._postgres_answers():
-            if time.monotonic() > deadline:
-                raise StackError(f"PostgreSQL at {self.database_url} does not answer")
-            await asyncio.sleep(0.5)
-        while not await self._kafka_answers():
-            if time.monotonic() > deadline:
-                raise StackError(f"Kafka at {self.bootstrap_servers} does not answer")
-            await asyncio.sleep(0.5)
-        contracts = Contracts.load(find_schemas_dir())
-        await ensure_topics(self.bootstrap_servers, contracts, security=self.kafka_admin)
-        if self.kafka and self.kafka.secured:
-            await asyncio.to_thread(self.kafka.secured.grant, self.bootstrap_servers, contracts)
-        checks = [(f"{self.prometheus.url}/-/ready", "Prometheus")]
-        if self.jaeger:
-            checks.append((f"{self.jaeger.url}/api/services", "Jaeger"))
-        for url, what in checks:
-            while not await asyncio.to_thread(_answers, url):
-                if time.monotonic() > deadline:
-                    raise StackError(f"{what} at {url} does not answer")
-                await asyncio.sleep(0.25)
+        return asyncio.run(readiness.status(self))
 
 
 def _kafka_security(chosen: str | None, home: Path) -> Security:
@@ -338,12 +265,3 @@ def _kafka_security(chosen: str | None, home: Path) -> Security:
         if wanted == security:
             return security
     raise StackError(f"Kafka security must be one of {', '.join(SECURITIES)}, not {wanted!r}")
-
-
-def _answers(url: str) -> bool:
-    """True if a GET of `url` (a loopback address built here) returns 200."""
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (OSError, ValueError):
-        return False

@@ -214,6 +214,11 @@ class LocalKafka:
                 ]
             )
         )
+        self._write_logging()
+        return config
+
+    def _write_logging(self) -> None:
+        """The broker's log: a file that rolls at 20 MB, three kept."""
         (self.home / "log4j2.properties").write_text(
             "\n".join(
                 [
@@ -235,7 +240,6 @@ class LocalKafka:
                 ]
             )
         )
-        return config
 
 
 def find_java() -> str:

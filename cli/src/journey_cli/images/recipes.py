@@ -8,7 +8,6 @@ is an image that needs no build.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 from journey_cli.devstack.gotools import built_tool, cache_root, declared_tools
 from journey_cli.devstack.kafka import LocalKafka
 from journey_cli.devstack.processes import StackError
+from journey_cli.images.bookworm import BOOKWORM_RECIPE, import_bookworm
 from journey_cli.images.engine import Engine
 from journey_platform.settings import find_schemas_dir
 
@@ -38,9 +38,6 @@ APP_INPUTS = (
     "deploy/local/agencies.yaml",
 )
 SKIPPED = {"__pycache__", "tests", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
-# Bump to rebuild the debootstrap base (e.g. for Debian's security updates).
-BOOKWORM_RECIPE = "debootstrap --variant=minbase bookworm; 1"
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class Recipe:
             if not cached:
                 print(f"building {tag}", flush=True)
                 if self.containerfile is None:
-                    _import_bookworm(engine, tag)
+                    import_bookworm(engine, tag)
                 else:
                     containerfile = root / "deploy" / "images" / self.containerfile
                     if self.name == "app":
@@ -241,62 +238,3 @@ def _revision(root: Path) -> str:
         check=False,
     )
     return result.stdout.strip() or "unknown"
-
-
-def _import_bookworm(engine: Engine, tag: str) -> None:
-    """Debian bookworm, minimal, from Debian's mirror: the base of every local image.
-    The root filesystem is kept as a tarball in the per-user cache, so a fresh image
-    store imports it again in seconds instead of bootstrapping it."""
-    cache = cache_root().parent / "images"
-    tarball = (
-        cache / f"bookworm-minbase-{hashlib.sha256(BOOKWORM_RECIPE.encode()).hexdigest()[:12]}.tar"
-    )
-    if not tarball.exists():
-        _bootstrap(tarball)
-    with tarball.open("rb") as stream:
-        engine.run(
-            "import",
-            "--change",
-            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "--change",
-            'CMD ["/bin/bash"]',
-            "-",
-            tag,
-            stdin=stream.read(),
-        )
-
-
-def _bootstrap(tarball: Path) -> None:
-    debootstrap = shutil.which("debootstrap")
-    if debootstrap is None:
-        raise StackError(
-            "debootstrap builds the local base image: apt-get install debootstrap (as root), "
-            "or use --bases public where an image registry answers"
-        )
-    mirror = os.environ.get("DEBIAN_MIRROR", DEBIAN_MIRROR)
-    tarball.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="vj-bookworm-") as folder:
-        rootfs = Path(folder) / "rootfs"
-        result = subprocess.run(
-            [debootstrap, "--variant=minbase", "bookworm", str(rootfs), mirror],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise StackError(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-        (rootfs / "etc" / "apt" / "sources.list").write_text(
-            f"deb {mirror} bookworm main\n"
-            f"deb {mirror} bookworm-updates main\n"
-            f"deb {mirror.rsplit('/', 1)[0]}/debian-security bookworm-security main\n"
-        )
-        for leftovers in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for path in (rootfs / leftovers).glob("*"):
-                if path.is_file():
-                    path.unlink()
-        partial = tarball.with_suffix(f".{os.getpid()}.partial")
-        subprocess.run(
-            ["tar", "-C", str(rootfs), "-cf", str(partial), "."],
-            check=True,
-        )
-        os.replace(partial, tarball)

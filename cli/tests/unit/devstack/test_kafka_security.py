@@ -4,17 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from journey_cli.__main__ import _devstack_options
 from journey_cli.devstack import Stack, StackError
+from journey_cli.handlers import devstack_options
 
 
 def test_up_takes_kube_and_kafka_security_in_any_order() -> None:
-    assert _devstack_options(["--kafka-security", "sasl_ssl", "--kube"]) == (
+    assert devstack_options(["--kafka-security", "sasl_ssl", "--kube"]) == (
         True,
         "sasl_ssl",
         [],
     )
-    assert _devstack_options(["--kube", "--", "pytest", "-x"]) == (
+    assert devstack_options(["--kube", "--", "pytest", "-x"]) == (
         True,
         None,
         ["--", "pytest", "-x"],

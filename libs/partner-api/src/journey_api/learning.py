@@ -9,9 +9,10 @@ from typing import Any
 from journey_api.problems import CATCHING_UP_RETRY_SECONDS, JUST_REFERRED_RETRY_SECONDS, TYPE_BASE
 from journey_api.runtime import ConsumersFactory, Runtime
 from journey_api.store import RecordStore
-from journey_platform.consumer import EventConsumer, idempotent_batch
+from journey_platform.consumer import EventConsumer
 from journey_platform.db import Connection
 from journey_platform.envelope import Event
+from journey_platform.idempotence import idempotent_batch
 
 FactsOf = Callable[[Event], dict[str, Any] | None]
 

@@ -78,10 +78,16 @@ RECORDS_TYPED_BY_KIND = (
 
 
 def add_reads(router: APIRouter, collection: Collection) -> None:
-    def shown(resource: Resource) -> dict[str, Any]:
-        summary = collection.summarise(resource) if collection.summarise else {}
-        return {**resource.as_json(), "summary": summary}
+    add_get_one(router, collection)
+    add_list_page(router, collection)
 
+
+def shown(collection: Collection, resource: Resource) -> dict[str, Any]:
+    summary = collection.summarise(resource) if collection.summarise else {}
+    return {**resource.as_json(), "summary": summary}
+
+
+def add_get_one(router: APIRouter, collection: Collection) -> None:
     async def get_one(request: Request, principal: CurrentPrincipal, resource_id: uuid.UUID) -> Any:
         _require_scope(principal, collection.read_scope)
         runtime = request.app.state.runtime
@@ -96,8 +102,21 @@ def add_reads(router: APIRouter, collection: Collection) -> None:
                 resource_id=str(resource_id),
             )
         assert resource is not None
-        return shown(resource)
+        return shown(collection, resource)
 
+    router.add_api_route(
+        "/{resource_id}",
+        get_one,
+        methods=["GET"],
+        response_model=ResourceOut,
+        summary=f"Get one {collection.name} with its history.",
+        description=RECORDS_TYPED_BY_KIND,
+        operation_id=f"get_{collection.kind}",
+        responses=READ_ERRORS,
+    )
+
+
+def add_list_page(router: APIRouter, collection: Collection) -> None:
     async def list_page(
         request: Request,
         principal: CurrentPrincipal,
@@ -127,21 +146,11 @@ def add_reads(router: APIRouter, collection: Collection) -> None:
                     store, record.resource_id, collection.kind
                 )
                 assert resource is not None
-                items.append(shown(resource))
+                items.append(shown(collection, resource))
             for journey in sorted({r.journey_id for r in records}):
                 await store.audit(principal, action=f"list:{collection.kind}", journey_id=journey)
         return {"items": items, "next_cursor": next_cursor}
 
-    router.add_api_route(
-        "/{resource_id}",
-        get_one,
-        methods=["GET"],
-        response_model=ResourceOut,
-        summary=f"Get one {collection.name} with its history.",
-        description=RECORDS_TYPED_BY_KIND,
-        operation_id=f"get_{collection.kind}",
-        responses=READ_ERRORS,
-    )
     router.add_api_route(
         "",
         list_page,

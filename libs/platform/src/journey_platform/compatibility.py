@@ -35,10 +35,18 @@ def _types(schema: Schema) -> set[str] | None:
 
 def incompatibilities(old: Schema, new: Schema, path: str = "$") -> list[str]:
     """Every way `new` breaks readers or data of `old`; empty when the change is additive."""
-    problems: list[str] = []
     if not isinstance(old, Mapping) or not isinstance(new, Mapping):
         return [] if old == new else [f"{path}: boolean schema changed"]
+    return [
+        *_narrowed(old, new, path),
+        *_requirements_changed(old, new, path),
+        *_nested(old, new, path),
+    ]
 
+
+def _narrowed(old: Schema, new: Schema, path: str) -> list[str]:
+    """What this schema itself now allows less of: type, enum, formats, bounds."""
+    problems: list[str] = []
     if _types(old) != _types(new) and _types(old) is not None:
         problems.append(f"{path}: type changed from {_types(old)} to {_types(new)}")
     if "enum" in old:
@@ -61,13 +69,22 @@ def incompatibilities(old: Schema, new: Schema, path: str = "$") -> list[str]:
             problems.append(f"{path}: {keyword} lowered")
     if new.get("uniqueItems") and not old.get("uniqueItems"):
         problems.append(f"{path}: uniqueItems added")
+    return problems
 
+
+def _requirements_changed(old: Schema, new: Schema, path: str) -> list[str]:
+    problems: list[str] = []
     old_required, new_required = set(old.get("required", ())), set(new.get("required", ()))
     if added := sorted(new_required - old_required):
         problems.append(f"{path}: newly required {added} (events already written lack them)")
     if dropped_required := sorted(old_required - new_required):
         problems.append(f"{path}: no longer required {dropped_required} (consumers rely on them)")
+    return problems
 
+
+def _nested(old: Schema, new: Schema, path: str) -> list[str]:
+    """The same check down properties, additional properties, items and definitions."""
+    problems: list[str] = []
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
     for name, old_prop in old_props.items():
         if name not in new_props:

@@ -4,7 +4,7 @@ A service calls `Outbox.add(conn, event)` inside the transaction that writes its
 business rows, so the event exists if and only if the change committed. The relay then
 publishes unsent rows in `position` order and marks them sent. If the relay dies after
 publishing and before marking, the rows go out again on restart: delivery is
-at-least-once, and consumers de-duplicate on the event id (see `consumer.apply_once`).
+at-least-once, and consumers de-duplicate on the event id (see `idempotence.apply_once`).
 
 Sent rows are kept for a retention period (`outbox_retention_seconds`), then the relay
 purges them, so the table holds the backlog and the recent past, not every event ever.

@@ -17,7 +17,6 @@ deficiencies; lines differ in dash pattern too, so colour is never the only cue.
 from __future__ import annotations
 
 import io
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -28,6 +27,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.typing import RcKeyType
+
+from analytics.svg import accessible_svg
 
 JSON = Mapping[str, Any]
 FORMATS = ("svg", "png")
@@ -74,7 +75,7 @@ def render(name: str, data: JSON | Sequence[JSON], fmt: str) -> bytes:
         metadata = {"Date": None, "Title": title} if fmt == "svg" else {"Title": title}
         figure.savefig(out, format=fmt, metadata=metadata)
     body = out.getvalue()
-    return _as_image(body) if fmt == "svg" else body
+    return accessible_svg(body) if fmt == "svg" else body
 
 
 def suppressed_label(threshold: Any) -> str:
@@ -90,35 +91,6 @@ def _plain(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [_plain(item) for item in data]
     return data
-
-
-def _as_image(svg: bytes) -> bytes:
-    # matplotlib writes the Title metadata as the root's <title>, which assistive
-    # technology announces for an inline SVG once the root says it is one image.
-    return _without_inline_style(svg).replace(b"<svg ", b'<svg role="img" ', 1)
-
-
-# matplotlib's one stylesheet rule, `*{stroke-linejoin: round; stroke-linecap: butt}`.
-_STYLESHEET = re.compile(rb"<style[^>]*>\*\{([^}]*)\}</style>\s*")
-_STYLE_ATTRIBUTE = re.compile(rb'\sstyle="([^"]*)"')
-
-
-def _presentation(declarations: bytes) -> bytes:
-    """`fill: #fff; stroke-width: 0.8` as ` fill="#fff" stroke-width="0.8"`."""
-    pairs = (d.split(b":", 1) for d in declarations.split(b";") if d.strip())
-    return b"".join(b' %s="%s"' % (name.strip(), value.strip()) for name, value in pairs)
-
-
-def _without_inline_style(svg: bytes) -> bytes:
-    """The SVG with matplotlib's style attributes and <style> element turned into SVG
-    presentation attributes (every property it writes is one), so that a page whose
-    Content Security Policy allows no inline style (the dashboard's) draws it as drawn.
-    The stylesheet's rule applies to every element: on the root, its properties inherit."""
-    rule = _STYLESHEET.search(svg)
-    svg = _STYLESHEET.sub(b"", svg, count=1)
-    if rule is not None:
-        svg = svg.replace(b"<svg ", b"<svg" + _presentation(rule.group(1)) + b" ", 1)
-    return _STYLE_ATTRIBUTE.sub(lambda match: _presentation(match.group(1)), svg)
 
 
 def _period(data: JSON) -> str:

@@ -9,7 +9,7 @@ import yaml
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from analytics import ctdc_api, nrm_api, whatif_api
+from analytics import ctdc_api, exports_api, nrm_api, whatif_api
 from analytics.api import pages_router, router
 from analytics.config import MIGRATIONS, STATIC, AnalyticsSettings
 from analytics.structure import RuleStructure
@@ -31,6 +31,7 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
         f"below {settings.analytics_disclosure_threshold} are null). Analysts only.",
         routers=[
             router,
+            exports_api.router,
             nrm_api.router,
             whatif_api.router,
             ctdc_api.router,

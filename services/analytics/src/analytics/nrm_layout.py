@@ -25,7 +25,7 @@ from typing import Any
 
 PUBLISHED = Path(__file__).with_name("nrm-statistics.json")
 # The simulator's calibration test holds its cohort's marginals within two points of the
-# published shares (libs/simulator/tests/unit/test_planner.py); the same tolerance here.
+# published shares (services/simulator/tests/unit/test_planner.py); the same tolerance here.
 # But that test draws a large cohort: a quarter of a simulated cohort is a few hundred
 # referrals, whose shares wander by more than two points by chance alone. So a share
 # differs only when it is outside both the tolerance and its sampling error (1.96

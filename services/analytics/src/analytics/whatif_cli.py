@@ -24,7 +24,7 @@ import yaml
 
 from analytics.disclosure import DEFAULT_THRESHOLD
 from analytics.period import Period
-from analytics.report import Notes, aligned
+from analytics.report_text import Notes, aligned
 from analytics.whatif import answer
 from analytics.whatif_history import Overrides, book, evaluate, structural
 from journey_platform.contracts import Contracts

@@ -11,7 +11,7 @@ import pytest
 from analytics import exports
 from analytics.dropoffs import FlagFact, table
 from analytics.period import Period
-from analytics.report import dropoffs_text
+from analytics.report_text import dropoffs_text
 from analytics.structure import RuleStructure
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir

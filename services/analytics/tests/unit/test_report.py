@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analytics.funnel import funnel
 from analytics.period import Period
-from analytics.report import aligned, funnel_text
+from analytics.report_text import aligned, funnel_text
 
 
 def test_columns_align() -> None:

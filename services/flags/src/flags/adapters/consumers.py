@@ -10,7 +10,8 @@ from __future__ import annotations
 from flags.adapters.folding import applying
 from journey_api.agencies import AgencyRegistry
 from journey_api.runtime import Runtime
-from journey_platform.consumer import EventConsumer, idempotent_batch
+from journey_platform.consumer import EventConsumer
+from journey_platform.idempotence import idempotent_batch
 
 CONSUMER = "flags"  # its name in schemas/topics.yaml
 

@@ -17,10 +17,10 @@ from flags.domain.flags import DropoffEvent, Flag, FlagTransition, fold
 from flags.domain.participants import participants
 from flags.domain.relevance import concerns
 from journey_api.agencies import AgencyRegistry
-from journey_platform.consumer import Effect
 from journey_platform.db import Connection
 from journey_platform.dropoffs import resolution_of
 from journey_platform.envelope import Event
+from journey_platform.idempotence import Effect
 
 DROPOFF_TYPES = ("uk.nrm.dropoff.raised", "uk.nrm.dropoff.resolved")
 

@@ -7,6 +7,7 @@ No `from __future__ import annotations`: FastAPI reads these signatures at run t
 """
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,13 +17,13 @@ from flags.adapters.events import acknowledged
 from flags.adapters.notes import Acknowledgement, Acknowledgements
 from flags.api.models import AcknowledgementOut, acknowledgement_model
 from flags.api.reading import may, visible_flag
-from journey_api.auth import CurrentPrincipal
+from journey_api.auth import CurrentPrincipal, Principal
 from journey_api.clock import recorded_time
 from journey_api.endpoints import IdempotencyKey
 from journey_api.idempotency import Claim, request_hash, respond_once
 from journey_api.models import CLOCK_SKEW
 from journey_api.problems import WRITE_ERRORS, conflict
-from journey_api.runtime import CurrentRuntime
+from journey_api.runtime import CurrentRuntime, Runtime
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 
@@ -44,39 +45,15 @@ def acknowledgements_router(contracts: Contracts, notes: Acknowledgements) -> AP
         acknowledged_at = recorded_time(request)
 
         async def work(conn: Connection, _: Claim) -> tuple[int, dict[str, Any]]:
-            flag = await visible_flag(conn, principal, flag_id, action="write:flag_acknowledgement")
-            if flag["status"] == "retracted":
-                raise conflict("The flag was retracted: it should never have been raised.")
-            if acknowledged_at < flag["raised_at"] - CLOCK_SKEW:
-                # Only a simulation's clock can say so; analysts would read a negative
-                # time to act.
-                raise conflict(
-                    "The acknowledgement's time is before the flag was raised "
-                    f"({flag['raised_at'].isoformat()}); an agency acts after it is told."
-                )
-            ack = Acknowledgement(
-                acknowledgement_id=uuid.uuid4(),
+            return await acknowledge_flag(
+                conn,
+                runtime=runtime,
+                principal=principal,
+                notes=notes,
                 flag_id=flag_id,
-                journey_id=flag["journey_id"],
-                action=body["action"],
-                agency_id=principal.agency_id,
-                client_id=principal.client_id,
+                body=body,
                 acknowledged_at=acknowledged_at,
             )
-            await notes.add(conn, ack, body.get("note"))
-            event = acknowledged(
-                ack, flag, principal.agency_type, source=runtime.settings.service_name
-            )
-            await runtime.records.outbox.add(conn, event)
-            # The replayed response is stored in clear: it never holds the note.
-            return 201, {
-                "acknowledgement_id": str(ack.acknowledgement_id),
-                "flag_id": str(flag_id),
-                "action": ack.action,
-                "agency_id": ack.agency_id,
-                "acknowledged_at": acknowledged_at.isoformat(),
-                "note": None,
-            }
 
         return await respond_once(
             runtime.pool,
@@ -98,3 +75,47 @@ def acknowledgements_router(contracts: Contracts, notes: Acknowledgements) -> AP
         responses=WRITE_ERRORS,
     )
     return router
+
+
+async def acknowledge_flag(
+    conn: Connection,
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    notes: Acknowledgements,
+    flag_id: uuid.UUID,
+    body: dict[str, Any],
+    acknowledged_at: datetime,
+) -> tuple[int, dict[str, Any]]:
+    """Record one acknowledgement and its event; the (status, body) to reply and replay."""
+    flag = await visible_flag(conn, principal, flag_id, action="write:flag_acknowledgement")
+    if flag["status"] == "retracted":
+        raise conflict("The flag was retracted: it should never have been raised.")
+    if acknowledged_at < flag["raised_at"] - CLOCK_SKEW:
+        # Only a simulation's clock can say so; analysts would read a negative
+        # time to act.
+        raise conflict(
+            "The acknowledgement's time is before the flag was raised "
+            f"({flag['raised_at'].isoformat()}); an agency acts after it is told."
+        )
+    ack = Acknowledgement(
+        acknowledgement_id=uuid.uuid4(),
+        flag_id=flag_id,
+        journey_id=flag["journey_id"],
+        action=body["action"],
+        agency_id=principal.agency_id,
+        client_id=principal.client_id,
+        acknowledged_at=acknowledged_at,
+    )
+    await notes.add(conn, ack, body.get("note"))
+    event = acknowledged(ack, flag, principal.agency_type, source=runtime.settings.service_name)
+    await runtime.records.outbox.add(conn, event)
+    # The replayed response is stored in clear: it never holds the note.
+    return 201, {
+        "acknowledgement_id": str(ack.acknowledgement_id),
+        "flag_id": str(flag_id),
+        "action": ack.action,
+        "agency_id": ack.agency_id,
+        "acknowledged_at": acknowledged_at.isoformat(),
+        "note": None,
+    }

@@ -26,7 +26,12 @@ Severity = Literal["low", "medium", "high", "critical"]
 
 def flags_router(shown: Shown, notes: Acknowledgements) -> APIRouter:
     router = APIRouter(prefix="/v1/flags", tags=["flags"])
+    add_list_flags(router, shown)
+    add_get_flag(router, shown, notes)
+    return router
 
+
+def add_list_flags(router: APIRouter, shown: Shown) -> None:
     @router.get(
         "",
         response_model=FlagPage,
@@ -68,6 +73,8 @@ def flags_router(shown: Shown, notes: Acknowledgements) -> APIRouter:
             "next_cursor": encode_cursor(last["due_at"], last["flag_id"]) if last else None,
         }
 
+
+def add_get_flag(router: APIRouter, shown: Shown, notes: Acknowledgements) -> None:
     @router.get(
         "/{flag_id}",
         response_model=FlagDetail,
@@ -100,5 +107,3 @@ def flags_router(shown: Shown, notes: Acknowledgements) -> APIRouter:
             "acknowledgements": acknowledged,
             "links": shown.links(row),
         }
-
-    return router

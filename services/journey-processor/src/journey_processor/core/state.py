@@ -33,6 +33,7 @@ from typing import Any
 from journey_platform.calendar import nation_of
 from journey_processor.core import codec
 from journey_processor.core.events import JourneyEvent
+from journey_processor.core.held import Held, held_in, held_out, long_type, short_type
 from journey_processor.core.instances import NEVER, Expectation, Instance, Trigger, matches
 from journey_processor.core.outcome_fold import OutcomeFold
 from journey_processor.core.outcomes import OUTCOME_EVENT_TYPES
@@ -44,10 +45,7 @@ __all__ = ["NEVER", "RETRACTED", "Changes", "Dropoff", "JourneyState"]
 
 NATION_EVENTS = ("uk.nrm.referral.submitted", "uk.nrm.duty-to-notify.reported")
 NO_TIME = float("-inf")
-EVENT_TYPE_PREFIX = "uk.nrm."  # left out of stored event types
 
-# A held event: (time, recorded, id, the fields rules read), times in epoch seconds.
-Held = tuple[float, float, str, dict[str, Any]]
 _time_of = itemgetter(0)
 
 
@@ -225,7 +223,7 @@ class JourneyState(Publisher):
         encoded = self._held_encoded
         for event_type, held in self.held.items():
             if event_type not in encoded:
-                encoded[event_type] = _held_out(held, out)
+                encoded[event_type] = held_out(held, out)
         nation = self.nation_source
         document = [
             self.journey_id,
@@ -235,7 +233,7 @@ class JourneyState(Publisher):
             None if self.latest_time == NO_TIME else out.time(self.latest_time),
             None if nation is None else [out.time(nation[0]), out.id(nation[1]), nation[2]],
             self.progress.encode(out),
-            {_short(t): held for t, held in encoded.items()},
+            {short_type(t): held for t, held in encoded.items()},
             {
                 rule_id: [[out.id(start_id), *i.encode(out)] for start_id, i in by_start.items()]
                 for rule_id, by_start in self.instances.items()
@@ -260,7 +258,7 @@ class JourneyState(Publisher):
         if nation is not None:
             state.nation_source = (read.time(nation[0]), read.id(nation[1]), nation[2])
         state.progress = OutcomeFold.decode(progress, read)
-        state.held = {_long(t): _held_in(stored, read) for t, stored in held.items()}
+        state.held = {long_type(t): held_in(stored, read) for t, stored in held.items()}
         state.decode_published(published, read, bool(described), outcome_seq)
         for rule_id, encoded in instances.items():
             kind = Expectation if _is_expectation(encoded) else Trigger
@@ -276,44 +274,6 @@ class JourneyState(Publisher):
                 instance.wake = instance.next_change(self.now)
                 wake = min(wake, instance.wake)
         self._wake = wake
-
-
-def _short(event_type: str) -> str:
-    if event_type.startswith(EVENT_TYPE_PREFIX):
-        return event_type.removeprefix(EVENT_TYPE_PREFIX)
-    return "=" + event_type  # stored whole
-
-
-def _long(stored: str) -> str:
-    return stored[1:] if stored.startswith("=") else EVENT_TYPE_PREFIX + stored
-
-
-def _held_out(held: list[Held], out: codec.Writer) -> list[Any]:
-    """One type's held events: [id, time, recorded, id, time, recorded, ...], then their
-    kept fields if any has some."""
-    flat: list[Any] = []
-    positions, base = out.positions, out.base
-    for time, recorded, event_id, _ in held:
-        # Inlined for whole seconds, the common case (every journey's state is encoded
-        # again each time it changes): what out.time and out.recorded would write.
-        if time.is_integer() and recorded.is_integer():
-            whole = int(time)
-            flat += (positions[event_id], whole - base, int(recorded) - whole)
-        else:
-            flat += (positions[event_id], out.time(time), out.recorded(time, recorded))
-    if any(h[3] for h in held):
-        return [flat, [h[3] for h in held]]
-    return [flat]
-
-
-def _held_in(stored: list[Any], read: codec.Reader) -> list[Held]:
-    flat = stored[0]
-    fields = stored[1] if len(stored) > 1 else [{}] * (len(flat) // 3)
-    held = []
-    for i, kept in zip(range(0, len(flat), 3), fields, strict=True):
-        time = read.time(flat[i + 1])
-        held.append((time, read.recorded(time, flat[i + 2]), read.id(flat[i]), kept))
-    return held
 
 
 def _is_expectation(encoded: list[list[Any]]) -> bool:

@@ -13,7 +13,7 @@ from prosecution.domain import actions, cases
 
 def criminal_cases(registry: AgencyRegistry) -> Collection:
     """The collection; a case referred to the CPS brings the CPS into the journey."""
-    # Over 60 lines as a table, not logic: one RecordSpec per record partners may make.
+    # Long because: a table, not logic: one RecordSpec per record partners may make.
     prosecutors = [a.id for a in registry if a.type is AgencyType.CPS]
 
     def to_cps(_: Resource, attributes: dict[str, Any]) -> list[str]:

@@ -15,12 +15,8 @@ Settings come from the environment (see ProcessorSettings).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,12 +29,11 @@ from journey_platform.envelope import Event, decode, encode
 from journey_platform.kafka import client_options
 from journey_platform.settings import KafkaSecurity
 from journey_processor.core.processor import PROCESSOR
+from journey_processor.engines.faust.guards import OffsetGuard, StallWatchdog
 from journey_processor.engines.faust.table import TableProcessor
 from journey_processor.settings import ProcessorSettings, rule_book
 
 log = logging.getLogger(__name__)
-WEDGED_EXIT = 75  # exit status: the consumer wedged; a fresh worker takes over
-CONSUMER_TIMEOUT = 10.0  # seconds the watchdog waits on faust's consumer thread
 
 
 def _brokers(bootstrap_servers: str) -> list[str]:
@@ -66,127 +61,45 @@ def _raw_topic(app: faust.App, *names: str) -> Any:
     )
 
 
-class StallWatchdog:
-    """Works around faust-streaming issue #629 and its kin: after some rebalances records
-    of a source partition stop reaching the agent (left paused, dropped from a buffer
-    that a rebalance cleared, or never fetched), with no error, and the partition's
-    committed offset stops short of its end for good.
-
-    When the agent has been idle through two checks in a row, outside a rebalance, while an
-    assigned source partition's committed offset stood still below its high-water mark,
-    the partition is resumed and sought back to that committed offset. Re-reading is
-    harmless: journey state is idempotent per event id and ticks only move clocks on.
-    """
-
-    def __init__(
-        self,
-        app: faust.App,
-        topics: frozenset[str],
-        progress: Callable[[], int],
-        give_up_after: float,
-    ) -> None:
-        self.app, self.topics, self.progress = app, topics, progress
-        self.suspects: dict[Any, int] = {}
-        self.last_progress = -1
-        self.wedged_since: float | None = None
-        self.give_up_after = give_up_after
-
-    async def check(self) -> None:
-        try:
-            await self._check()
-        except TimeoutError:
-            # The consumer thread did not answer: it is wedged (and a seek would hang).
-            self._strike(True)
-
-    async def _check(self) -> None:
-        consumer: Any = self.app.consumer  # faust's Consumer; the interface lacks what we read
-        progress, idle = self.progress(), self.progress() == self.last_progress
-        self.last_progress = progress
-        if not idle:
-            self.wedged_since = None
-        recovery = self.app.tables.recovery  # type: ignore[attr-defined]
-        if self.app.rebalancing:
-            # faust can stay "rebalancing", streams suspended, after some rebalances.
-            self.suspects.clear()
-            self._strike(idle and not recovery.in_recovery)
-            return
-        sources = [tp for tp in consumer.assignment() if tp.topic in self.topics]
-        # From the broker: a partition faust never fetched has no high-water mark here.
-        highwaters = await asyncio.wait_for(consumer.highwaters(*sources), CONSUMER_TIMEOUT)
-        behind: dict[Any, int] = {}
-        for tp in sources:
-            committed = consumer._committed_offset.get(tp)  # no public accessor
-            if committed is not None and highwaters.get(tp, 0) > committed:
-                behind[tp] = committed
-        stalled = {tp for tp, at in behind.items() if idle and self.suspects.get(tp) == at}
-        self._strike(idle and bool(stalled))
-        if stalled:
-            log.warning(
-                "resuming stalled partitions",
-                extra={"partitions": sorted(f"{tp.topic}-{tp.partition}" for tp in stalled)},
-            )
-            consumer.resume_partitions(stalled)
-            for tp in stalled:
-                await asyncio.wait_for(consumer.seek(tp, behind[tp]), CONSUMER_TIMEOUT)
-        self.suspects = {tp: at for tp, at in behind.items() if tp not in stalled}
-
-    def _strike(self, wedged: bool) -> None:
-        now = time.monotonic()
-        if not wedged:
-            self.wedged_since = None
-            return
-        self.wedged_since = self.wedged_since or now
-        if now - self.wedged_since > self.give_up_after:
-            # Still wedged after re-reading: only a new consumer helps. Exit, and let the
-            # supervisor (Kubernetes, `journey run`) start one; it resumes from the
-            # committed offsets, so nothing is lost.
-            log.error("consumer wedged; exiting so that a fresh worker takes over")
-            os._exit(WEDGED_EXIT)
-
-
-class OffsetGuard:
-    """Stops the worker when faust skipped records on a source partition.
-
-    The journey topics have no offset gaps (idempotent, non-transactional producers,
-    nothing compacted or expired), so a record whose offset jumps past the next one
-    expected means faust dropped records on the way to the agent (it does, around
-    rebalances), and it treats the jump as a gap it may commit past. Seeking back from a
-    running worker proved unreliable, so the worker exits at once, before faust can
-    commit past the gap, with status 75: its supervisor starts a fresh worker, which
-    resumes from the committed offsets and reads the skipped records. A crash is better
-    than a silent loss.
-    """
-
-    def __init__(self, app: faust.App, exit_on_gap: bool) -> None:
-        self.app, self.exit_on_gap = app, exit_on_gap
-        self.expected: dict[Any, int] = {}
-
-    def forget(self) -> None:
-        """After a rebalance faust starts again from the committed offsets."""
-        self.expected.clear()
-
-    def notice(self, message: Any) -> None:
-        tp, offset = message.tp, message.offset
-        expected = self.expected.get(tp)
-        if expected is None:
-            expected = self.app.consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
-        if expected is not None and offset > expected:
-            log.error(
-                "records skipped on the way to the agent; exiting so that a fresh worker "
-                "reads them",
-                extra={"partition": f"{tp.topic}-{tp.partition}", "from": expected},
-            )
-            if self.exit_on_gap:
-                os._exit(WEDGED_EXIT)
-        self.expected[tp] = max(offset + 1, expected or 0)
-
-
 def create_app(settings: ProcessorSettings | None = None) -> faust.App:
     settings = settings or ProcessorSettings()
     contracts = Contracts.load(settings.schemas_dir)
     book = rule_book(settings, contracts)
-    sources = contracts.consumed_by(PROCESSOR)
-    partitions = contracts.journey_partitions
+    app = _faust_app(settings, contracts.journey_partitions)
+    sinks = {name: _raw_topic(app, name) for name in ("journey.dropoffs", "journey.outcomes")}
+    journeys = app.Table(
+        "journeys", partitions=contracts.journey_partitions, key_type=bytes, value_type=bytes
+    )
+
+    async def emit(event: Event) -> None:
+        record = encode(event, contracts)
+        await sinks[record.topic].send(key=record.key, value=record.value, headers=record.headers)
+
+    processor = TableProcessor(book, journeys, emit)
+    app.processor = processor  # type: ignore[attr-defined]  # for tests and the benchmark
+    guard = OffsetGuard(app, settings.processor_exit_on_gap)
+    _add_agent(app, settings, contracts, processor, guard)
+
+    watchdog = StallWatchdog(
+        app,
+        frozenset(contracts.consumed_by(PROCESSOR)),
+        lambda: processor.core.counters.events + processor.core.counters.ticks,
+        settings.processor_wedged_after_seconds,
+    )
+    app.timer(interval=settings.processor_watchdog_seconds)(watchdog.check)
+    if settings.processor_clock_seconds > 0:
+        _add_live_clock(app, settings, contracts)
+
+    def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        processor.forget_assignment()
+        guard.forget()
+
+    app.on_partitions_revoked.connect(on_rebalance)
+    app.on_partitions_assigned.connect(on_rebalance)
+    return app
+
+
+def _faust_app(settings: ProcessorSettings, partitions: int) -> faust.App:
     app = faust.App(
         settings.processor_app_id,
         broker=_brokers(settings.kafka_bootstrap_servers),
@@ -208,19 +121,19 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
         web_bind=settings.processor_web_host,
         web_host=settings.processor_web_host,
     )
-    source = _raw_topic(app, *sources)
-    sinks = {name: _raw_topic(app, name) for name in ("journey.dropoffs", "journey.outcomes")}
+    return app
+
+
+def _add_agent(
+    app: faust.App,
+    settings: ProcessorSettings,
+    contracts: Contracts,
+    processor: TableProcessor,
+    guard: OffsetGuard,
+) -> None:
+    """The one agent: decode each record, hand it to the core, dead-letter what fails."""
+    source = _raw_topic(app, *contracts.consumed_by(PROCESSOR))
     dead_letters = _raw_topic(app, settings.dead_letter_topic)
-    journeys = app.Table("journeys", partitions=partitions, key_type=bytes, value_type=bytes)
-
-    async def emit(event: Event) -> None:
-        record = encode(event, contracts)
-        await sinks[record.topic].send(key=record.key, value=record.value, headers=record.headers)
-
-    processor = TableProcessor(book, journeys, emit)
-    app.processor = processor  # type: ignore[attr-defined]  # for tests and the benchmark
-
-    guard = OffsetGuard(app, settings.processor_exit_on_gap)
 
     @app.agent(source, concurrency=1)
     async def process(stream: Any) -> None:
@@ -255,35 +168,20 @@ def create_app(settings: ProcessorSettings | None = None) -> faust.App:
             headers=dead_letter_headers(message, group_id=settings.processor_app_id, reason=reason),
         )
 
-    watchdog = StallWatchdog(
-        app,
-        frozenset(sources),
-        lambda: processor.core.counters.events + processor.core.counters.ticks,
-        settings.processor_wedged_after_seconds,
-    )
-    app.timer(interval=settings.processor_watchdog_seconds)(watchdog.check)
 
-    if settings.processor_clock_seconds > 0:
-        clock = _raw_topic(app, CLOCK_TOPIC)
+def _add_live_clock(app: faust.App, settings: ProcessorSettings, contracts: Contracts) -> None:
+    """The leader ticks every journey partition on the wall clock (off under a simulation)."""
+    clock = _raw_topic(app, CLOCK_TOPIC)
 
-        async def tick_every_partition() -> None:
-            now = datetime.now(UTC)
-            for partition in range(partitions):
-                record = encode(tick_event(partition, now, mode="live"), contracts)
-                await clock.send(
-                    key=record.key, value=record.value, headers=record.headers, partition=partition
-                )
+    async def tick_every_partition() -> None:
+        now = datetime.now(UTC)
+        for partition in range(contracts.journey_partitions):
+            record = encode(tick_event(partition, now, mode="live"), contracts)
+            await clock.send(
+                key=record.key, value=record.value, headers=record.headers, partition=partition
+            )
 
-        app.timer(interval=settings.processor_clock_seconds, on_leader=True)(tick_every_partition)
-
-    def on_rebalance(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
-        processor.forget_assignment()
-        guard.forget()
-
-    app.on_partitions_revoked.connect(on_rebalance)
-    app.on_partitions_assigned.connect(on_rebalance)
-
-    return app
+    app.timer(interval=settings.processor_clock_seconds, on_leader=True)(tick_every_partition)
 
 
 def worker_arguments(settings: ProcessorSettings) -> list[str]:

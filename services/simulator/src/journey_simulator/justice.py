@@ -112,35 +112,11 @@ def _investigation(j: Journey, police: str, crime: Action) -> None:
         "uk.nrm.statement.given",
         recorded=stated + j.days(1, 10),
     )
-    withdrew = rejoined = False
-    if j.chance(cal.figure("victim_withdrew_share")):
-        left = contacted + j.days(5, 120)
-        withdrawal = j.add(
-            left,
-            "prosecution",
-            police,
-            f"{case}/engagement-changes",
-            {"status": "withdrew", "reason": j.pick(ENGAGEMENT_REASONS)},
-            "uk.nrm.victim-engagement.changed",
-        )
-        if withdrawal is not None:
-            withdrew = True
-            j.inject("victim-withdrew")
-            last = withdrawal
-            if j.chance(cal.assumption("re_engaged_share")):
-                back = j.add(
-                    left + j.days(10, 90),
-                    "prosecution",
-                    police,
-                    f"{case}/engagement-changes",
-                    {"status": "re_engaged", "reason": "other"},
-                    "uk.nrm.victim-engagement.changed",
-                )
-                rejoined, last = back is not None, back or last
+    last, withdrawn = _engagement(j, police, contacted, last)
     if last is None:
         return
     closed = max(opened.occurred + j.days(60, 240), last.at + j.days(1, 5))
-    if withdrew and not rejoined:
+    if withdrawn:
         outcome = "no_further_action_victim_withdrew"
     elif j.chance(cal.assumption("referred_to_cps_share")):
         outcome = "referred_to_cps"
@@ -157,6 +133,40 @@ def _investigation(j: Journey, police: str, crime: Action) -> None:
     if closure is None or outcome != "referred_to_cps":
         return
     _prosecution(j, closure)
+
+
+def _engagement(
+    j: Journey, police: str, contacted: datetime, last: Action | None
+) -> tuple[Action | None, bool]:
+    """The victim withdrawing, and perhaps coming back: the last record of the
+    investigation so far, and whether the victim stayed withdrawn."""
+    case = "/v1/criminal-cases/{crime}"
+    withdrew = rejoined = False
+    if j.chance(j.cal.figure("victim_withdrew_share")):
+        left = contacted + j.days(5, 120)
+        withdrawal = j.add(
+            left,
+            "prosecution",
+            police,
+            f"{case}/engagement-changes",
+            {"status": "withdrew", "reason": j.pick(ENGAGEMENT_REASONS)},
+            "uk.nrm.victim-engagement.changed",
+        )
+        if withdrawal is not None:
+            withdrew = True
+            j.inject("victim-withdrew")
+            last = withdrawal
+            if j.chance(j.cal.assumption("re_engaged_share")):
+                back = j.add(
+                    left + j.days(10, 90),
+                    "prosecution",
+                    police,
+                    f"{case}/engagement-changes",
+                    {"status": "re_engaged", "reason": "other"},
+                    "uk.nrm.victim-engagement.changed",
+                )
+                rejoined, last = back is not None, back or last
+    return last, withdrew and not rejoined
 
 
 def _prosecution(j: Journey, closure: Action) -> None:

@@ -142,7 +142,7 @@ def run(
 ) -> int:
     from journey_platform.settings import PlatformSettings
     from journey_platform.telemetry import start_telemetry
-    from journey_simulator.driver import SimulationError
+    from journey_simulator.partners import SimulationError
 
     start_telemetry(PlatformSettings(service_name="journey-simulator", metrics_port=0))
     try:

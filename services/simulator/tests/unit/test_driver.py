@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from journey_simulator.driver import Driver, Partners, SimulationError, Statistics
+from journey_simulator.driver import Driver
+from journey_simulator.partners import Partners, SimulationError, Statistics
 from journey_simulator.plan import Action, Cohort, JourneyPlan
 
 START = datetime(2024, 1, 1, tzinfo=UTC)

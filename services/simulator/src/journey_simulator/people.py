@@ -14,6 +14,7 @@ from typing import Any
 
 from journey_simulator.calibration import Calibration
 from journey_simulator.vocabulary import ADULT_AGE_BANDS, DECLINED_REFERRAL, pick
+from nrm_domain.age import age_band
 
 # The registry's agencies (deploy/local/agencies.yaml), by the part they play.
 RESPONDER_AGENCIES = {
@@ -37,17 +38,6 @@ FIRST_RESPONDER_TYPE = {
 RESPONDER_OF_AGENCY = {
     agency: kind for kind, agencies in RESPONDER_AGENCIES.items() for agency in agencies
 }
-# Age bands by age in whole years, as the referral service derives them from the date of birth.
-AGE_BANDS = (
-    (0, 11, "0-11"),
-    (12, 15, "12-15"),
-    (16, 17, "16-17"),
-    (18, 24, "18-24"),
-    (25, 34, "25-34"),
-    (35, 44, "35-44"),
-    (45, 54, "45-54"),
-    (55, 64, "55-64"),
-)
 IECA = "ieca"  # the agency id of each competent authority is its code
 AGENCIES = tuple(
     sorted({*sum(RESPONDER_AGENCIES.values(), ()), *SUPPORT_PROVIDERS, CPS, "sca", IECA})
@@ -98,10 +88,8 @@ class Person:
         return self.age_group == "child"
 
     def age_band(self, on: date) -> str:
-        born = date.fromisoformat(self.identity["date_of_birth"])
-        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-        band = next((band for low, high, band in AGE_BANDS if low <= age <= high), None)
-        return band or ("65+" if age >= 65 else "unknown")
+        # As the referral service derives it from the date of birth.
+        return age_band(date.fromisoformat(self.identity["date_of_birth"]), on)
 
     def profile(self) -> dict[str, Any]:
         return {

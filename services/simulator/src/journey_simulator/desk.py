@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from journey_api.agencies import AgencyRegistry
 from journey_simulator.calibration import AcknowledgementHabit, load
-from journey_simulator.driver import SIMULATED_TIME_HEADER
+from journey_simulator.partners import SIMULATED_TIME_HEADER
 from nrm_domain.agencies import AgencyType
 
 KEYS = uuid.UUID("0c5a8a3e-2d0e-4f5e-9a3b-7e1f6c2b9d41")  # namespace of Idempotency-Keys
