@@ -18,7 +18,7 @@ import pytest
 
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
-from journey_cli.run import System
+from journey_cli.system import System
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 from tests.faults import checks

@@ -31,7 +31,7 @@ from aiokafka import TopicPartition
 
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
-from journey_cli.run import PROCESSOR_GROUP, SERVICES, Deployment, System
+from journey_cli.system import PROCESSOR_GROUP, SERVICES, Deployment, System
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import consumer_lag
 from tests.faults.load import Load, start_load

@@ -26,7 +26,8 @@ from journey_api.auth import SCOPES
 from journey_api.tokens import DevelopmentSigner
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import start_producer
-from journey_simulator.driver import KafkaClock, Statistics, drive, tick_event
+from journey_simulator.driver import KafkaClock, drive, tick_event
+from journey_simulator.partners import Statistics
 from journey_simulator.plan import Cohort
 from journey_simulator.planner import plan_cohort
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from journey_platform.outbox import OutboxRelay
+from journey_platform.relay import OutboxRelay
 
 
 def _with_crash_window(armed: Path, reached: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 
 from journey_platform.kafka import start_producer
-from journey_platform.outbox import OutboxRelay
+from journey_platform.relay import OutboxRelay
 
 
 async def main() -> None:

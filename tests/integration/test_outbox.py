@@ -18,7 +18,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from journey_platform.contracts import Contracts, ContractViolation
 from journey_platform.envelope import decode
-from journey_platform.outbox import Outbox, OutboxRelay
+from journey_platform.outbox import Outbox
+from journey_platform.relay import OutboxRelay
 from tests.integration.events import example_event
 from tests.integration.kafka_helpers import collect, header
 

@@ -34,13 +34,7 @@ import asyncpg
 from journey_api.tokens import DevelopmentSigner
 from journey_cli import partners
 from journey_cli.devstack import Stack, StackError
-from journey_cli.system import ANALYTICS_PORT
-
-# journey_cli.system is their home; the fault suite (tests/faults) imports them from here.
-from journey_cli.system import PROCESSOR_GROUP as PROCESSOR_GROUP
-from journey_cli.system import SERVICES as SERVICES
-from journey_cli.system import Deployment as Deployment
-from journey_cli.system import System as System
+from journey_cli.system import ANALYTICS_PORT, PROCESSOR_GROUP, SERVICES, System
 from journey_cli.traces import flag_trace_link
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import consumer_lag

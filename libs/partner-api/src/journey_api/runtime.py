@@ -24,7 +24,7 @@ from journey_api.store import RecordStore
 from journey_platform.consumer import EventConsumer
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
-from journey_platform.outbox import OutboxRelay
+from journey_platform.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 

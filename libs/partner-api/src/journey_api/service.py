@@ -45,7 +45,8 @@ from journey_platform.db import create_pool, ensure_database
 from journey_platform.kafka import start_producer
 from journey_platform.logs import configure_logging
 from journey_platform.migrations import migrate
-from journey_platform.outbox import Outbox, OutboxRelay
+from journey_platform.outbox import Outbox
+from journey_platform.relay import OutboxRelay
 from journey_platform.telemetry import start_telemetry
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ Metrics are Prometheus's (`metrics.py`), served on `METRICS_PORT` when it is set
 Database statements are timed into a metric, and the slow or failed ones get spans, by the
 observer every pool installs (`db.StatementObserver`), not by a span per statement.
 
-Kafka spans are this codebase's own (outbox.py, consumer.py, the processor's batch), not
+Kafka spans are this codebase's own (relay.py, consumer.py, the processor's batch), not
 the aiokafka / confluent-kafka instrumentations: those make a span for every consumed
 record (the analytics sink reads thousands a second) and append a second `traceparent`
 header to records that already carry one.

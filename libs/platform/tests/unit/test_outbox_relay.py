@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from journey_platform.outbox import OutboxRelay
+from journey_platform.relay import OutboxRelay
 
 
 async def test_a_batch_that_fails_unexpectedly_does_not_end_the_relay(

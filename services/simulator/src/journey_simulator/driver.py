@@ -40,10 +40,7 @@ from journey_platform import clock
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, encode
 from journey_platform.tracing import current_traceparent, messaging, tracer
-from journey_simulator.partners import Partners, SimulationError
-
-# journey_simulator.partners is its home; the fault suite (tests/faults) imports it from here.
-from journey_simulator.partners import Statistics as Statistics
+from journey_simulator.partners import Partners, SimulationError, Statistics
 from journey_simulator.plan import Action, Cohort, JourneyPlan
 
 # Connections per service. httpcore walks its whole pool (a poll() per idle connection) on

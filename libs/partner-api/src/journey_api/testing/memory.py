@@ -40,7 +40,8 @@ from journey_api.runtime import Runtime
 from journey_api.service import token_verifier
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, decode
-from journey_platform.outbox import Outbox, OutboxRelay
+from journey_platform.outbox import Outbox
+from journey_platform.relay import OutboxRelay
 
 
 class MemoryPool:

@@ -29,13 +29,13 @@ from journey_api.runtime import Runtime
 from journey_platform.contracts import Contracts
 from journey_platform.db import Connection
 from journey_platform.pseudonyms import Pseudonymiser, has_letter
+from nrm_domain.age import age_band
 from nrm_domain.agencies import AgencyType
 from referral.adapters.identity import Vault
 from referral.domain import actions, decisions
 from referral.domain.people import (
     FIRST_RESPONDER_TYPE,
     MAX_AGE_YEARS,
-    age_band,
     plausible_birth,
 )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from nrm_domain.age import age_band as age_band  # one of the attributes that may leave
 from nrm_domain.age import age_on
 from nrm_domain.agencies import AgencyType
 

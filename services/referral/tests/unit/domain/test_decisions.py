@@ -12,9 +12,9 @@ from journey_api.auth import Principal
 from journey_api.domain.errors import StateConflict
 from journey_api.domain.records import Resource
 from journey_api.testing import history
+from nrm_domain.age import age_band
 from nrm_domain.agencies import AgencyType
 from referral.domain import decisions
-from referral.domain.people import age_band
 
 SCA = Principal("c", Agency("sca", "SCA", AgencyType.COMPETENT_AUTHORITY_SCA), frozenset())
 IECA = Principal("c", Agency("ieca", "IECA", AgencyType.COMPETENT_AUTHORITY_IECA), frozenset())

@@ -1,3 +1,5 @@
+# Long because: the transaction loop, its recovery and the rebalance callbacks share one
+# consumer, producer and store; the order of their steps is what the fault tests prove.
 """The default engine: Kafka's consume-transform-produce loop, in transactions.
 
     journey-processor                     # PROCESSOR_ENGINE=kafka is the default
