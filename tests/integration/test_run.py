@@ -169,7 +169,7 @@ def assert_request_to_flag(trace: dict[str, Any]) -> None:
         assert ("journey-processor", "consumer", "journey.process") in seen or [
             b["operationName"] for b in batches
         ] == ["journey.process"], (seen, batches)
-    assert any(tags(span).get("db.system") == "postgresql" for span in trace["spans"]), seen
+    assert any(tags(span).get("db.system.name") == "postgresql" for span in trace["spans"]), seen
 
 
 def jaeger_span(trace_id: str, span_id: str) -> dict[str, Any]:

@@ -99,7 +99,9 @@ class System:
         self._log_files: list[IO[bytes]] = []
 
     def environment(self, **extra: str) -> dict[str, str]:
-        return {**os.environ, **self.stack.environment(), **extra}
+        # On one machine, traces show every database statement of a request (production
+        # keeps the default: only the slow or failed ones); the caller's environment wins.
+        return {"DB_STATEMENT_SPAN_MS": "0", **os.environ, **self.stack.environment(), **extra}
 
     def start(self, name: str, module: str, *args: str, env: Mapping[str, str]) -> None:
         """Start one process, serving its metrics on its port (if it has one in
