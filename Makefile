@@ -26,8 +26,8 @@ test: install browser  ## unit, contract and integration tests on a real Kafka, 
 # need the stack.
 UNIT_TESTS := libs services cli schemas tests/contracts tests/observability tests/authorisation tests/layout
 
-test-unit: install  ## the unit tests alone: no Kafka, no PostgreSQL, no root (PYTEST_ARGS="-k planner")
-	env -u KAFKA_BOOTSTRAP_SERVERS -u DATABASE_URL $(RUN) pytest $(UNIT_TESTS) $(PYTEST_ARGS)
+test-unit: install  ## the unit tests alone, one process per core: no Kafka, no PostgreSQL, no root (PYTEST_ARGS="-k planner")
+	env -u KAFKA_BOOTSTRAP_SERVERS -u DATABASE_URL $(RUN) pytest -n auto $(UNIT_TESTS) $(PYTEST_ARGS)
 
 test-faults: install  ## the whole system under a simulated load, one fault per scenario (tests/faults, FAULTS_ARGS="-k kafka")
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest -m faults tests/faults $(FAULTS_ARGS)
