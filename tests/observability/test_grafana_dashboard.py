@@ -78,7 +78,7 @@ def test_the_overview_covers_what_operators_watch() -> None:
         "journey_outbox_oldest_unsent_age_seconds",
         "journey_dead_letters_total",
         "journey_processor_records_total",
-        "journey_processor_batch_duration_seconds_bucket",
+        "journey_processor_transaction_duration_seconds_bucket",
         "journey_processor_last_commit_timestamp_seconds",
         "journey_flags_raised_total",
         "journey_flags_resolved_total",

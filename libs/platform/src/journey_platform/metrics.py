@@ -59,8 +59,8 @@ DEAD_LETTERS = Counter(
 
 # -- the journey processor -------------------------------------------------------------------
 
-PROCESSOR_BATCH_DURATION = Histogram(
-    "journey_processor_batch_duration_seconds",
+PROCESSOR_TRANSACTION_DURATION = Histogram(
+    "journey_processor_transaction_duration_seconds",
     "One transaction (a batch, or several behind a backlog): processed, produced, committed.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )

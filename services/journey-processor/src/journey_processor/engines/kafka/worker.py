@@ -45,10 +45,10 @@ from journey_platform.metrics import (
     FLAGS_RAISED,
     FLAGS_RESOLVED,
     FLAGS_RETRACTED,
-    PROCESSOR_BATCH_DURATION,
     PROCESSOR_COMMITS,
     PROCESSOR_LAST_COMMIT,
     PROCESSOR_RECORDS,
+    PROCESSOR_TRANSACTION_DURATION,
 )
 from journey_processor.core.processor import PROCESSOR, JourneyProcessor
 from journey_processor.engines.kafka.batch import Batch, ProcessingFailed
@@ -248,7 +248,7 @@ class Worker:
 
     def _committed(self, batch: Batch, started: float) -> None:
         """The metrics of a committed batch."""
-        PROCESSOR_BATCH_DURATION.observe(time.perf_counter() - started)
+        PROCESSOR_TRANSACTION_DURATION.observe(time.perf_counter() - started)
         PROCESSOR_RECORDS.inc(len(batch.records))
         PROCESSOR_COMMITS.inc()
         PROCESSOR_LAST_COMMIT.set(time.time())
