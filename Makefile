@@ -21,10 +21,10 @@ test: install browser  ## unit, contract and integration tests on a real Kafka, 
 	$(RUN) journey devstack run -- $(UV) run --frozen pytest
 
 # Every test that needs no server: each member's tests/unit, the contracts and the
-# observability checks, the authorisation matrix on in-memory apps (tests/authorisation)
-# and the layout rules (tests/layout). tests/integration, tests/deploy and tests/faults
-# need the stack.
-UNIT_TESTS := libs services cli schemas tests/contracts tests/observability tests/authorisation tests/layout
+# observability checks, the authorisation matrix on in-memory apps (tests/authorisation),
+# the layout rules (tests/layout) and the benchmarks' CPU accounting (tests/bench).
+# tests/integration, tests/deploy and tests/faults need the stack.
+UNIT_TESTS := libs services cli schemas tests/contracts tests/observability tests/authorisation tests/layout tests/bench
 
 test-unit: install  ## the unit tests alone, one process per core: no Kafka, no PostgreSQL, no root (PYTEST_ARGS="-k planner")
 	env -u KAFKA_BOOTSTRAP_SERVERS -u DATABASE_URL $(RUN) pytest -n auto $(UNIT_TESTS) $(PYTEST_ARGS)

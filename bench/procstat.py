@@ -29,16 +29,23 @@ def _group(pid: int, name: str, service_pid: int, database: str) -> str:
     return "other"
 
 
-def cpu_snapshot(service_pid: int, database: str) -> dict[str, float]:
-    """CPU seconds used so far by process group, and the machine's busy time.
+# A process by group, pid and start time (a pid can be reused), or "machine_busy".
+Key = tuple[str, int, int] | str
 
+
+def cpu_snapshot(service_pid: int, database: str) -> dict[Key, float]:
+    """CPU seconds used so far by each process of a named group, and the machine's busy time.
+
+    Kept per process, not summed per group, so that a process that exits during a phase
+    (another stack's Kafka stopping) takes away only its own time, never the group's: a
+    sum taken before and after would go negative.
     "other" is the machine's busy time less the named groups: anything else running
     (other workloads on this PostgreSQL and Kafka included) competes for the same cores.
     """
     if not Path("/proc/stat").exists():
         return {}
     ticks = os.sysconf("SC_CLK_TCK")
-    used: defaultdict[str, float] = defaultdict(float)
+    used: dict[Key, float] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -48,30 +55,44 @@ def cpu_snapshot(service_pid: int, database: str) -> dict[str, float]:
             continue  # exited meanwhile
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        group = _group(int(entry.name), name, service_pid, database)
-        if group != "other":
-            used[group] += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        pid = int(entry.name)
+        group = _group(pid, name, service_pid, database)
+        if group == "other":
+            continue
+        started = int(fields[19])
+        used[(group, pid, started)] = (int(fields[11]) + int(fields[12])) / ticks  # utime+stime
         if group == "service":
-            used["service_kernel"] += int(fields[12]) / ticks  # system calls: sockets, logs
+            used[("service_kernel", pid, started)] = int(fields[12]) / ticks  # system calls
     machine = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = machine[3] + machine[4]  # idle + iowait
     used["machine_busy"] = (sum(machine[:8]) - idle) / ticks
-    return dict(used)
+    return used
+
+
+def _spent(before: dict[Key, float], after: dict[Key, float]) -> defaultdict[str, float]:
+    """CPU seconds by group between the snapshots, from the processes alive at the end (one
+    that started meanwhile counts whole; one that exited meanwhile is not counted)."""
+    spent: defaultdict[str, float] = defaultdict(float)
+    for key, seconds in after.items():
+        if isinstance(key, tuple):
+            spent[key[0]] += seconds - before.get(key, 0.0)
+    return spent
 
 
 GROUPS = ("service", "load_generator", "postgres", "kafka")
 
 
-def cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, Any]:
+def cpu_report(before: dict[Key, float], after: dict[Key, float], wall: float) -> dict[str, Any]:
     """Cores kept busy during the phase, by process group (1.0 = one core all the time)."""
     if not before or wall <= 0:
         return {}
-    cores = {group: (after.get(group, 0.0) - before.get(group, 0.0)) / wall for group in GROUPS}
+    spent = _spent(before, after)
+    cores = {group: spent[group] / wall for group in GROUPS}
     busy = (after["machine_busy"] - before["machine_busy"]) / wall
     cores["other"] = max(0.0, busy - sum(cores.values()))
     cores["machine_busy"] = busy
     report: dict[str, Any] = {f"{group}_cores": round(value, 2) for group, value in cores.items()}
-    kernel = after.get("service_kernel", 0.0) - before.get("service_kernel", 0.0)
+    kernel = spent["service_kernel"]
     service = cores["service"] * wall
     report["service_kernel_share"] = round(kernel / service, 2) if service else None
     return report

@@ -61,7 +61,7 @@ from journey_cli.devstack import Stack
 from journey_platform.db import ensure_database
 from journey_platform.settings import find_schemas_dir
 from nrm_domain.agencies import FIRST_RESPONDERS
-from procstat import cpu_report, cpu_snapshot
+from procstat import Key, cpu_report, cpu_snapshot
 from referral.testing import referral_body as generated_referral
 from referral.testing import synthetic_person
 
@@ -134,7 +134,7 @@ async def drive(
     measure_from = time.perf_counter() + warmup
     stop_at = math.inf if requests else measure_from + duration
     last_done = measure_from
-    cpu_before: dict[str, float] = {}
+    cpu_before: dict[Key, float] = {}
 
     async def client_loop(session: aiohttp.ClientSession, number: int) -> None:
         nonlocal last_done
