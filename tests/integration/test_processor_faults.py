@@ -7,15 +7,17 @@ Each test prints what it injected and what it compared.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from journey_platform.contracts import Contracts
+from journey_platform.envelope import Event
 from journey_platform.kafka import ensure_topics, start_producer
 from journey_processor.testing.replay import replay_order, send
 from journey_simulator.eventlog import generate
@@ -26,6 +28,7 @@ from tests.integration.processor_run import (
     OUTPUT_TOPICS,
     SOURCE_TOPICS,
     START,
+    Published,
     Workers,
     assert_matches_oracle,
     published,
@@ -38,13 +41,34 @@ BROKER_DOWN_SECONDS = 10  # how long the fault lasts, not a wait for anything
 STALL_SECONDS = 300
 
 
-async def until(what: str, holds: Callable[[], bool], workers: Workers, within: float) -> None:
-    """Poll until `holds`, failing if a worker died or the deadline passed."""
+async def until(
+    what: str,
+    holds: Callable[[], bool | Awaitable[bool]],
+    workers: Workers,
+    within: float = 120,
+) -> None:
+    """Poll until `holds` (a plain or an asynchronous condition), failing if a worker
+    died or the deadline passed."""
     deadline = time.monotonic() + within
-    while not holds():
+    while not await _answer(holds()):
         workers.assert_alive()
         assert time.monotonic() < deadline, f"never: {what}"
         await asyncio.sleep(0.2)
+
+
+async def _answer(answer: bool | Awaitable[bool]) -> bool:
+    return await answer if inspect.isawaitable(answer) else answer
+
+
+async def published_once_caught_up(
+    workers: Workers, kafka: str, events: list[Event], since: dict[TopicPartition, int]
+) -> Published:
+    """What the group published about `events`, once it has read all that was sent,
+    with every worker still alive."""
+    ends = await end_offsets(kafka, SOURCE_TOPICS)
+    await workers.wait_until_caught_up(ends, timeout=STALL_SECONDS)
+    workers.assert_alive()
+    return await published(kafka, {e.subject for e in events}, since)
 
 
 async def progress(workers: Workers, start: int, total: int) -> float:
@@ -105,11 +129,8 @@ async def test_kills_rebalances_and_a_broker_bounce_lose_nothing(
         broker.start()
 
         await send(producer, contracts, chunks[3])
-        ends = await end_offsets(kafka, SOURCE_TOPICS)
-        await workers.wait_until_caught_up(ends, timeout=STALL_SECONDS)
-        workers.assert_alive()
+        found = await published_once_caught_up(workers, kafka, events, outputs_since)
         assert set(workers.running) == {"a", "b"}, "every worker meant to run is running"
-        found = await published(kafka, {e.subject for e in events}, outputs_since)
     finally:
         workers.stop_all()
         if producer is not None:
@@ -155,10 +176,7 @@ async def test_a_zombie_worker_is_fenced_and_recovers_in_process(
         )
         # ...and when it wakes, the transaction it had open must be refused.
         workers.resume("a")
-        ends = await end_offsets(kafka, SOURCE_TOPICS)
-        await workers.wait_until_caught_up(ends, timeout=STALL_SECONDS)
-        workers.assert_alive()
-        found = await published(kafka, {e.subject for e in events}, outputs_since)
+        found = await published_once_caught_up(workers, kafka, events, outputs_since)
     finally:
         workers.stop_all()
 
@@ -191,21 +209,18 @@ async def test_a_transaction_that_outlives_its_timeout_is_redone_in_process(
         workers.hold("a")
         await send(producer, contracts, items)
         await workers.until_held("a", within=STALL_SECONDS)
-        await until_async(
+        await until(
             "the broker sees the transaction open",
             lambda: transaction_open(kafka, outputs),
             workers,
         )
-        await until_async(
+        await until(
             "the broker aborts it past its timeout",
             lambda: _not(transaction_open(kafka, outputs)),
             workers,
         )
         workers.release("a")
-        ends = await end_offsets(kafka, SOURCE_TOPICS)
-        await workers.wait_until_caught_up(ends, timeout=STALL_SECONDS)
-        workers.assert_alive()
-        found = await published(kafka, {e.subject for e in events}, outputs_since)
+        found = await published_once_caught_up(workers, kafka, events, outputs_since)
     finally:
         workers.stop_all()
 
@@ -222,15 +237,3 @@ async def test_a_transaction_that_outlives_its_timeout_is_redone_in_process(
 
 async def _not(holds: Awaitable[bool]) -> bool:
     return not await holds
-
-
-async def until_async(
-    what: str, holds: Callable[[], Awaitable[bool]], workers: Workers, within: float = 120
-) -> None:
-    """Poll an asynchronous condition until it holds, failing if a worker died or the
-    deadline passed."""
-    deadline = time.monotonic() + within
-    while not await holds():
-        workers.assert_alive()
-        assert time.monotonic() < deadline, f"never: {what}"
-        await asyncio.sleep(0.2)
