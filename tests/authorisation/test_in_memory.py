@@ -2,9 +2,10 @@
 each built by its own `create_app`, on the in-memory adapters (journey_api.testing.memory),
 driven through httpx.ASGITransport. No PostgreSQL, no Kafka.
 
-The referral service's events reach support and prosecution as each request to it
-returns, through their own `journey_facts` and `learn_journey`, as their consumers of
-`nrm.identification` would learn them from Kafka a moment later.
+Each service's events reach the services that learn from them as each request returns,
+through their own `main` functions and `learn_journey`, as their consumers would learn them
+from Kafka a moment later: support and prosecution learn journeys from
+`nrm.identification`, and the referral service the providers named on `nrm.support`.
 
 What the in-memory run cannot hold (transactions, row locks, sealing with the real
 vault, Kafka) is in journey_api/testing/memory.py; tests/integration/test_authorisation.py
@@ -13,14 +14,14 @@ runs one cell per outcome class on the real services, so that wiring is proven t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import httpx
 import pytest
 import pytest_asyncio
 
 from journey_api.adapters.memory import MemoryRecordStore
-from journey_api.learning import FactsOf, learn_journey
+from journey_api.learning import FactsOf, JoiningOf, learn_journey, recorder
 from journey_api.testing.memory import published, run_in_memory
 from journey_api.tokens import DevelopmentSigner
 from prosecution.config import ProsecutionSettings
@@ -28,6 +29,7 @@ from prosecution.main import create_app as prosecution_app
 from prosecution.main import journey_facts as prosecution_facts
 from referral.config import ReferralSettings
 from referral.main import create_app as referral_app
+from referral.main import provider_facts, provider_joins
 from referral.testing import MemoryVault
 from support.config import SupportSettings
 from support.main import create_app as support_app
@@ -39,8 +41,12 @@ from tests.authorisation.tables import P, R, S
 from tests.authorisation.world import World, arrange
 from tests.integration.services import Tokens
 
-LEARNERS: dict[str, FactsOf] = {S: support_facts, P: prosecution_facts}
-LEARNED_TOPIC = "nrm.identification"  # what support and prosecution consume
+# What each service learns, from which topic, as its consumer does (its main.py).
+LEARNERS: dict[str, tuple[str, FactsOf, JoiningOf]] = {
+    S: ("nrm.identification", support_facts, recorder),
+    P: ("nrm.identification", prosecution_facts, recorder),
+    R: ("nrm.support", provider_facts, provider_joins),
+}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -67,16 +73,19 @@ async def world(tokens: Tokens) -> AsyncIterator[World]:
         P: run_in_memory(prosecution_app(prosecution), prosecution, stores[P]),
     }
     contracts = apps[R].state.runtime.contracts
-    told = 0
+    told = dict.fromkeys(apps, 0)
 
-    async def tell_the_others(_: httpx.Response) -> None:
-        nonlocal told
-        events = published(stores[R], contracts, since=told)
-        told += len(events)
-        for event in events:
-            if contracts.topic_for(event.type).name == LEARNED_TOPIC:
-                for service, facts_of in LEARNERS.items():
-                    await learn_journey(stores[service], event, facts_of)
+    def tell_the_others(source: str) -> Callable[[httpx.Response], Awaitable[None]]:
+        async def tell(_: httpx.Response) -> None:
+            events = published(stores[source], contracts, since=told[source])
+            told[source] += len(events)
+            for event in events:
+                topic = contracts.topic_for(event.type).name
+                for service, (learns_from, facts_of, joining) in LEARNERS.items():
+                    if topic == learns_from:
+                        await learn_journey(stores[service], event, facts_of, joining)
+
+        return tell
 
     async def take_part(service: str, journey_id: str, agencies: Iterable[str]) -> None:
         stores[service].participants.update((journey_id, agency) for agency in agencies)
@@ -85,7 +94,7 @@ async def world(tokens: Tokens) -> AsyncIterator[World]:
         name: httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url=f"http://{name}",
-            event_hooks={"response": [tell_the_others] if name == R else []},
+            event_hooks={"response": [tell_the_others(name)]},
         )
         for name, app in apps.items()
     }

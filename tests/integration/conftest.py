@@ -40,6 +40,7 @@ from tests.integration.services import (
     RunningService,
     Tokens,
     free_port,
+    learners_start_at_end,
     running,
     service_environment,
 )
@@ -183,7 +184,7 @@ async def partner_services(
                 **service_environment(database_url, kafka, tokens.signer.jwks_file),
                 http_port=port,
             )
-            await start_at_end(kafka, settings.consumer_group("journeys"), "nrm.identification")
+            await learners_start_at_end(kafka, settings)
             app = create_app(settings)
             await stack.enter_async_context(running(name, app, port))
             running_services[name] = RunningService(

@@ -86,3 +86,17 @@ class Partner:
                 assert response.status_code == 201, (path, response.status_code, response.text)
                 return dict(response.json())
             await asyncio.sleep(0.1)
+
+
+async def referred_and_decided(
+    client: httpx.AsyncClient, referral: RunningService, tokens: Tokens, outcome: str
+) -> dict[str, Any]:
+    """A generated person referred by the police to the SCA 40 days ago, with the SCA's
+    Reasonable Grounds decision 5 days later: the referral's 201 body."""
+    police = Partner(client, referral, tokens, "police_force")
+    submitted = await police.post("/v1/referrals", referral_body(synthetic_person()))
+    await Partner(client, referral, tokens, "competent_authority_sca").post(
+        f"/v1/referrals/{submitted['resource_id']}/reasonable-grounds-decisions",
+        {"occurred_at": days_ago(35), "outcome": outcome},
+    )
+    return submitted

@@ -18,8 +18,10 @@ from fastapi import FastAPI
 
 from journey_api.agencies import AgencyRegistry
 from journey_api.auth import SCOPES
+from journey_api.config import ApiSettings
 from journey_api.service import KEEP_ALIVE_SECONDS
 from journey_api.tokens import DevelopmentSigner
+from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 from referral.config import ReferralSettings
 from referral.main import create_app
@@ -28,6 +30,13 @@ from tests.integration.kafka_helpers import start_at_end
 AGENCIES = AgencyRegistry.load(find_schemas_dir().parent / "deploy" / "local" / "agencies.yaml")
 # One agency of each type, for tests that speak "as the police", "as the SCA" and so on.
 BY_TYPE = {a.type.value: a.id for a in reversed(list(AGENCIES))}
+
+
+async def learners_start_at_end(kafka: str, settings: ApiSettings) -> None:
+    """A partner service's learner starts at the end of each topic the catalogue says it
+    consumes, not at what earlier runs left on a long-lived development broker."""
+    for topic in Contracts.load(find_schemas_dir()).consumed_by(settings.service_name):
+        await start_at_end(kafka, settings.consumer_group("journeys"), topic)
 
 
 def free_port() -> int:
@@ -131,7 +140,7 @@ async def referral_service(
     }
     port = free_port()
     service_settings = ReferralSettings(**environment, http_port=port)
-    await start_at_end(kafka, service_settings.consumer_group("journeys"), "nrm.identification")
+    await learners_start_at_end(kafka, service_settings)
     app = create_app(service_settings)
     async with running("referral", app, port):
         yield RunningService("referral", f"http://127.0.0.1:{port}", app, database_url)

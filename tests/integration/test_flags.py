@@ -25,7 +25,7 @@ from journey_platform.envelope import Event
 from tests.integration.analytics_events import dropoff, journey_event, publish
 from tests.integration.events import new_journey_id
 from tests.integration.flags_client import delivered_to, eventually, flags_of, subscribe
-from tests.integration.journeys import Partner, days_ago, referral_body, synthetic_person
+from tests.integration.journeys import Partner, days_ago, referred_and_decided
 from tests.integration.kafka_helpers import collect, read_all
 from tests.integration.processor_run import Workers
 from tests.integration.services import AGENCIES, RunningService, Tokens, free_port
@@ -39,14 +39,9 @@ async def journey_in_support(
 ) -> tuple[str, str]:
     """Referred by northshire-police, positive Reasonable Grounds, support requested from
     haven-support and accepted: the journey and its support case path."""
-    referral, support = services["referral"], services["support"]
-    police = Partner(client, referral, tokens, "police_force")
-    submitted = await police.post("/v1/referrals", referral_body(synthetic_person()))
+    support = services["support"]
+    submitted = await referred_and_decided(client, services["referral"], tokens, "positive")
     journey = submitted["journey_id"]
-    await Partner(client, referral, tokens, "competent_authority_sca").post(
-        f"/v1/referrals/{submitted['resource_id']}/reasonable-grounds-decisions",
-        {"occurred_at": days_ago(35), "outcome": "positive"},
-    )
     case = await Partner(client, support, tokens, "competent_authority_sca").post_when_known(
         "/v1/support-cases",
         {

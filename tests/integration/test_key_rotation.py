@@ -21,11 +21,11 @@ from pydantic import SecretStr
 from journey_api.sealing import JourneyKeys, master_key_id
 from tests.integration.conftest import Servers
 from tests.integration.journeys import Partner, referral_body, synthetic_person
-from tests.integration.kafka_helpers import start_at_end
 from tests.integration.services import (
     RunningService,
     Tokens,
     free_port,
+    learners_start_at_end,
     running,
     service_environment,
 )
@@ -56,7 +56,7 @@ async def referral(
             "identity_master_key_previous": SecretStr(previous) if previous else None,
         }
     )
-    await start_at_end(kafka, settings.consumer_group("journeys"), "nrm.identification")
+    await learners_start_at_end(kafka, settings)
     app = create_app(settings)
     async with running("referral", app, port):
         yield RunningService("referral", f"http://127.0.0.1:{port}", app, database_url)

@@ -1,9 +1,10 @@
-"""How a service that does not refer learns the journeys another service knows, from its
-events: the journey and its facts, and the agency that recorded it as a participant."""
+"""How a service learns, from another service's events, the journeys that service knows:
+the journey and its facts, and who takes part in it (by default the agency that recorded
+the event)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from journey_api.problems import CATCHING_UP_RETRY_SECONDS, JUST_REFERRED_RETRY_SECONDS, TYPE_BASE
@@ -15,28 +16,40 @@ from journey_platform.envelope import Event
 from journey_platform.idempotence import idempotent_batch
 
 FactsOf = Callable[[Event], dict[str, Any] | None]
+JoiningOf = Callable[[Event], Iterable[str]]
 
 
-async def learn_journey(store: RecordStore, event: Event, facts_of: FactsOf) -> None:
-    """What one event teaches: the journey and its facts, and the agency that recorded it
-    (the referring first responder, the deciding competent authority) taking part in it
-    here too."""
+def recorder(event: Event) -> list[str]:
+    """Who an event brings into the journey unless a service says otherwise: the agency
+    that recorded it (the referring first responder, the deciding competent authority)."""
+    return [event.recorded_by]
+
+
+async def learn_journey(
+    store: RecordStore, event: Event, facts_of: FactsOf, joining: JoiningOf = recorder
+) -> None:
+    """What one event teaches: the journey and its facts, and the agencies `joining` names
+    taking part in it here too."""
     facts = facts_of(event)
     if facts is not None:
-        await store.learn_journey(event.subject, facts, event.recorded_by)
+        for agency_id in joining(event):
+            await store.learn_journey(event.subject, facts, agency_id)
 
 
-def journey_learner(runtime: Runtime, *, topics: Sequence[str], facts_of: FactsOf) -> EventConsumer:
+def journey_learner(
+    runtime: Runtime, *, topics: Sequence[str], facts_of: FactsOf, joining: JoiningOf = recorder
+) -> EventConsumer:
     """A consumer that teaches this service the journeys another service knows.
 
     `facts_of(event)` says what to remember about the journey (an empty dict just makes
-    it known; None ignores the event). Each event is applied once, however redelivered.
+    it known; None ignores the event); `joining(event)`, which agencies take part in it.
+    Each event is applied once, however redelivered.
     """
 
     group = runtime.settings.consumer_group("journeys")
 
     async def learn(conn: Connection, event: Event) -> None:
-        await learn_journey(runtime.store(conn), event, facts_of)
+        await learn_journey(runtime.store(conn), event, facts_of, joining)
 
     return EventConsumer(
         bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
@@ -65,6 +78,10 @@ retries a 404 about it, after Retry-After when given, for up to
 {JUST_REFERRED_RETRY_SECONDS} seconds; after that the 404 is final."""
 
 
-def learning_journeys(*, topics: Sequence[str], facts_of: FactsOf) -> ConsumersFactory:
+def learning_journeys(
+    *, topics: Sequence[str], facts_of: FactsOf, joining: JoiningOf = recorder
+) -> ConsumersFactory:
     """The consumers of a service that learns journeys from other services' topics."""
-    return lambda runtime: [journey_learner(runtime, topics=topics, facts_of=facts_of)]
+    return lambda runtime: [
+        journey_learner(runtime, topics=topics, facts_of=facts_of, joining=joining)
+    ]

@@ -48,11 +48,18 @@ def test_a_consumer_reads_only_what_the_catalogue_says(contracts: Contracts) -> 
 def test_a_service_that_consumes_nothing_has_no_group_and_no_dead_letters(
     contracts: Contracts,
 ) -> None:
-    assert _rights(contracts, "referral") == {
-        ("TOPIC", "nrm.identification", "WRITE", False),
-        ("TOPIC", "nrm.identification", "DESCRIBE", False),
+    assert _rights(contracts, "clock") == {
+        ("TOPIC", "journey.clock", "WRITE", False),
+        ("TOPIC", "journey.clock", "DESCRIBE", False),
         ("CLUSTER", "kafka-cluster", "IDEMPOTENT_WRITE", False),
     }
+
+
+def test_the_referral_service_reads_support_requests_and_nothing_else(
+    contracts: Contracts,
+) -> None:
+    reads = {name for kind, name, op, _ in _rights(contracts, "referral") if op == "READ"}
+    assert reads == {"nrm.support", "referral", "referral-"}
 
 
 def test_only_the_processor_makes_topics_and_writes_in_transactions(
