@@ -178,7 +178,8 @@ def _pip_audit(uv: str, root: Path, out: Path) -> tuple[list[Vulnerability], lis
     if unaudited:
         print(
             f"pip-audit: WARNING {len(unaudited)} packages NOT audited: the vulnerability "
-            f"database did not answer (first: {unaudited[0]}); run `make audit` where it does"
+            f"database did not answer for them (first: {unaudited[0]}; a PyPI mirror without "
+            "the JSON API answers every package 'not found'); run `make audit` where it does"
         )
     return found, problems
 
