@@ -74,7 +74,7 @@ def _add_analytics_commands(commands: argparse._SubParsersAction[argparse.Argume
     analytics = commands.add_parser(
         "analytics", help="rebuild the analytics tables from the topics (into a scratch database)"
     )
-    from analytics.rebuild import add_arguments as add_analytics_arguments
+    from analytics.adapters.rebuild import add_arguments as add_analytics_arguments
 
     add_analytics_arguments(analytics)
     analytics.set_defaults(func=handlers.analytics)

@@ -182,7 +182,7 @@ def report(args: argparse.Namespace) -> int:
 
 
 def analytics(args: argparse.Namespace) -> int:
-    from analytics.rebuild import run
+    from analytics.adapters.rebuild import run
 
     stack = Stack.from_environment()
     return run(args, database_url=stack.database_url, bootstrap_servers=stack.bootstrap_servers)

@@ -1,5 +1,5 @@
 """`POST /v1/whatif`: the rules replayed over history under other thresholds (the same
-run as `journey whatif`, analytics.whatif_history.evaluate), and `GET /v1/whatif/rules`:
+run as `journey whatif`, analytics.adapters.whatif_history.evaluate), and `GET /v1/whatif/rules`:
 the thresholds a what-if can change, as deployed.
 
 A POST because the overrides are a body; it changes nothing but the audit log, so it takes
@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Request
 
+from analytics.adapters.whatif_history import Overrides, book, evaluate, structural
 from analytics.api import Analyst, Control, CurrentPeriod
 from analytics.models import WhatIf, WhatIfRequest, WhatIfThreshold
 from analytics.whatif import answer
-from analytics.whatif_history import Overrides, book, evaluate, structural
 from journey_api.audit import audit
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem
 from journey_api.runtime import CurrentRuntime

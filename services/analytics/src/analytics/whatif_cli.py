@@ -6,7 +6,7 @@
 (`reasonable-grounds-overdue: {working_days: 10}`); `--deployed FILE` names the
 deployment's own overrides (PROCESSOR_RULE_OVERRIDES), if any. The journeys are those
 whose first event falls in the period. The history is read from the topics (see
-analytics.whatif_history, which `POST /v1/whatif` shares); the timing of both the read
+analytics.adapters.whatif_history, which `POST /v1/whatif` shares); the timing of both the read
 and the replay is printed.
 """
 
@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
+from analytics.adapters.whatif_history import Overrides, book, evaluate, structural
 from analytics.disclosure import DEFAULT_THRESHOLD
 from analytics.period import Period
 from analytics.report_text import Notes, aligned
 from analytics.whatif import answer
-from analytics.whatif_history import Overrides, book, evaluate, structural
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 

@@ -30,7 +30,7 @@ from aiokafka.errors import CommitFailedError
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind
 
-from analytics.batch import Batch, Record, write
+from analytics.adapters.batch import Batch, Record, write
 from analytics.config import MIGRATIONS, AnalyticsSettings
 from journey_api.service import API_MIGRATIONS
 from journey_platform.consumer import (
@@ -47,7 +47,10 @@ from journey_platform.metrics import FLAGS_OPEN, SINK_RECORDS
 from journey_platform.migrations import migrate
 from journey_platform.tracing import links_to, messaging, tracer
 
-log = logging.getLogger(__name__)
+# The sink process's name in its log lines and spans, as before it moved under adapters/
+# (`__main__` logs its stop under it too).
+NAME = "analytics.sink"
+log = logging.getLogger(NAME)
 
 PROGRESS_EVERY_SECONDS = 10.0
 # How often the open-flags gauge is recounted (a GROUP BY over the flags table).
@@ -157,7 +160,7 @@ class Sink:
                 batch.add(record, event)
                 traced.append(event.traceparent)
         # The write in one span, linked to the traces of (some of) the batch's events.
-        with tracer(__name__).start_as_current_span(
+        with tracer(NAME).start_as_current_span(
             "analytics-sink process",
             kind=SpanKind.CONSUMER,
             links=links_to(traced),

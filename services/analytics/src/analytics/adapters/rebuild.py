@@ -21,9 +21,9 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from analytics.batch import Batch, write
+from analytics.adapters.batch import Batch, write
+from analytics.adapters.sink import prepare
 from analytics.config import AnalyticsSettings
-from analytics.sink import prepare
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import decode_or_reason
 from journey_platform.kafka import read_to_end
