@@ -20,8 +20,8 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from analytics.adapters.whatif_history import book, evaluate
-from analytics.period import Period
-from analytics.whatif import run_core
+from analytics.domain.period import Period
+from analytics.domain.whatif import run_core
 from journey_platform.clock import tick_event
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import encode

@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from analytics import eventlog, exports
-from analytics.period import Period
+from analytics import exports
+from analytics.adapters import eventlog
+from analytics.domain.period import Period
 
 
 async def export(database_url: str, fmt: str) -> dict[str, int]:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics import ctdc_cli
-from analytics.ctdc import COLUMNS, QUASI_IDENTIFIERS
+from analytics.domain.ctdc import COLUMNS, QUASI_IDENTIFIERS
 from tests.integration.analytics_service import analytics_service, last_audit
 from tests.integration.conftest import Servers
 from tests.integration.dashboard_data import JOURNEYS, fill

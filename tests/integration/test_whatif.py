@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from analytics.adapters.whatif_history import book, evaluate
-from analytics.period import Period
+from analytics.domain.period import Period
 from analytics.whatif_cli import _run
 from journey_platform.contracts import Contracts
 from tests.integration.whatif_cases import DEPLOYED, publish_history

@@ -2,7 +2,7 @@
 
 Every route needs a bearer token of an `analyst` agency with the `analytics:read` scope
 (the event log: `analytics:export`), and every request is audited. Answers carry no row
-about one person: counts below the threshold are null (see analytics.disclosure).
+about one person: counts below the threshold are null (see analytics.domain.disclosure).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from analytics import exports, served
+from analytics import exports
+from analytics.adapters import served
 from analytics.config import STATIC
-from analytics.dropoffs import Dimension
+from analytics.domain.dropoffs import Dimension
+from analytics.domain.period import Period
+from analytics.domain.served import Answers
+from analytics.domain.structure import RuleStructure
+from analytics.domain.survival import MEASURES
 from analytics.models import Dropoffs, Funnel, TimeToEvent
-from analytics.period import Period
-from analytics.structure import RuleStructure
-from analytics.survival import MEASURES
 from journey_api.audit import audit
 from journey_api.auth import CurrentPrincipal, Principal, allow
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem, not_found
@@ -126,8 +128,8 @@ Control = Annotated[DisclosureControl, Depends(disclosure_control)]
 router = APIRouter(prefix="/v1", tags=["analytics"], responses=READ_ERRORS)
 
 
-async def answers(runtime: Runtime, when: Period, control: DisclosureControl) -> served.Answers:
-    """Every table the API serves, disclosure-controlled together (see analytics.served)."""
+async def answers(runtime: Runtime, when: Period, control: DisclosureControl) -> Answers:
+    """Every table the API serves, disclosure-controlled together (see analytics.domain.served)."""
     async with snapshot(runtime) as conn:
         return await served.get(
             conn, period=when, threshold=control.threshold, structure=control.structure

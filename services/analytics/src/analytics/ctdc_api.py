@@ -1,5 +1,5 @@
 """`GET /v1/exports/ctdc.{fmt}`: one row per journey, k-anonymised as CTDC publishes
-(analytics.ctdc); the analytics:export scope, audited with what was lost."""
+(analytics.domain.ctdc); the analytics:export scope, audited with what was lost."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from analytics import ctdc
+from analytics.adapters import ctdc
 from analytics.api import (
     TABLE_DOCS,
     Control,
@@ -19,6 +19,7 @@ from analytics.api import (
     snapshot,
     table_response,
 )
+from analytics.domain.ctdc import SCHEMA
 from journey_api.audit import audit
 from journey_api.problems import READ_ERRORS, Problem
 from journey_api.runtime import CurrentRuntime
@@ -76,7 +77,7 @@ async def export_ctdc(
                 f"suppressed={summary['rows_suppressed']}"
             ),
         )
-    response = table_response("ctdc", done.anonymised.rows, ctdc.SCHEMA, fmt)
+    response = table_response("ctdc", done.anonymised.rows, SCHEMA, fmt)
     response.headers["X-Rows-Suppressed"] = str(summary["rows_suppressed"])
     response.headers["X-Cells-Generalised"] = str(summary["cells_generalised"])
     response.headers["X-Generalisation-Levels"] = json.dumps(summary["levels"])

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from analytics import eventlog, exports
+from analytics import exports
+from analytics.adapters import eventlog
 from analytics.api import (
     TABLE_DOCS,
     Analyst,
@@ -25,7 +26,7 @@ from analytics.api import (
     snapshot,
     table_response,
 )
-from analytics.dropoffs import Dimension
+from analytics.domain.dropoffs import Dimension
 from journey_api.audit import audit
 from journey_api.problems import READ_ERRORS
 from journey_api.runtime import CurrentRuntime

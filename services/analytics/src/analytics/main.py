@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from analytics import ctdc_api, exports_api, nrm_api, whatif_api
 from analytics.api import pages_router, router
 from analytics.config import MIGRATIONS, STATIC, AnalyticsSettings
-from analytics.structure import RuleStructure
+from analytics.domain.structure import RuleStructure
 from journey_api.agencies import AgencyRegistry
 from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from analytics import nrm_statistics
+from analytics.adapters import nrm_statistics
 from analytics.api import Analyst, Control, snapshot
+from analytics.domain.nrm_layout import Quarter
 from analytics.models import NrmStatistics
-from analytics.nrm_layout import Quarter
 from journey_api.problems import READ_ERRORS, Problem
 from journey_api.runtime import CurrentRuntime
 

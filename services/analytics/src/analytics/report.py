@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
-from analytics.dropoffs import DIMENSIONS
+from analytics.domain.dropoffs import DIMENSIONS
+from analytics.domain.survival import MEASURES
 from analytics.report_text import dropoffs_text, funnel_text, time_to_event_text
-from analytics.survival import MEASURES
 from journey_platform.settings import find_schemas_dir
 
 DEFAULT_URL = "http://127.0.0.1:8004"

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Request
 
 from analytics.adapters.whatif_history import Overrides, book, evaluate, structural
 from analytics.api import Analyst, Control, CurrentPeriod
+from analytics.domain.whatif import answer
 from analytics.models import WhatIf, WhatIfRequest, WhatIfThreshold
-from analytics.whatif import answer
 from journey_api.audit import audit
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem
 from journey_api.runtime import CurrentRuntime

@@ -1,4 +1,4 @@
-"""`journey whatif`: replay the stored history under other thresholds (analytics.whatif).
+"""`journey whatif`: replay the stored history under other thresholds (analytics.domain.whatif).
 
     journey whatif --override rules.yaml --from 2024-01-01 --to 2025-06-30
 
@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 
 from analytics.adapters.whatif_history import Overrides, book, evaluate, structural
-from analytics.disclosure import DEFAULT_THRESHOLD
-from analytics.period import Period
+from analytics.domain.disclosure import DEFAULT_THRESHOLD
+from analytics.domain.period import Period
+from analytics.domain.whatif import answer
 from analytics.report_text import Notes, aligned
-from analytics.whatif import answer
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from analytics.funnel import funnel
-from analytics.period import Period
+from analytics.domain.funnel import funnel
+from analytics.domain.period import Period
 from analytics.report_text import aligned, funnel_text
 
 

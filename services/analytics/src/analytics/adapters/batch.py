@@ -1,5 +1,5 @@
 """What one fetch of the sink adds, and how it is written: idempotent, order-independent
-upserts (see analytics.folding), inside the caller's transaction."""
+upserts (see analytics.domain.folding), inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from analytics.folding import (
+from analytics.domain.folding import (
     OUTCOME,
     RAISED,
     RESOLVED,

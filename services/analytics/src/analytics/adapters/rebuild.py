@@ -1,6 +1,6 @@
 """`journey analytics rebuild`: the analytics tables again, from the topics alone.
 
-The sink's writes are idempotent, order-independent upserts (analytics.folding), so
+The sink's writes are idempotent, order-independent upserts (analytics.domain.folding), so
 reading the sink's topics from their beginning into empty tables gives the tables a live
 sink holds, whatever it lived through (crashes, redeliveries, a database outage). That
 makes the rebuild both a repair (into the live database, after a bad release) and a check

@@ -5,7 +5,7 @@ One consumer group (`analytics-sink`) reads journey.outcomes, journey.dropoffs a
 three journey topics. Each fetch is one batch: every record is decoded against its
 contract (a record that is not a valid event goes to the dead-letter topic with the
 reason, never skipped silently), the readable ones are written in one transaction of
-idempotent upserts (see analytics.folding), and only after that transaction and the
+idempotent upserts (see analytics.domain.folding), and only after that transaction and the
 dead-letter writes are durable are the offsets committed. Delivery is at least once,
 the writes are idempotent, so the effect is once.
 

@@ -18,8 +18,8 @@ from datetime import datetime
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from analytics.period import Period
-from analytics.whatif import RuleDifference, differences, flags_of, one_way, replay
+from analytics.domain.period import Period
+from analytics.domain.whatif import RuleDifference, differences, flags_of, one_way, replay
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event, decode_or_reason
 from journey_platform.kafka import client_options, read_to_end
@@ -110,7 +110,7 @@ async def evaluate(
     period: Period,
     until: datetime | None,
 ) -> tuple[dict[str, RuleDifference], dict[str, float]]:
-    """The differences per rule, before disclosure control (analytics.whatif.answer), and
+    """The differences per rule, before disclosure control (analytics.domain.whatif.answer), and
     how long reading and replaying took, over how many events and ticks (for the operator:
     a count of events in a small period is about few people, so the API does not serve
     it). The replay, pure CPU, runs off the event loop."""

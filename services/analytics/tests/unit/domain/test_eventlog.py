@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import exports
-from analytics.eventlog import Prefixes, build
+from analytics.domain.eventlog import Prefixes, build
 
 T = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
 TRACES = st.lists(st.lists(st.sampled_from("abc"), min_size=1, max_size=5), max_size=80)

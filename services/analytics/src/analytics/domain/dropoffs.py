@@ -6,7 +6,7 @@ resolution (resolved flags only). A total row and the number of journeys in the 
 (for rates) come with it. Every count passes disclosure control, with secondary
 suppression wherever the table's totals would let a suppressed cell be recovered; a
 rule's resolved count is a structural zero where nothing can resolve it (see
-analytics.structure). A median over at least the threshold of resolved flags is shown
+analytics.domain.structure). A median over at least the threshold of resolved flags is shown
 even where its resolved count is hidden, with its n as the band the published figures
 allow (`median_n_low` to `median_n_high`), unless that would narrow a hidden count.
 """
@@ -19,10 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from analytics.disclosure import Published, Relation, hidden_count, hidden_statistic
-from analytics.period import Period
-from analytics.structure import UNKNOWN_STRUCTURE, RuleStructure
-from journey_platform.db import Connection
+from analytics.domain.disclosure import Published, Relation, hidden_count, hidden_statistic
+from analytics.domain.period import Period
+from analytics.domain.structure import UNKNOWN_STRUCTURE, RuleStructure
 
 PROFILE_DIMENSIONS = (
     "first_responder_type",
@@ -207,52 +206,3 @@ def table(
     cells[IN_PERIOD] = journeys_in_period
     published = Published.of(cells, relations, threshold, structural)
     return render(by, tallies, published, period=period, threshold=threshold)
-
-
-def _group_sql(by: str) -> str:
-    if by == "rule":
-        return "SELECT f.rule_id"
-    if by == "stage":
-        return "SELECT f.stage"
-    if by == "exploitation_type":
-        return (
-            "SELECT unnest(CASE WHEN cardinality(o.exploitation_types) > 0"
-            f" THEN o.exploitation_types ELSE ARRAY['{UNKNOWN}'] END)"
-        )
-    if by in PROFILE_DIMENSIONS:
-        return f"SELECT coalesce(o.{by}, '{UNKNOWN}')"
-    raise ValueError(f"unknown dimension {by!r}; one of {', '.join(DIMENSIONS)}")
-
-
-async def fetch(conn: Connection, by: str, period: Period) -> list[FlagFact]:
-    """Every flag (not retracted) of the journeys referred in the period, in its groups."""
-    where, parameters = period.where("o.referred_at", 1)
-    rows = await conn.fetch(
-        f"""SELECT f.flag_id::text AS flag_id, f.journey_id, f.status, g.grp,
-                   extract(epoch FROM f.resolved_at - f.due_at) / 86400 AS days
-            FROM dropoff_flags f
-            LEFT JOIN journey_outcomes o USING (journey_id)
-            CROSS JOIN LATERAL ({_group_sql(by)} AS grp) g
-            WHERE f.status <> 'retracted' AND {where}""",  # noqa: S608 - fixed expressions
-        *parameters,
-    )
-    return [
-        FlagFact(
-            flag_id=r["flag_id"],
-            journey_id=r["journey_id"],
-            group=r["grp"],
-            status=r["status"],
-            days_to_resolution=float(r["days"]) if r["status"] == "resolved" else None,
-        )
-        for r in rows
-    ]
-
-
-async def journeys_in(conn: Connection, period: Period) -> int:
-    """Journeys referred in the period (without one: every journey, reported or referred)."""
-    where, parameters = period.where("referred_at", 1)
-    journeys = await conn.fetchval(
-        f"SELECT count(*) FROM journey_outcomes WHERE {where}",  # noqa: S608
-        *parameters,
-    )
-    return int(journeys)

@@ -5,9 +5,6 @@ subtract across them: a stage's flags are its rules' flags, every drop-off table
 same total row, and a wait's journeys at risk and events are funnel steps. So one set of
 cells and relations holds them all, suppression runs over it once, and each answer is
 read from the result: a cell hidden in one table is hidden wherever it appears.
-
-Every answer is computed from one snapshot of the database (see analytics.api.snapshot),
-so the numbers of two answers agree.
 """
 
 from __future__ import annotations
@@ -16,18 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analytics import dropoffs, funnel, survival
-from analytics.disclosure import Published, Relation
-from analytics.dropoffs import DIMENSIONS, IN_PERIOD, Key, Tally
-from analytics.period import Period
-from analytics.structure import RuleStructure
-from analytics.survival import MEASURES, Fitted
-from journey_platform.db import Connection
+from analytics.domain import dropoffs, funnel, survival
+from analytics.domain.disclosure import Published, Relation
+from analytics.domain.dropoffs import IN_PERIOD, Key, Tally
+from analytics.domain.period import Period
+from analytics.domain.structure import RuleStructure
+from analytics.domain.survival import MEASURES, Fitted
 
 
 @dataclass(frozen=True)
 class Measured:
-    """What the database says for a period, before disclosure control."""
+    """What the database says for a period, before disclosure control (read by
+    analytics.adapters.served)."""
 
     steps: dict[str, int]
     tallies: dict[str, dict[str, Tally]]  # by dimension
@@ -41,19 +38,6 @@ class Answers:
     funnel: dict[str, Any]
     dropoffs: dict[str, dict[str, Any]]
     waits: dict[str, dict[str, Any]]
-
-
-async def measure(conn: Connection, period: Period) -> Measured:
-    facts = {by: await dropoffs.fetch(conn, by, period) for by in DIMENSIONS}
-    stages = {f.flag_id: f.group for f in facts["stage"]}
-    rule_stages = {f.group: stages[f.flag_id] for f in facts["rule"]}
-    return Measured(
-        steps=await funnel.count_steps(conn, period),
-        tallies={by: dropoffs.tabulate(by_facts) for by, by_facts in facts.items()},
-        journeys_in_period=await dropoffs.journeys_in(conn, period),
-        rule_stages=rule_stages,
-        waits={name: await survival.fit(conn, m, period) for name, m in MEASURES.items()},
-    )
 
 
 def identical(a: Key, b: Key, cells: Mapping[Key, int]) -> list[Relation[Key]]:
@@ -113,12 +97,4 @@ def publish(
             )
             for name, fitted in measured.waits.items()
         },
-    )
-
-
-async def get(
-    conn: Connection, *, period: Period, threshold: int, structure: RuleStructure
-) -> Answers:
-    return publish(
-        await measure(conn, period), structure=structure, period=period, threshold=threshold
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,15 +27,3 @@ class Period:
         start = datetime.combine(self.start, time(), UTC) if self.start else None
         end = datetime.combine(self.end + timedelta(days=1), time(), UTC) if self.end else None
         return start, end
-
-    def where(self, column: str, first_parameter: int) -> tuple[str, list[Any]]:
-        """A SQL condition on `column` (a fixed column name) and its parameters."""
-        start, end = self.bounds()
-        conditions, parameters = [], []
-        number = first_parameter
-        for operator, bound in ((">=", start), ("<", end)):
-            if bound is not None:
-                conditions.append(f"{column} {operator} ${number}")
-                parameters.append(bound)
-                number += 1
-        return (" AND ".join(conditions) or "true"), parameters

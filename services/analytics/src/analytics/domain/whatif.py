@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from analytics.disclosure import hidden_count, suppress
-from analytics.folding import RAISED, RESOLVED, fold_flag
+from analytics.domain.disclosure import hidden_count, suppress
+from analytics.domain.folding import RAISED, RESOLVED, fold_flag
 from journey_platform.envelope import Event
 from journey_processor.core.events import JourneyEvent
 from journey_processor.core.processor import JourneyProcessor

@@ -19,13 +19,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import dropoffs
-from analytics.dropoffs import FlagFact
-from analytics.funnel import STEPS
-from analytics.period import Period
-from analytics.served import Answers, Measured, publish
-from analytics.structure import RuleStructure
-from analytics.survival import MEASURES, Fitted
+from analytics.domain import dropoffs
+from analytics.domain.dropoffs import FlagFact
+from analytics.domain.funnel import STEPS
+from analytics.domain.period import Period
+from analytics.domain.served import Answers, Measured, publish
+from analytics.domain.structure import RuleStructure
+from analytics.domain.survival import MEASURES, Fitted
 
 # Four rules in two stages; re-referral, like the real one, is never resolved.
 STAGES = {

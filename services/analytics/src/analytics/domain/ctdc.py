@@ -5,7 +5,7 @@ victim dataset, published only k-anonymised (k = 11). This export follows it: on
 journey referred in the period, its profile coded, its milestones as whole months after
 the referral, its outcome and its drop-off flags by stage; the quasi-identifiers
 generalised and suppressed until every combination of them is shared by at least k rows
-(analytics.kanonymity), with the information lost reported.
+(analytics.domain.kanonymity), with the information lost reported.
 
 Field names are CTDC's where it has the field (camelCase, as CTDC writes them), our own
 in the same style where it has none:
@@ -35,9 +35,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from analytics.kanonymity import Anonymised, QuasiIdentifier, anonymise
-from analytics.period import Period
-from journey_platform.db import Connection
+from analytics.domain.kanonymity import Anonymised, QuasiIdentifier, anonymise
 
 DAYS_PER_MONTH = 30.4375  # a Gregorian month on average
 CONTINENTS = {
@@ -82,7 +80,7 @@ MILESTONES = {
     "monthsToConvicted": "convicted_at",
     "monthsToWithdrawn": "withdrawn_at",
 }
-# Drop-off flags by the catalogue's stages (counted in JOURNEYS).
+# Drop-off flags by the catalogue's stages (counted in analytics.adapters.ctdc.JOURNEYS).
 STAGES = ("flagsIdentification", "flagsSupport", "flagsCriminalJustice", "flagsPrevention")
 COLUMNS = (
     *(q.name for q in QUASI_IDENTIFIERS),
@@ -97,26 +95,6 @@ SCHEMA = {  # the Parquet types (CSV: the same columns in this order)
     **{name: pa.string() for name in COLUMNS},
     **{name: pa.int64() for name in (*MILESTONES, *STAGES)},
 }
-
-JOURNEYS = """
-SELECT o.*, coalesce(g.gender, 'unknown') AS gender,
-       coalesce(f.identification, 0) AS "flagsIdentification",
-       coalesce(f.support, 0) AS "flagsSupport",
-       coalesce(f.criminal_justice, 0) AS "flagsCriminalJustice",
-       coalesce(f.prevention, 0) AS "flagsPrevention"
-FROM journey_outcomes o
-LEFT JOIN journey_gender g USING (journey_id)
-LEFT JOIN (
-    SELECT journey_id,
-           count(*) FILTER (WHERE stage = 'identification') AS identification,
-           count(*) FILTER (WHERE stage = 'support') AS support,
-           count(*) FILTER (WHERE stage = 'criminal_justice') AS criminal_justice,
-           count(*) FILTER (WHERE stage = 'prevention') AS prevention
-    FROM dropoff_flags WHERE status <> 'retracted' GROUP BY journey_id
-) f USING (journey_id)
-WHERE o.referred_at IS NOT NULL AND {period}
-ORDER BY o.referred_at, o.journey_id
-"""
 
 
 def months(start: datetime, then: datetime | None) -> int | None:
@@ -173,9 +151,3 @@ class Export:
 
 def export(records: list[dict[str, Any]], *, k: int) -> Export:
     return Export(k, anonymise(records, QUASI_IDENTIFIERS, k=k), len(records))
-
-
-async def get(conn: Connection, *, period: Period, k: int) -> Export:
-    where, parameters = period.where("o.referred_at", 1)
-    journeys = await conn.fetch(JOURNEYS.format(period=where), *parameters)
-    return export([record(journey) for journey in journeys], k=k)

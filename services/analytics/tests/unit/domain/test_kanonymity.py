@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.kanonymity import ANY, QuasiIdentifier, anonymise
+from analytics.domain.kanonymity import ANY, QuasiIdentifier, anonymise
 
 AGE = QuasiIdentifier("age", (lambda v: "adult" if v >= "18" else "minor",))
 NATION = QuasiIdentifier("nation")

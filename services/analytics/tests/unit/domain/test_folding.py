@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analytics.folding import Flag, Position, fold_flag, newer_outcome, outcome_row
+from analytics.domain.folding import Flag, Position, fold_flag, newer_outcome, outcome_row
 from journey_platform.envelope import Event
 
 T0 = datetime(2025, 3, 10, 9, tzinfo=UTC)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics.nrm_layout import PUBLISHED, TABLES, Quarter, published_shares
+from analytics.domain.nrm_layout import PUBLISHED, TABLES, Quarter, published_shares
+from analytics.domain.nrm_statistics import MEDIAN, Measured, Referral, render
 from analytics.nrm_report import nrm_text
-from analytics.nrm_statistics import MEDIAN, Measured, Referral, render
 
-SHARED_BRIEF = Path(__file__).resolve().parents[4] / ".." / "shared" / "domain"
+SHARED_BRIEF = Path(__file__).resolve().parents[5] / ".." / "shared" / "domain"
 
 
 def referral(**profile: object) -> Referral:

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.disclosure import Relation, enough, protect, ratio, suppress
+from analytics.domain.disclosure import Relation, enough, protect, ratio, suppress
 
 
 def derivable(shown: Mapping[Any, int | None], relations: Sequence[Relation[Any]]) -> set[Any]:

@@ -1,14 +1,14 @@
 """The Home Office's quarterly NRM tables, measured live, beside the published figures.
 
 What the system measured end to end for one quarter, in the published layouts
-(analytics.nrm_layout), under the same disclosure control as every other answer: every
+(analytics.domain.nrm_layout), under the same disclosure control as every other answer: every
 table's cells and relations go through one suppression (each referral table adds up to
 the quarter's referrals, which they share; a decisions table to its decisions), and the
 median days to a Conclusive Grounds decision is published over at least the threshold
 of decisions, its n banded where the count is hidden. Beside each row: the published
 share for the year (or the nearest year published), and the difference in points, with
 whether it is within the simulator's calibration tolerance or the sampling error of a
-quarter's few hundred journeys, whichever is wider (see analytics.nrm_layout.TOLERANCE).
+quarter's few hundred journeys, whichever is wider (see analytics.domain.nrm_layout.TOLERANCE).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analytics.disclosure import Published, Relation, hidden_count, hidden_statistic
-from analytics.dropoffs import label
-from analytics.nrm_layout import (
+from analytics.domain.disclosure import Published, Relation, hidden_count, hidden_statistic
+from analytics.domain.dropoffs import label
+from analytics.domain.nrm_layout import (
     FIRST_RESPONDER_GROUPS,
     LABELS,
     MEDIAN_NOTE,
@@ -38,8 +38,7 @@ from analytics.nrm_layout import (
     published_figure,
     published_shares,
 )
-from analytics.period import Period
-from journey_platform.db import Connection
+from analytics.domain.period import Period
 
 Key = tuple[str, str]
 TOTAL = "all"
@@ -210,55 +209,3 @@ def _median(
         "difference_days": None if value is None or not found else round(value - found[1], 1),
         "note": MEDIAN_NOTE,
     }
-
-
-async def measure(conn: Connection, quarter: Quarter) -> Measured:
-    start, end = Period(quarter.first_day, quarter.last_day).bounds()
-    rows = await conn.fetch(
-        """SELECT o.first_responder_type, o.age_group, o.competent_authority,
-                  o.exploitation_types, o.nationality_group, g.gender
-           FROM journey_outcomes o LEFT JOIN journey_gender g USING (journey_id)
-           WHERE o.referred_at >= $1 AND o.referred_at < $2""",
-        start,
-        end,
-    )
-    decisions = {}
-    for table, step in (
-        ("reasonable_grounds_decisions", "reasonable_grounds"),
-        ("conclusive_grounds_decisions", "conclusive_grounds"),
-    ):
-        row = await conn.fetchrow(
-            f"""SELECT count(*) FILTER (WHERE {step}_positive_at = {step}_decided_at) AS positive,
-                       count(*) AS decided
-                FROM journey_outcomes
-                WHERE {step}_decided_at >= $1 AND {step}_decided_at < $2""",  # noqa: S608
-            start,
-            end,
-        )
-        assert row is not None
-        decisions[table] = (int(row["positive"]), int(row["decided"]) - int(row["positive"]))
-    reports = await conn.fetchval(
-        """SELECT count(*) FROM journey_outcomes
-           WHERE duty_to_notify_reported_at >= $1 AND duty_to_notify_reported_at < $2""",
-        start,
-        end,
-    )
-    waits = await conn.fetch(
-        """SELECT extract(epoch FROM conclusive_grounds_decided_at - referred_at) / 86400 AS days
-           FROM journey_outcomes
-           WHERE conclusive_grounds_decided_at >= $1 AND conclusive_grounds_decided_at < $2""",
-        start,
-        end,
-    )
-    return Measured(
-        referrals=[Referral(**dict(r)) for r in rows],
-        decisions=decisions,
-        duty_to_notify_reports=int(reports),
-        days_to_conclusive_grounds=[
-            max(0.0, float(w["days"])) for w in waits if w["days"] is not None
-        ],
-    )
-
-
-async def get(conn: Connection, *, quarter: Quarter, threshold: int) -> dict[str, Any]:
-    return render(await measure(conn, quarter), quarter, threshold=threshold)

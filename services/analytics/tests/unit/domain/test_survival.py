@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.period import Period
-from analytics.survival import MEASURES, Fitted, kaplan_meier, observations, summary
+from analytics.domain.period import Period
+from analytics.domain.survival import MEASURES, Fitted, kaplan_meier, observations, summary
 
 # Ten journeys waiting for a decision: days waited, and whether the decision came (1) or
 # the journey is still waiting, censored (0).

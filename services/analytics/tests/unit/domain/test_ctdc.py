@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.ctdc import COLUMNS, MILESTONES, QUASI_IDENTIFIERS, STAGES, export, record
+from analytics.domain.ctdc import COLUMNS, MILESTONES, QUASI_IDENTIFIERS, STAGES, export, record
 from journey_platform.settings import find_schemas_dir
 
 CODES = json.loads((find_schemas_dir() / "common" / "vocabulary.v1.schema.json").read_text())[

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from analytics.disclosure import Relation, enough, hidden_count, hidden_statistic, protect
-from analytics.period import Period
-from journey_platform.db import Connection
+from analytics.domain.disclosure import Relation, enough, hidden_count, hidden_statistic, protect
+from analytics.domain.period import Period
 
 DAY = 86400.0
 
@@ -171,26 +170,3 @@ def summary(measure: Measure, fitted: Fitted, *, period: Period, threshold: int)
     cells, relations = declare(measure, fitted)
     shown = protect(cells, relations, threshold)
     return render(measure, fitted, shown, period=period, threshold=threshold)
-
-
-async def as_of(conn: Connection) -> datetime | None:
-    """The latest time the data has reached (see the module docstring)."""
-    latest: datetime | None = await conn.fetchval("SELECT max(as_of) FROM journey_outcomes")
-    return latest
-
-
-async def fit(conn: Connection, measure: Measure, period: Period) -> Fitted:
-    """The Kaplan-Meier fit of one wait for the journeys referred in the period."""
-    where, parameters = period.where("referred_at", 1)
-    rows = await conn.fetch(
-        f"""SELECT {measure.start}_at AS start, {measure.end}_at AS finish, final_at
-            FROM journey_outcomes
-            WHERE {measure.start}_at IS NOT NULL AND {where}""",  # noqa: S608 - fixed names
-        *parameters,
-    )
-    latest = await as_of(conn)
-    if latest is None or not rows:
-        return Fitted(0, 0, None, [])
-    return kaplan_meier(
-        *observations([(r["start"], r["finish"], r["final_at"]) for r in rows], latest)
-    )

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analytics.disclosure import hidden_count, protect, ratio
-from analytics.period import Period
-from journey_platform.db import Connection
+from analytics.domain.disclosure import hidden_count, protect, ratio
+from analytics.domain.period import Period
 
 # (step, label, the step it converts from)
 STEPS: tuple[tuple[str, str, str | None], ...] = (
@@ -77,18 +76,3 @@ def funnel(counts: Mapping[str, int], *, period: Period, threshold: int) -> dict
     structural = {key(step) for step in STRUCTURAL_ZEROS}
     shown = protect(declare(counts), [], threshold, structural)
     return render(shown, period=period, threshold=threshold)
-
-
-async def count_steps(conn: Connection, period: Period) -> dict[str, int]:
-    where, parameters = period.where("referred_at", 1)
-    columns = ", ".join(f"count({step}_at) AS {step}" for step, _, _ in STEPS)
-    row = await conn.fetchrow(
-        f"SELECT {columns} FROM journey_outcomes WHERE {where}",  # noqa: S608 - fixed names
-        *parameters,
-    )
-    assert row is not None
-    return {step: int(row[step]) for step, _, _ in STEPS}
-
-
-async def get(conn: Connection, *, period: Period, threshold: int) -> dict[str, Any]:
-    return funnel(await count_steps(conn, period), period=period, threshold=threshold)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pyarrow.parquet as pq
 
 from analytics import exports
-from analytics.dropoffs import FlagFact, label, table
-from analytics.eventlog import build
-from analytics.funnel import funnel
-from analytics.period import Period
+from analytics.domain.dropoffs import FlagFact, label, table
+from analytics.domain.eventlog import build
+from analytics.domain.funnel import funnel
+from analytics.domain.period import Period
 
 
 def facts(group: str, open_: int, resolved: int, *, prefix: str = "") -> list[FlagFact]:

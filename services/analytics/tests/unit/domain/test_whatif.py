@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analytics.whatif import RuleDifference, answer, differences, flags_of, one_way, replay
+from analytics.domain.whatif import RuleDifference, answer, differences, flags_of, one_way, replay
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from journey_platform.settings import find_schemas_dir
