@@ -2,7 +2,7 @@
 
 Shapes as the analytics API serves them, with some cells suppressed (null), so the page
 can be checked without a database: playwright answers every request to FAKE_ORIGIN from
-here, charts rendered by the real analytics.charts.
+here, charts rendered by the real analytics.api.charts.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.async_api import Route
 
-from analytics.charts import render
+from analytics.api.charts import render
 from analytics.domain.disclosure import hidden_count, hidden_statistic
 from analytics.domain.dropoffs import labels as dropoff_labels
 from analytics.domain.funnel import CONVERSION_HIDDEN

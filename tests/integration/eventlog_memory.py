@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from analytics import exports
 from analytics.adapters import eventlog
+from analytics.api import files
 from analytics.domain.period import Period
 
 
@@ -32,7 +32,7 @@ async def export(database_url: str, fmt: str) -> dict[str, int]:
                     rows += len(batch)
                     yield batch
 
-            async for chunk in exports.stream(counted(), exports.event_log_schema(), fmt):
+            async for chunk in files.stream(counted(), files.event_log_schema(), fmt):
                 written += len(chunk)
     finally:
         await conn.close()

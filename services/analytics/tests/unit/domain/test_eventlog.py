@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import exports
+from analytics.api import files
 from analytics.domain.eventlog import Prefixes, build
 
 T = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
@@ -50,7 +50,7 @@ async def _batches(
 
 
 async def _streamed(rows: list[dict[str, Any]], fmt: str) -> bytes:
-    chunks = [c async for c in exports.stream(_batches(rows, 7), exports.event_log_schema(), fmt)]
+    chunks = [c async for c in files.stream(_batches(rows, 7), files.event_log_schema(), fmt)]
     return b"".join(chunks)
 
 
@@ -65,7 +65,7 @@ def test_streamed_csv_and_parquet_hold_the_rows_written_whole() -> None:
     as_csv = asyncio.run(_streamed(rows, "csv"))
     as_parquet = asyncio.run(_streamed(rows, "parquet"))
 
-    assert as_csv == exports.render(rows, exports.event_log_schema(), "csv")
+    assert as_csv == files.render(rows, files.event_log_schema(), "csv")
     header = next(csv.reader(io.StringIO(as_csv.decode())))
     assert header == ["case_id", "activity", "timestamp"]
     table = pq.read_table(io.BytesIO(as_parquet))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analytics import exports
+from analytics.api import files
 from analytics.domain.dropoffs import FlagFact, table
 from analytics.domain.period import Period
 from analytics.domain.structure import RuleStructure
@@ -109,9 +109,9 @@ def test_hidden_cells_say_what_and_why_in_the_cli_and_the_csv() -> None:
     assert f"[1] {SUPPRESSED}" in text.splitlines()
     overdue = next(line for line in text.splitlines() if line.startswith("Reasonable"))
     assert "15.00" in overdue and "suppressed [1]" in overdue
-    rows, columns = exports.dropoff_rows(answer)
+    rows, columns = files.dropoff_rows(answer)
     parsed = list(
-        csv.DictReader(io.StringIO(exports.render(rows, columns, "csv", answer["labels"]).decode()))
+        csv.DictReader(io.StringIO(files.render(rows, columns, "csv", answer["labels"]).decode()))
     )
     small = next(r for r in parsed if r["group"] == "re-referral")
     assert small["open"] == SUPPRESSED
@@ -127,7 +127,7 @@ def test_parquet_keeps_nulls_typed_and_the_labels_in_its_metadata(fmt: str) -> N
     import pyarrow.parquet as pq
 
     answer = by_rule(flags("reasonable-grounds-overdue", 7, 392))
-    rows, columns = exports.dropoff_rows(answer)
-    data = pq.read_table(io.BytesIO(exports.render(rows, columns, fmt, answer["labels"])))
+    rows, columns = files.dropoff_rows(answer)
+    data = pq.read_table(io.BytesIO(files.render(rows, columns, fmt, answer["labels"])))
     assert data.column("open").to_pylist()[0] is None
     assert json.loads(data.schema.metadata[b"hidden"])["open"] == SUPPRESSED

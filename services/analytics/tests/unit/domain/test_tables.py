@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 
-from analytics import exports
+from analytics.api import files
 from analytics.domain.dropoffs import FlagFact, label, table
 from analytics.domain.eventlog import build
 from analytics.domain.funnel import funnel
@@ -146,11 +146,11 @@ def test_exports_keep_nulls_as_nulls() -> None:
     answer = funnel(
         {"referred": 50, "reasonable_grounds_decided": 3}, period=Period(), threshold=10
     )
-    rows, columns = exports.funnel_rows(answer)
-    text = exports.render(rows, columns, "csv").decode()
+    rows, columns = files.funnel_rows(answer)
+    text = files.render(rows, columns, "csv").decode()
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert parsed[0] == {"step": "referred", "label": "Referral", "count": "50", "conversion": "",
                          "conversion_from": ""}  # fmt: skip
     assert parsed[1]["count"] == ""
-    frame = pq.read_table(io.BytesIO(exports.render(rows, columns, "parquet"))).to_pylist()
+    frame = pq.read_table(io.BytesIO(files.render(rows, columns, "parquet"))).to_pylist()
     assert frame[0]["count"] == 50 and frame[1]["count"] is None

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.typing import RcKeyType
 
-from analytics.svg import accessible_svg
+from analytics.api.svg import accessible_svg
 
 JSON = Mapping[str, Any]
 FORMATS = ("svg", "png")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from analytics.charts import CHARTS, render, suppressed_label
+from analytics.api.charts import CHARTS, render, suppressed_label
 
 SVG = "{http://www.w3.org/2000/svg}"
 PERIOD = {"from": None, "to": None}

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from analytics.adapters import nrm_statistics
-from analytics.api import Analyst, Control, snapshot
+from analytics.api.deps import Analyst, Control, snapshot
+from analytics.api.models import NrmStatistics
 from analytics.domain.nrm_layout import Quarter
-from analytics.models import NrmStatistics
 from journey_api.problems import READ_ERRORS, Problem
 from journey_api.runtime import CurrentRuntime
 

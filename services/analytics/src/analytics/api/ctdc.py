@@ -10,15 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from analytics.adapters import ctdc
-from analytics.api import (
-    TABLE_DOCS,
-    Control,
-    CurrentPeriod,
-    Exporter,
-    TableFormat,
-    snapshot,
-    table_response,
-)
+from analytics.api.deps import Control, CurrentPeriod, Exporter, snapshot
+from analytics.api.exports import TABLE_DOCS, TableFormat, table_response
 from analytics.domain.ctdc import SCHEMA
 from journey_api.audit import audit
 from journey_api.problems import READ_ERRORS, Problem

@@ -1,36 +1,45 @@
 """The analysts' answers as files: `GET /v1/exports/{funnel,dropoffs,time-to-event}.{fmt}`
-(the same numbers as their JSON routes in analytics.api) and the event log for process
-mining, streamed; CSV or Parquet."""
+(the same numbers as their JSON routes in analytics.api.answers) and the event log for
+process mining, streamed; CSV or Parquet (written by analytics.api.files)."""
 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from analytics import exports
 from analytics.adapters import eventlog
-from analytics.api import (
-    TABLE_DOCS,
-    Analyst,
-    Control,
-    CurrentPeriod,
-    Exporter,
-    MeasureName,
-    TableFormat,
-    answer_dropoffs,
-    answer_funnel,
-    answer_time_to_event,
-    snapshot,
-    table_response,
-)
+from analytics.api import files
+from analytics.api.answers import MeasureName, answer_dropoffs, answer_funnel, answer_time_to_event
+from analytics.api.deps import Analyst, Control, CurrentPeriod, Exporter, snapshot
 from analytics.domain.dropoffs import Dimension
 from journey_api.audit import audit
 from journey_api.problems import READ_ERRORS
 from journey_api.runtime import CurrentRuntime
 
+TableFormat = Literal["csv", "parquet"]
+
+
+def table_response(
+    name: str,
+    rows: list[dict[str, Any]],
+    columns: dict[str, Any],
+    fmt: str,
+    labels: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        files.render(rows, columns, fmt, labels),
+        media_type=files.FORMATS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+TABLE_DOCS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t: {} for t in files.FORMATS.values()}, "description": "The table"}
+}
 router = APIRouter(prefix="/v1", tags=["analytics"], responses=READ_ERRORS)
 
 
@@ -44,7 +53,7 @@ async def export_funnel(
 ) -> Response:
     """The funnel as CSV or Parquet (the same numbers as /v1/funnel)."""
     answer = await answer_funnel(runtime, when, control)
-    rows, columns = exports.funnel_rows(answer)
+    rows, columns = files.funnel_rows(answer)
     return table_response("funnel", rows, columns, fmt, answer["labels"])
 
 
@@ -59,7 +68,7 @@ async def export_dropoffs(
 ) -> Response:
     """Drop-offs by one dimension as CSV or Parquet, the total row last."""
     answer = await answer_dropoffs(runtime, by, when, control)
-    rows, columns = exports.dropoff_rows(answer)
+    rows, columns = files.dropoff_rows(answer)
     return table_response(f"dropoffs-by-{by}", rows, columns, fmt, answer["labels"])
 
 
@@ -74,7 +83,7 @@ async def export_time_to_event(
 ) -> Response:
     """A time-to-event curve as CSV or Parquet, its summary on every row."""
     answer = await answer_time_to_event(runtime, measure, when, control)
-    rows, columns = exports.time_to_event_rows(answer)
+    rows, columns = files.time_to_event_rows(answer)
     return table_response(f"time-to-event-{measure}", rows, columns, fmt, answer["labels"])
 
 
@@ -130,8 +139,8 @@ async def export_event_log(
         raise
     batches = eventlog.rows(conn, when, prefixes, threshold=control.threshold)
     return StreamingResponse(
-        exports.stream(batches, exports.event_log_schema(), fmt),
-        media_type=exports.FORMATS[fmt],
+        files.stream(batches, files.event_log_schema(), fmt),
+        media_type=files.FORMATS[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="event-log.{fmt}"',
             "X-Truncated-Cases": str(summary.truncated_cases),

@@ -17,9 +17,9 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Request
 
 from analytics.adapters.whatif_history import Overrides, book, evaluate, structural
-from analytics.api import Analyst, Control, CurrentPeriod
+from analytics.api.deps import Analyst, Control, CurrentPeriod
+from analytics.api.models import WhatIf, WhatIfRequest, WhatIfThreshold
 from analytics.domain.whatif import answer
-from analytics.models import WhatIf, WhatIfRequest, WhatIfThreshold
 from journey_api.audit import audit
 from journey_api.problems import PROBLEM, READ_ERRORS, Problem
 from journey_api.runtime import CurrentRuntime
