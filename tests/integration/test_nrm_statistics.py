@@ -20,8 +20,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from analytics.adapters.sink import prepare
+from analytics.cli.nrm_report import nrm_text
 from analytics.main import create_app
-from analytics.nrm_report import nrm_text
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from tests.integration.analytics_events import journey_event, outcome, publish

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from analytics.api import files
+from analytics.cli.report_text import dropoffs_text
 from analytics.domain.dropoffs import FlagFact, table
 from analytics.domain.period import Period
 from analytics.domain.structure import RuleStructure
-from analytics.report_text import dropoffs_text
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 from journey_processor.core.rules.catalogue import load

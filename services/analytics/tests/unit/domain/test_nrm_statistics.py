@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from analytics.cli.nrm_report import nrm_text
 from analytics.domain.nrm_layout import PUBLISHED, TABLES, Quarter, published_shares
 from analytics.domain.nrm_statistics import MEDIAN, Measured, Referral, render
-from analytics.nrm_report import nrm_text
 
 SHARED_BRIEF = Path(__file__).resolve().parents[5] / ".." / "shared" / "domain"
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
+from analytics.cli.report_text import dropoffs_text, funnel_text, time_to_event_text
 from analytics.domain.dropoffs import DIMENSIONS
 from analytics.domain.survival import MEASURES
-from analytics.report_text import dropoffs_text, funnel_text, time_to_event_text
 from journey_platform.settings import find_schemas_dir
 
 DEFAULT_URL = "http://127.0.0.1:8004"
@@ -133,7 +133,7 @@ def _table_command(args: argparse.Namespace, http: httpx.Client) -> None:
         params["by"] = args.by
         path, export, text = "/v1/dropoffs", "/v1/exports/dropoffs", dropoffs_text
     elif args.report == "nrm-statistics":
-        from analytics.nrm_report import nrm_text
+        from analytics.cli.nrm_report import nrm_text
 
         params = {"quarter": args.quarter}
         path, export, text = "/v1/nrm-statistics", "", nrm_text

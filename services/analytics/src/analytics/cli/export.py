@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from analytics.report import (
+from analytics.cli.report import (
     DEFAULT_URL,
     ReportError,
     _fetch,

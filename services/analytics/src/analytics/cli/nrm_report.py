@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analytics.report_text import Notes, aligned
+from analytics.cli.report_text import Notes, aligned
 
 
 def _share(value: float | None) -> str:

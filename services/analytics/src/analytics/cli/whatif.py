@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 
 from analytics.adapters.whatif_history import Overrides, book, evaluate, structural
+from analytics.cli.report_text import Notes, aligned
 from analytics.domain.disclosure import DEFAULT_THRESHOLD
 from analytics.domain.period import Period
 from analytics.domain.whatif import answer
-from analytics.report_text import Notes, aligned
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 

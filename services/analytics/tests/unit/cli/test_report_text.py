@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from analytics.cli.report_text import aligned, funnel_text
 from analytics.domain.funnel import funnel
 from analytics.domain.period import Period
-from analytics.report_text import aligned, funnel_text
 
 
 def test_columns_align() -> None:
