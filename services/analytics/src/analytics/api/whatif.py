@@ -1,6 +1,6 @@
 """`POST /v1/whatif`: the rules replayed over history under other thresholds (the same
-run as `journey whatif`, analytics.adapters.whatif_history.evaluate), and `GET /v1/whatif/rules`:
-the thresholds a what-if can change, as deployed.
+run as `journey whatif`, analytics.adapters.whatif_history.evaluate), and
+`GET /v1/whatif/rules`: the thresholds a what-if can change, as deployed.
 
 A POST because the overrides are a body; it changes nothing but the audit log, so it takes
 no Idempotency-Key. The overrides are audited with the request (rule ids and durations
