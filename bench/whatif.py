@@ -5,7 +5,7 @@
 A cohort referred over one year (the simulator's offline log, journey_simulator.eventlog),
 with the flags the processor's core publishes for it under the deployed thresholds and an
 hourly clock tick for the year, is put on the devstack's Kafka (KAFKA_BOOTSTRAP_SERVERS),
-in a year no other data uses. Then analytics.whatif_history.evaluate, the one
+in a year no other data uses. Then analytics.adapters.whatif_history.evaluate, the one
 implementation behind `journey whatif` and `POST /v1/whatif`, runs twice (the deployed
 thresholds; the Reasonable Grounds deadline at 10 working days), timing the read from the
 topics and the replay apart. Target: under 30 s each, on a 2-core machine.
@@ -19,9 +19,9 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 
-from analytics.period import Period
-from analytics.whatif import run_core
-from analytics.whatif_history import book, evaluate
+from analytics.adapters.whatif_history import book, evaluate
+from analytics.domain.period import Period
+from analytics.domain.whatif import run_core
 from journey_platform.clock import tick_event
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import encode

@@ -29,7 +29,7 @@ PROCESSES = (
     "flags.main",
     "journey_processor.main",
     "analytics.main",
-    "analytics.sink",
+    "analytics.adapters.sink",
     "journey_cli.migrate",
     "journey_simulator.command",
 )

@@ -17,7 +17,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from analytics.rebuild import TABLES
+from analytics.adapters.rebuild import TABLES
 from journey_platform.envelope import Event, decode
 from journey_simulator.plan import SERVICES as PARTNERS
 from tests.faults.harness import Scenario, query

@@ -12,8 +12,8 @@ import asyncpg
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from analytics.adapters.sink import Sink
 from analytics.config import AnalyticsSettings
-from analytics.sink import Sink
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import client_options
 from tests.integration.services import Tokens

@@ -2,7 +2,7 @@
 
 Shapes as the analytics API serves them, with some cells suppressed (null), so the page
 can be checked without a database: playwright answers every request to FAKE_ORIGIN from
-here, charts rendered by the real analytics.charts.
+here, charts rendered by the real analytics.api.charts.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.async_api import Route
 
-from analytics.charts import render
-from analytics.disclosure import hidden_count, hidden_statistic
-from analytics.dropoffs import labels as dropoff_labels
-from analytics.funnel import CONVERSION_HIDDEN
-from analytics.nrm_layout import Quarter
-from analytics.nrm_statistics import Measured, Referral
-from analytics.nrm_statistics import render as nrm_render
-from analytics.survival import NOT_REACHED
-from analytics.whatif import RuleDifference, answer
+from analytics.api.charts import render
+from analytics.domain.disclosure import hidden_count, hidden_statistic
+from analytics.domain.dropoffs import labels as dropoff_labels
+from analytics.domain.funnel import CONVERSION_HIDDEN
+from analytics.domain.nrm_layout import Quarter
+from analytics.domain.nrm_statistics import Measured, Referral
+from analytics.domain.nrm_statistics import render as nrm_render
+from analytics.domain.survival import NOT_REACHED
+from analytics.domain.whatif import RuleDifference, answer
 from tests.integration.dashboard_page import STATIC
 
 FAKE_ORIGIN = "http://analytics.test"

@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from analytics import eventlog, exports
-from analytics.period import Period
+from analytics.adapters import eventlog
+from analytics.api import files
+from analytics.domain.period import Period
 
 
 async def export(database_url: str, fmt: str) -> dict[str, int]:
@@ -31,7 +32,7 @@ async def export(database_url: str, fmt: str) -> dict[str, int]:
                     rows += len(batch)
                     yield batch
 
-            async for chunk in exports.stream(counted(), exports.event_log_schema(), fmt):
+            async for chunk in files.stream(counted(), files.event_log_schema(), fmt):
                 written += len(chunk)
     finally:
         await conn.close()

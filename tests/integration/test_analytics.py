@@ -23,9 +23,9 @@ import pyarrow.parquet as pq
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from analytics.adapters.sink import prepare
 from analytics.config import AnalyticsSettings
 from analytics.main import create_app
-from analytics.sink import prepare
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from journey_platform.kafka import client_options

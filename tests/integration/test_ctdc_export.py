@@ -19,8 +19,8 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from analytics import ctdc_cli
-from analytics.ctdc import COLUMNS, QUASI_IDENTIFIERS
+from analytics.cli import export as ctdc_cli
+from analytics.domain.ctdc import COLUMNS, QUASI_IDENTIFIERS
 from tests.integration.analytics_service import analytics_service, last_audit
 from tests.integration.conftest import Servers
 from tests.integration.dashboard_data import JOURNEYS, fill

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from analytics.adapters.sink import prepare
+from analytics.cli.nrm_report import nrm_text
 from analytics.main import create_app
-from analytics.nrm_report import nrm_text
-from analytics.sink import prepare
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from tests.integration.analytics_events import journey_event, outcome, publish

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from analytics.period import Period
-from analytics.whatif_cli import _run
-from analytics.whatif_history import book, evaluate
+from analytics.adapters.whatif_history import book, evaluate
+from analytics.cli.whatif import _run
+from analytics.domain.period import Period
 from journey_platform.contracts import Contracts
 from tests.integration.whatif_cases import DEPLOYED, publish_history
 

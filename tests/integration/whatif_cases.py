@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
-from analytics.whatif import run_core
+from analytics.domain.whatif import run_core
 from journey_platform.clock import tick_event
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event

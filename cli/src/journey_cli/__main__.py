@@ -67,28 +67,28 @@ def _add_analytics_commands(commands: argparse._SubParsersAction[argparse.Argume
     report = commands.add_parser(
         "report", help="the analytics API's funnel, drop-offs, waits, event log and charts"
     )
-    from analytics.report import add_arguments as add_report_arguments
+    from analytics.cli.report import add_arguments as add_report_arguments
 
     add_report_arguments(report)
     report.set_defaults(func=handlers.report)
     analytics = commands.add_parser(
         "analytics", help="rebuild the analytics tables from the topics (into a scratch database)"
     )
-    from analytics.rebuild import add_arguments as add_analytics_arguments
+    from analytics.cli.rebuild import add_arguments as add_analytics_arguments
 
     add_analytics_arguments(analytics)
     analytics.set_defaults(func=handlers.analytics)
     whatif = commands.add_parser(
         "whatif", help="replay the stored history under other rule thresholds, and compare"
     )
-    from analytics.whatif_cli import add_arguments as add_whatif_arguments
+    from analytics.cli.whatif import add_arguments as add_whatif_arguments
 
     add_whatif_arguments(whatif)
     whatif.set_defaults(func=handlers.whatif)
     export = commands.add_parser(
         "export", help="datasets for others: `export ctdc --k 11`, k-anonymised (CTDC's form)"
     )
-    from analytics.ctdc_cli import add_arguments as add_export_arguments
+    from analytics.cli.export import add_arguments as add_export_arguments
 
     add_export_arguments(export)
     export.set_defaults(func=handlers.export)

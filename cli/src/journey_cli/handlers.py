@@ -176,25 +176,25 @@ def trace(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from analytics.report import run
+    from analytics.cli.report import run
 
     return run(args)
 
 
 def analytics(args: argparse.Namespace) -> int:
-    from analytics.rebuild import run
+    from analytics.cli.rebuild import run
 
     stack = Stack.from_environment()
     return run(args, database_url=stack.database_url, bootstrap_servers=stack.bootstrap_servers)
 
 
 def export(args: argparse.Namespace) -> int:
-    from analytics.ctdc_cli import run
+    from analytics.cli.export import run
 
     return run(args)
 
 
 def whatif(args: argparse.Namespace) -> int:
-    from analytics.whatif_cli import run
+    from analytics.cli.whatif import run
 
     return run(args)

@@ -153,7 +153,7 @@ def _simulate(cohort: Cohort, truth_file: Path) -> None:
 
 
 def _report(system: System, truth_file: Path, token: str, desk: Path) -> str:
-    from analytics.report import summary
+    from analytics.cli.report import summary
 
     url = f"http://127.0.0.1:{ANALYTICS_PORT}"
     charts = system.stack.root / "charts"

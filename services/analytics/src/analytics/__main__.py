@@ -16,7 +16,7 @@ from journey_platform.settings import load
 
 
 def _sink(settings: AnalyticsSettings) -> int:
-    from analytics.sink import run_sink
+    from analytics.adapters.sink import NAME, run_sink
     from journey_platform.logs import configure_logging
     from journey_platform.telemetry import start_telemetry
 
@@ -36,7 +36,7 @@ def _sink(settings: AnalyticsSettings) -> int:
     except Exception:
         # Said in the log's own format, so an operator's search finds why it stopped, and
         # with a failing status, so a supervisor restarts it rather than seeing a clean end.
-        logging.getLogger("analytics.sink").critical("sink stopped", exc_info=True)
+        logging.getLogger(NAME).critical("sink stopped", exc_info=True)
         return os.EX_SOFTWARE
     return 0
 

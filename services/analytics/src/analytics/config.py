@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from analytics.disclosure import DEFAULT_THRESHOLD
+from analytics.domain.disclosure import DEFAULT_THRESHOLD
 from journey_api.config import ApiSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -9,10 +9,9 @@ import yaml
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from analytics import ctdc_api, exports_api, nrm_api, whatif_api
-from analytics.api import pages_router, router
+from analytics.api import answers, ctdc, exports, nrm_statistics, pages, whatif
 from analytics.config import MIGRATIONS, STATIC, AnalyticsSettings
-from analytics.structure import RuleStructure
+from analytics.domain.structure import RuleStructure
 from journey_api.agencies import AgencyRegistry
 from journey_api.service import create_service_app
 from journey_platform.contracts import Contracts
@@ -30,19 +29,19 @@ def create_app(settings: AnalyticsSettings) -> FastAPI:
         "to decisions and through support, all under statistical disclosure control (counts "
         f"below {settings.analytics_disclosure_threshold} are null). Analysts only.",
         routers=[
-            router,
-            exports_api.router,
-            nrm_api.router,
-            whatif_api.router,
-            ctdc_api.router,
-            pages_router(),
+            answers.router,
+            exports.router,
+            nrm_statistics.router,
+            whatif.router,
+            ctdc.router,
+            pages.pages_router(),
         ],
         migrations=MIGRATIONS,
     )
     app.state.disclosure_threshold = settings.analytics_disclosure_threshold
     app.state.rule_structure = RuleStructure.load(contracts)
     overrides = settings.processor_rule_overrides
-    app.state.whatif = whatif_api.WhatIfSetup(
+    app.state.whatif = whatif.WhatIfSetup(
         settings.kafka_bootstrap_servers,
         contracts,
         (yaml.safe_load(overrides.read_text()) or {}) if overrides else {},

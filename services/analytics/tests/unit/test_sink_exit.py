@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import analytics.sink
+import analytics.adapters.sink
 import journey_platform.telemetry
 from analytics.__main__ import _sink
 from analytics.config import AnalyticsSettings
@@ -34,7 +34,7 @@ def own_logging() -> Iterator[None]:
 def test_a_sink_that_fails_exits_as_a_failure(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], own_logging: None
 ) -> None:
-    monkeypatch.setattr(analytics.sink, "run_sink", _fails)
+    monkeypatch.setattr(analytics.adapters.sink, "run_sink", _fails)
     monkeypatch.setattr(journey_platform.telemetry, "start_telemetry", lambda *a, **k: None)
     settings = AnalyticsSettings(database_url="postgresql://unused/analytics")
 
