@@ -44,7 +44,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from referral_writes import (
     ServiceFailed,
     _drop_database,
-    _free_port,
+    _free_ports,
     _percentiles,
     _stop,
     _wait_ready,
@@ -102,7 +102,7 @@ async def _service(
 ) -> AsyncIterator[Service]:
     database = f"{name}_propagation_{run}"
     database_url = _with_database(stack.database_url, database)
-    port = _free_port()
+    (port,) = _free_ports(1)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

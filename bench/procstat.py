@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 
-def _group(pid: int, name: str, service_pid: int, database: str) -> str:
-    if pid == service_pid:
+def _group(pid: int, name: str, service_pids: Collection[int], database: str) -> str:
+    if pid in service_pids:
         return "service"
     if pid == os.getpid():
         return "load_generator"
@@ -33,7 +34,7 @@ def _group(pid: int, name: str, service_pid: int, database: str) -> str:
 Key = tuple[str, int, int] | str
 
 
-def cpu_snapshot(service_pid: int, database: str) -> dict[Key, float]:
+def cpu_snapshot(service_pids: Collection[int], database: str) -> dict[Key, float]:
     """CPU seconds used so far by each process of a named group, and the machine's busy time.
 
     Kept per process, not summed per group, so that a process that exits during a phase
@@ -56,7 +57,7 @@ def cpu_snapshot(service_pid: int, database: str) -> dict[Key, float]:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         pid = int(entry.name)
-        group = _group(pid, name, service_pid, database)
+        group = _group(pid, name, service_pids, database)
         if group == "other":
             continue
         started = int(fields[19])

@@ -6,7 +6,9 @@ What it does, in one run:
 
 1. starts the referral service as its own process, the way production runs it
    (`python -m referral`: uvicorn, one worker, uvloop and httptools, uvicorn's access log
-   off), on a fresh database of its own, with a temporary signing key; waits for /readyz;
+   off), on a fresh database of its own, with a temporary signing key; waits for /readyz.
+   `--processes N` starts N, each on its own port, as N replicas behind a load balancer
+   (the clients are split evenly among them; the ceiling gets N processes too);
 2. baseline: N concurrent clients GET /livez (the framework ceiling: middleware, routing,
    JSON), so the write numbers can be read relative to it;
 3. ceiling: the same clients POST the same bodies to `bench/write_ceiling.py`, a minimal
@@ -108,27 +110,27 @@ Request = Callable[[aiohttp.ClientSession, int], Awaitable[Outcome]]
 async def drive(
     name: str,
     *,
-    url: str,
+    urls: list[str],
     request: Request,
     ok_status: int,
     clients: int,
     warmup: float,
     duration: float,
     requests: int | None,
-    service_pid: int,
+    service_pids: list[int],
     database: str,
 ) -> Phase:
-    """`clients` loops, each with its own connection, for `warmup` then `duration` seconds
-    (or until `requests` measured requests have started)."""
+    """`clients` loops, each with its own connection to one of `urls` in turn, for `warmup`
+    then `duration` seconds (or until `requests` measured requests have started)."""
     phase = Phase(name)
     tickets = count() if requests else None
     sessions = [
         aiohttp.ClientSession(
-            base_url=url,
+            base_url=urls[number % len(urls)],
             connector=aiohttp.TCPConnector(limit=1),
             timeout=aiohttp.ClientTimeout(total=60),
         )
-        for _ in range(clients)
+        for number in range(clients)
     ]
     gc.freeze()  # the load generator's own full collections would show up as latency
     measure_from = time.perf_counter() + warmup
@@ -163,7 +165,7 @@ async def drive(
     async def snapshot_after_warmup() -> None:
         nonlocal cpu_before
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        cpu_before = cpu_snapshot(service_pid, database)
+        cpu_before = cpu_snapshot(service_pids, database)
 
     try:
         await asyncio.gather(
@@ -172,7 +174,7 @@ async def drive(
     finally:
         await asyncio.gather(*(s.close() for s in sessions))
     phase.window = last_done - measure_from
-    phase.cpu = cpu_report(cpu_before, cpu_snapshot(service_pid, database), phase.window)
+    phase.cpu = cpu_report(cpu_before, cpu_snapshot(service_pids, database), phase.window)
     return phase
 
 
@@ -215,10 +217,16 @@ def _summary(phase: Phase, ok_status: int) -> dict[str, Any]:
 # -- the service -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (all held open together while they are chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _with_database(url: str, name: str) -> str:
@@ -260,6 +268,47 @@ async def _start(
     except BaseException:
         await _stop(process, 5)
         raise
+
+
+@dataclass
+class Servers:
+    """`--processes` server processes, each on its own port."""
+
+    processes: list[asyncio.subprocess.Process]
+    urls: list[str]
+    ready_s: float  # until the last was ready
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+    def died(self) -> list[int]:
+        return [p.returncode for p in self.processes if p.returncode is not None]
+
+    async def stop(self, within: float) -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(_stop(p, within) for p in self.processes)))
+
+
+async def _start_all(
+    args: argparse.Namespace, command: list[str], env: dict[str, str], log_path: Path
+) -> Servers:
+    """`args.processes` servers, started together, all logging into `log_path`."""
+    ports = _free_ports(args.processes)
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    started = time.monotonic()
+    results = await asyncio.gather(
+        *(
+            _start(args, command, {**env, "HTTP_PORT": str(port)}, log_path, url)
+            for port, url in zip(ports, urls, strict=True)
+        ),
+        return_exceptions=True,
+    )
+    processes = [r[0] for r in results if not isinstance(r, BaseException)]
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        await asyncio.gather(*(_stop(p, 5) for p in processes))
+        raise failed[0]
+    return Servers(processes, urls, time.monotonic() - started)
 
 
 async def _stop(process: asyncio.subprocess.Process, within: float) -> dict[str, Any]:
@@ -322,10 +371,11 @@ async def _drop_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
-def _service_log(path: Path) -> dict[str, Any]:
-    """Log lines by level, and whether the lifespan finished (relay drained, pool closed)."""
+def _service_log(path: Path, processes: int) -> dict[str, Any]:
+    """Log lines by level, and whether every process's lifespan finished (relay drained,
+    pool closed)."""
     levels: Counter[str] = Counter()
-    stopped = False
+    stopped = 0
     for line in path.read_text(errors="replace").splitlines():
         try:
             entry = json.loads(line)
@@ -333,8 +383,8 @@ def _service_log(path: Path) -> dict[str, Any]:
             levels["not_json"] += 1
             continue
         levels[str(entry.get("level", "?"))] += 1
-        stopped = stopped or entry.get("message") == "service stopped"
-    return {"lines_by_level": dict(levels), "stopped_cleanly": stopped}
+        stopped += entry.get("message") == "service stopped"
+    return {"lines_by_level": dict(levels), "stopped_cleanly": stopped == processes}
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -343,6 +393,9 @@ def _service_log(path: Path) -> dict[str, Any]:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (32)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="service processes, as replicas (1)"
+    )
     parser.add_argument("--duration", type=float, default=20, help="measured seconds of writes")
     parser.add_argument("--baseline-duration", type=float, default=10, help="... of GET /livez")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds per phase")
@@ -359,7 +412,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--service-log", type=Path, help="keep the service's log here (default: discarded)"
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    return args
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -375,13 +431,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for a in registry
         if a.type in FIRST_RESPONDERS
     ]
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
-        "HTTP_PORT": str(port),
         "AUTH_JWKS_FILE": str(signer.jwks_file),
     }
     log_path = args.service_log or workdir / "service.log"
@@ -399,7 +452,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "duration_s": None if args.requests else args.duration,
             "baseline_duration_s": None if args.requests else args.baseline_duration,
             "requests_per_phase": args.requests,
-            "service": "python -m referral: uvicorn, 1 worker process, access log off",
+            "service": f"python -m referral: uvicorn, {args.processes} process(es) of one "
+            "worker each, on a port each, clients split evenly; access log off",
             "load_generator": f"this process: uvloop, aiohttp {aiohttp.__version__}, "
             "one session (one keep-alive connection) per client",
             "database": database,
@@ -413,9 +467,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "endpoint": "POST /writes: FastAPI + asyncpg, one INSERT (bench/write_ceiling.py)",
             **_summary(ceiling, 201),
         }
-    process, ready_s = await _start(args, [sys.executable, "-m", "referral"], env, log_path, url)
+    service = await _start_all(args, [sys.executable, "-m", "referral"], env, log_path)
     try:
-        report["service_ready_s"] = round(ready_s, 2)
+        report["service_ready_s"] = round(service.ready_s, 2)
 
         async def livez(session: aiohttp.ClientSession, _: int) -> Outcome:
             async with session.get("/livez") as response:
@@ -433,11 +487,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             )
 
         common: dict[str, Any] = {
-            "url": url,
+            "urls": service.urls,
             "clients": args.clients,
             "warmup": args.warmup,
             "requests": args.requests,
-            "service_pid": process.pid,
+            "service_pids": service.pids,
             "database": database,
         }
         baseline = None
@@ -453,8 +507,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         writes = await drive(
             "POST /v1/referrals", request=refer, ok_status=201, duration=args.duration, **common
         )
-        if process.returncode is not None:
-            raise ServiceFailed(f"the service died during the run ({process.returncode})")
+        if service.died():
+            raise ServiceFailed(f"the service died during the run ({service.died()})")
         if not writes.all_ids:
             raise ServiceFailed(f"no referral was accepted: {dict(writes.statuses)}")
         outbox = await _drain(database_url, writes.all_ids, args.drain_timeout)
@@ -520,8 +574,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             },
         }
     finally:
-        report["service_stop"] = await _stop(process, 30)
-        report["service_log"] = _service_log(log_path)
+        report["service_stop"] = await service.stop(30)
+        report["service_log"] = _service_log(log_path, args.processes)
         if not args.keep_database:
             await _drop_database(admin_url, database)
     return report
@@ -542,26 +596,25 @@ async def _post(
 async def _ceiling(
     args: argparse.Namespace, env: dict[str, str], log_path: Path, database: str
 ) -> Phase:
-    """The ceiling phase, on its own process (stopped before the referral service starts)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    """The ceiling phase, on processes of its own (stopped before the referral service
+    starts), as many as the referral service gets."""
     command = [sys.executable, str(ROOT / "bench" / "write_ceiling.py")]
-    process, _ = await _start(args, command, {**env, "HTTP_PORT": str(port)}, log_path, url)
+    ceiling = await _start_all(args, command, env, log_path)
     try:
         return await drive(
             "POST /writes",
-            url=url,
+            urls=ceiling.urls,
             request=lambda session, _: _post(session, "/writes"),
             ok_status=201,
             clients=args.clients,
             warmup=args.warmup,
             duration=args.duration,
             requests=args.requests,
-            service_pid=process.pid,
+            service_pids=ceiling.pids,
             database=database,
         )
     finally:
-        await _stop(process, 30)
+        await ceiling.stop(30)
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
