@@ -44,7 +44,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from referral_writes import (
     ServiceFailed,
     _drop_database,
-    _free_ports,
     _percentiles,
     _stop,
     _wait_ready,
@@ -55,6 +54,7 @@ from referral_writes import (
 from journey_api.agencies import AgencyRegistry
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
+from journey_cli.devstack.processes import free_ports
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
@@ -102,7 +102,7 @@ async def _service(
 ) -> AsyncIterator[Service]:
     database = f"{name}_propagation_{run}"
     database_url = _with_database(stack.database_url, database)
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

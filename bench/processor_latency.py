@@ -34,6 +34,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from journey_api.tokens import DevelopmentSigner
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
@@ -41,7 +42,6 @@ from processor_workers import (
     SOURCE_TOPICS,
     Processes,
     ProcessFailed,
-    free_port,
     nearest_rank,
     worker_environment,
 )

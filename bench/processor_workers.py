@@ -11,7 +11,6 @@ import asyncio
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -96,12 +95,6 @@ class Processes:
         for name in chosen:
             del self.running[name]
         return {name: process.returncode for name, process in chosen.items()}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def worker_environment(

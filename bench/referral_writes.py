@@ -41,7 +41,6 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -60,6 +59,7 @@ import asyncpg
 from journey_api.agencies import AgencyRegistry
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
+from journey_cli.devstack.processes import free_ports
 from journey_platform.db import ensure_database
 from journey_platform.settings import find_schemas_dir
 from nrm_domain.agencies import FIRST_RESPONDERS
@@ -217,18 +217,6 @@ def _summary(phase: Phase, ok_status: int) -> dict[str, Any]:
 # -- the service -------------------------------------------------------------------------------
 
 
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct free ports (all held open together while they are chosen)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _with_database(url: str, name: str) -> str:
     base, _, rest = url.rpartition("/")
     query = rest.partition("?")[2]
@@ -293,7 +281,7 @@ async def _start_all(
     args: argparse.Namespace, command: list[str], env: dict[str, str], log_path: Path
 ) -> Servers:
     """`args.processes` servers, started together, all logging into `log_path`."""
-    ports = _free_ports(args.processes)
+    ports = free_ports(args.processes)
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     started = time.monotonic()
     results = await asyncio.gather(

@@ -23,11 +23,11 @@ from aiokafka import AIOKafkaConsumer
 
 from journey_api.auth import SCOPES
 from journey_api.tokens import DevelopmentSigner
+from journey_cli.devstack.processes import free_ports
 from journey_cli.images.engine import Engine
 from journey_cli.images.recipes import Built
 from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
-from tests.integration.services import free_ports
 
 ROOT = find_schemas_dir().parent
 # The services with a healthcheck in the compose file.

@@ -24,11 +24,11 @@ import yaml
 
 from journey_api.tokens import DEV_AUDIENCE, DEV_ISSUER, DevelopmentSigner
 from journey_cli.devstack.gotools import built_tool
+from journey_cli.devstack.processes import free_ports
 from journey_cli.images.engine import Engine
 from journey_cli.images.recipes import Built
 from tests.deploy import kubeplay
 from tests.deploy.helm import CHART, NAMESPACE, ROOT, objects, run, values_file
-from tests.integration.services import free_ports
 
 # helm built from its Go module assumes Kubernetes 1.20 unless told; the chart needs 1.30+.
 KUBE_VERSION = "1.37.2"

@@ -10,11 +10,11 @@ import asyncpg
 
 from analytics.config import AnalyticsSettings
 from analytics.main import create_app
+from journey_cli.devstack.processes import free_port
 from tests.integration.conftest import Servers
 from tests.integration.services import (
     RunningService,
     Tokens,
-    free_port,
     running,
     service_environment,
 )

@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from journey_api.tokens import DevelopmentSigner
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from journey_platform.kafka import ensure_topics, start_producer
 from journey_platform.logs import JsonFormatter
@@ -39,7 +40,6 @@ from tests.integration.kafka_helpers import start_at_end
 from tests.integration.services import (
     RunningService,
     Tokens,
-    free_port,
     learners_start_at_end,
     running,
     service_environment,

@@ -20,9 +20,9 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient
 from testcontainers.core.wait_strategies import ExecWaitStrategy
 
+from journey_cli.devstack.processes import free_port
 from journey_cli.images.docker_api import RUN_LABEL, RUN_VARIABLE
 from journey_platform.settings import find_schemas_dir
-from tests.integration.services import free_port
 
 COMPOSE_FILE = find_schemas_dir().parent / "docker-compose.yml"
 # Where the published ports answer: the compose file advertises Kafka to clients on the

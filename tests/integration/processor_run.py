@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from journey_platform.kafka import client_options
@@ -239,12 +239,6 @@ class Workers:
                 self.restarts += 1
                 moved_at = dict.fromkeys(ends, time.monotonic())
             await asyncio.sleep(0.5)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 Flag = tuple[str, str, datetime, datetime | None, str | None]

@@ -4,7 +4,6 @@ own fresh PostgreSQL database, on the real Kafka; plus development tokens for an
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from journey_api.auth import SCOPES
 from journey_api.config import ApiSettings
 from journey_api.service import KEEP_ALIVE_SECONDS
 from journey_api.tokens import DevelopmentSigner
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from journey_platform.settings import find_schemas_dir
 from referral.config import ReferralSettings
@@ -37,24 +37,6 @@ async def learners_start_at_end(kafka: str, settings: ApiSettings) -> None:
     consumes, not at what earlier runs left on a long-lived development broker."""
     for topic in Contracts.load(find_schemas_dir()).consumed_by(settings.service_name):
         await start_at_end(kafka, settings.consumer_group("journeys"), topic)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free ports (all held open together while they are chosen)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass

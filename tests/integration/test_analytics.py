@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from analytics.adapters.sink import prepare
 from analytics.config import AnalyticsSettings
 from analytics.main import create_app
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from journey_platform.kafka import client_options
@@ -39,7 +40,7 @@ from tests.integration.kafka_helpers import (
     start_at_end,
     start_group_at,
 )
-from tests.integration.services import Tokens, free_port, running
+from tests.integration.services import Tokens, running
 
 pytestmark = pytest.mark.integration
 

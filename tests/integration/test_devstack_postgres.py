@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from journey_cli.devstack.postgres import LocalPostgres
-from tests.integration.services import free_port
+from journey_cli.devstack.processes import free_port
 
 pytestmark = pytest.mark.integration
 

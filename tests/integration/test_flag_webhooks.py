@@ -35,13 +35,13 @@ from flags.domain.flags import FlagTransition
 from flags.webhooks import Dispatcher, WebhookSettings, enqueue, webhooks_router
 from flags.webhooks.signing import signed_headers
 from journey_api.service import create_service_app
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from tests.integration.conftest import Servers
 from tests.integration.services import (
     AGENCIES,
     BY_TYPE,
     Tokens,
-    free_port,
     running,
     service_environment,
 )

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from standardwebhooks import Webhook
 
 from flags.adapters.folding import concerned
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from tests.integration.analytics_events import dropoff, journey_event, publish
@@ -28,7 +29,7 @@ from tests.integration.flags_client import delivered_to, eventually, flags_of, s
 from tests.integration.journeys import Partner, days_ago, referred_and_decided
 from tests.integration.kafka_helpers import collect, read_all
 from tests.integration.processor_run import Workers
-from tests.integration.services import AGENCIES, RunningService, Tokens, free_port
+from tests.integration.services import AGENCIES, RunningService, Tokens
 from tests.integration.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.integration

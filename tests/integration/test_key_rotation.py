@@ -19,12 +19,12 @@ import pytest
 from pydantic import SecretStr
 
 from journey_api.sealing import JourneyKeys, master_key_id
+from journey_cli.devstack.processes import free_port
 from tests.integration.conftest import Servers
 from tests.integration.journeys import Partner, referral_body, synthetic_person
 from tests.integration.services import (
     RunningService,
     Tokens,
-    free_port,
     learners_start_at_end,
     running,
     service_environment,

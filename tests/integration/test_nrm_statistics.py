@@ -22,13 +22,14 @@ from aiokafka import AIOKafkaProducer
 from analytics.adapters.sink import prepare
 from analytics.cli.nrm_report import nrm_text
 from analytics.main import create_app
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from journey_platform.envelope import Event
 from tests.integration.analytics_events import journey_event, outcome, publish
 from tests.integration.analytics_sink import caught_up, settings_for, sink_running
 from tests.integration.events import new_journey_id
 from tests.integration.kafka_helpers import end_offsets, start_at_end
-from tests.integration.services import Tokens, free_port, running
+from tests.integration.services import Tokens, running
 
 pytestmark = pytest.mark.integration
 

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from journey_cli.devstack.processes import free_port
 from journey_platform.contracts import Contracts
 from tests.integration import jaeger
 from tests.integration.analytics_events import dropoff, publish
@@ -32,7 +33,7 @@ from tests.integration.journeys import (
     synthetic_person,
 )
 from tests.integration.kafka_helpers import read_all
-from tests.integration.services import BY_TYPE, RunningService, Tokens, free_port
+from tests.integration.services import BY_TYPE, RunningService, Tokens
 from tests.integration.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.integration

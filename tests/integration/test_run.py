@@ -20,6 +20,7 @@ import httpx
 import pytest
 from aiokafka import TopicPartition
 
+from journey_cli.devstack.processes import free_port
 from journey_cli.run import CONTRACTS, SINK_GROUP
 from journey_cli.system import METRICS_PORTS, PROCESSOR_GROUP
 from journey_cli.traces import events
@@ -27,7 +28,6 @@ from journey_platform.kafka import read_to_end
 from journey_platform.settings import find_schemas_dir
 from tests.integration.broker import kafka_port
 from tests.integration.jaeger import wait_for_trace
-from tests.integration.services import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -44,6 +44,24 @@ def _zombie(pid: int) -> bool:
     return status.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports, held open together while they are chosen so
+    that none is handed out twice (for servers a test or a benchmark starts)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def free_port() -> int:
+    """One free loopback port."""
+    return free_ports(1)[0]
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
