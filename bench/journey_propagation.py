@@ -41,15 +41,6 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from referral_writes import (
-    ServiceFailed,
-    _drop_database,
-    _percentiles,
-    _stop,
-    _wait_ready,
-    _with_database,
-    referral_body,
-)
 
 from journey_api.agencies import AgencyRegistry
 from journey_api.tokens import DevelopmentSigner
@@ -59,6 +50,8 @@ from journey_platform.contracts import Contracts
 from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from nrm_domain.agencies import FIRST_RESPONDERS
+from referral_writes import _percentiles, referral_body
+from service_processes import ServiceFailed, drop_database, stop, wait_ready, with_database
 
 ROOT = find_schemas_dir().parent
 TOPIC = "nrm.identification"
@@ -101,7 +94,7 @@ async def _service(
     name: str, stack: Stack, run: str, jwks: Path, workdir: Path, ready_within: float
 ) -> AsyncIterator[Service]:
     database = f"{name}_propagation_{run}"
-    database_url = _with_database(stack.database_url, database)
+    database_url = with_database(stack.database_url, database)
     (port,) = free_ports(1)
     env = {
         **os.environ,
@@ -117,11 +110,11 @@ async def _service(
         )
     service = Service(name, f"http://127.0.0.1:{port}", database_url, process)
     try:
-        await _wait_ready(process, service.url, ready_within)
+        await wait_ready(process, service.url, ready_within)
         yield service
     finally:
-        await _stop(process, 30)
-        await _drop_database(_with_database(stack.database_url, "postgres"), database)
+        await stop(process, 30)
+        await drop_database(with_database(stack.database_url, "postgres"), database)
 
 
 async def _known(conn: asyncpg.Connection, journey_id: str, within: float) -> float | None:

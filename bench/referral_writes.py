@@ -40,7 +40,6 @@ import math
 import os
 import platform
 import secrets
-import signal
 import sys
 import tempfile
 import time
@@ -59,13 +58,18 @@ import asyncpg
 from journey_api.agencies import AgencyRegistry
 from journey_api.tokens import DevelopmentSigner
 from journey_cli.devstack import Stack
-from journey_cli.devstack.processes import free_ports
 from journey_platform.db import ensure_database
 from journey_platform.settings import find_schemas_dir
 from nrm_domain.agencies import FIRST_RESPONDERS
 from procstat import Key, cpu_report, cpu_snapshot
 from referral.testing import referral_body as generated_referral
 from referral.testing import synthetic_person
+from service_processes import (
+    ServiceFailed,
+    drop_database,
+    start_all,
+    with_database,
+)
 
 ROOT = find_schemas_dir().parent
 # Issue 15's targets on 2 cores: 1,000 writes/s or 60% of the ceiling, whichever is lower.
@@ -214,111 +218,7 @@ def _summary(phase: Phase, ok_status: int) -> dict[str, Any]:
     }
 
 
-# -- the service -------------------------------------------------------------------------------
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, rest = url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-class ServiceFailed(RuntimeError):
-    """The service did not start, or died: the run is broken, not merely slow."""
-
-
-async def _wait_ready(process: asyncio.subprocess.Process, url: str, within: float) -> float:
-    started = time.monotonic()
-    async with aiohttp.ClientSession(url, timeout=aiohttp.ClientTimeout(total=5)) as client:
-        while time.monotonic() - started < within:
-            if process.returncode is not None:
-                raise ServiceFailed(f"the service exited with status {process.returncode}")
-            try:
-                async with client.get("/readyz") as response:
-                    if response.status == 200:
-                        return time.monotonic() - started
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.1)
-    raise ServiceFailed(f"the service was not ready within {within:.0f} s")
-
-
-async def _start(
-    args: argparse.Namespace, command: list[str], env: dict[str, str], log_path: Path, url: str
-) -> tuple[asyncio.subprocess.Process, float]:
-    """Start a server process (its output into `log_path`) and wait for its /readyz."""
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=log, stderr=log, cwd=ROOT
-        )
-    try:
-        return process, await _wait_ready(process, url, args.ready_timeout)
-    except BaseException:
-        await _stop(process, 5)
-        raise
-
-
-@dataclass
-class Servers:
-    """`--processes` server processes, each on its own port."""
-
-    processes: list[asyncio.subprocess.Process]
-    urls: list[str]
-    ready_s: float  # until the last was ready
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.processes]
-
-    def died(self) -> list[int]:
-        return [p.returncode for p in self.processes if p.returncode is not None]
-
-    async def stop(self, within: float) -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(_stop(p, within) for p in self.processes)))
-
-
-async def _start_all(
-    args: argparse.Namespace, command: list[str], env: dict[str, str], log_path: Path
-) -> Servers:
-    """`args.processes` servers, started together, all logging into `log_path`."""
-    ports = free_ports(args.processes)
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    started = time.monotonic()
-    results = await asyncio.gather(
-        *(
-            _start(args, command, {**env, "HTTP_PORT": str(port)}, log_path, url)
-            for port, url in zip(ports, urls, strict=True)
-        ),
-        return_exceptions=True,
-    )
-    processes = [r[0] for r in results if not isinstance(r, BaseException)]
-    failed = [r for r in results if isinstance(r, BaseException)]
-    if failed:
-        await asyncio.gather(*(_stop(p, 5) for p in processes))
-        raise failed[0]
-    return Servers(processes, urls, time.monotonic() - started)
-
-
-async def _stop(process: asyncio.subprocess.Process, within: float) -> dict[str, Any]:
-    """SIGTERM, as an orchestrator would: uvicorn finishes in-flight requests and the
-    lifespan drains the outbox relay. SIGKILL only if that takes longer than `within`.
-    Uvicorn re-raises the signal once it has shut down, so a clean stop exits with -15."""
-    if process.returncode is not None:
-        return {"exit_status": process.returncode, "stop_s": 0.0, "killed": False}
-    started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), within)
-        killed = False
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        killed = True
-    return {
-        "exit_status": process.returncode,
-        "stop_s": round(time.monotonic() - started, 2),
-        "killed": killed,
-    }
+# -- the service's database ---------------------------------------------------------------
 
 
 async def _drain(database_url: str, accepted: list[uuid.UUID], within: float) -> dict[str, Any]:
@@ -349,14 +249,6 @@ async def _drain(database_url: str, accepted: list[uuid.UUID], within: float) ->
         "drain_lag_s": None if lag is None else round(lag, 2),
         "drained_within_deadline": lag is not None,
     }
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def _service_log(path: Path, processes: int) -> dict[str, Any]:
@@ -409,8 +301,8 @@ def _arguments() -> argparse.Namespace:
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     stack = Stack.from_environment()
     database = f"referral_bench_{datetime.now(UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
-    database_url = _with_database(stack.database_url, database)
-    admin_url = _with_database(stack.database_url, "postgres")
+    database_url = with_database(stack.database_url, database)
+    admin_url = with_database(stack.database_url, "postgres")
     signer = DevelopmentSigner(workdir / "auth")
     registry = AgencyRegistry.load(ROOT / "deploy" / "local" / "agencies.yaml")
     # Partners get a token per client and reuse it until it expires, as here.
@@ -455,7 +347,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "endpoint": "POST /writes: FastAPI + asyncpg, one INSERT (bench/write_ceiling.py)",
             **_summary(ceiling, 201),
         }
-    service = await _start_all(args, [sys.executable, "-m", "referral"], env, log_path)
+    service = await start_all(
+        [sys.executable, "-m", "referral"],
+        env,
+        log_path,
+        count=args.processes,
+        ready_within=args.ready_timeout,
+    )
     try:
         report["service_ready_s"] = round(service.ready_s, 2)
 
@@ -565,7 +463,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         report["service_stop"] = await service.stop(30)
         report["service_log"] = _service_log(log_path, args.processes)
         if not args.keep_database:
-            await _drop_database(admin_url, database)
+            await drop_database(admin_url, database)
     return report
 
 
@@ -587,7 +485,9 @@ async def _ceiling(
     """The ceiling phase, on processes of its own (stopped before the referral service
     starts), as many as the referral service gets."""
     command = [sys.executable, str(ROOT / "bench" / "write_ceiling.py")]
-    ceiling = await _start_all(args, command, env, log_path)
+    ceiling = await start_all(
+        command, env, log_path, count=args.processes, ready_within=args.ready_timeout
+    )
     try:
         return await drive(
             "POST /writes",
