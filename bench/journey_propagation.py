@@ -50,7 +50,7 @@ from journey_platform.contracts import Contracts
 from journey_platform.kafka import client_options
 from journey_platform.settings import find_schemas_dir
 from nrm_domain.agencies import FIRST_RESPONDERS
-from referral_writes import _percentiles, referral_body
+from referral_writes import percentiles, referral_body
 from service_processes import ServiceFailed, drop_database, stop, wait_ready, with_database
 
 ROOT = find_schemas_dir().parent
@@ -170,14 +170,14 @@ async def _stages(
     )
     sent = {row["journey_id"]: row["sent_at"] for row in rows}
     stages: dict[str, Any] = {
-        "outbox_wait_ms": _percentiles([float(row["outbox_ms"]) / 1000 for row in rows])
+        "outbox_wait_ms": percentiles([float(row["outbox_ms"]) / 1000 for row in rows])
     }
     for name, conn in learners.items():
         known = await conn.fetch(
             "SELECT journey_id, known_since FROM journeys WHERE journey_id = ANY($1::text[])",
             list(sent),
         )
-        stages[f"kafka_to_{name}_ms"] = _percentiles(
+        stages[f"kafka_to_{name}_ms"] = percentiles(
             [(row["known_since"] - sent[row["journey_id"]]).total_seconds() for row in known]
         )
     return stages
@@ -249,9 +249,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             },
             "seconds": round(elapsed, 1),
             "never_known": len(measured) - len(both),
-            "propagation_ms": _percentiles(both),
+            "propagation_ms": percentiles(both),
             "by_service_ms": {
-                name: _percentiles(
+                name: percentiles(
                     [m["ms"][name] / 1000 for m in measured if m["ms"][name] is not None]
                 )
                 for name in LEARNERS

@@ -182,7 +182,7 @@ async def drive(
     return phase
 
 
-def _percentiles(latencies: list[float]) -> dict[str, float | None]:
+def percentiles(latencies: list[float]) -> dict[str, float | None]:
     ordered = sorted(latencies)
 
     def rank(q: float) -> float | None:  # nearest rank
@@ -208,7 +208,7 @@ def _summary(phase: Phase, ok_status: int) -> dict[str, Any]:
         },
         "seconds": round(phase.window, 2),
         "ok_per_s": round(ok / phase.window, 1) if phase.window else 0.0,
-        "latency_ms": _percentiles(phase.latencies),
+        "latency_ms": percentiles(phase.latencies),
         "cpu": phase.cpu,
         "service_cpu_ms_per_request": (
             round(phase.cpu["service_cores"] * phase.window * 1000 / ok, 3)
